@@ -1,0 +1,1 @@
+"""Sub-commands of the `csbridge` CLI, one module each."""
