@@ -1,0 +1,167 @@
+"""Canonical records every connector yields and the store keeps.
+
+Each record is a frozen pydantic model that names the system it came from
+(`source`) and that system's own id for it (`id`), so the pair is its natural
+key. Facts that belong to an account carry `account_id`: the id of that account
+*in the same source system* (a Zendesk organization id, a Salesforce Account Id,
+a HubSpot company id, the value of the Mixpanel group key). Joining those ids
+across systems is the job of `csbridge.mappings`, not of the connectors.
+
+Timestamps are timezone-aware (UTC recommended). Money is a float in the
+record's `currency`. Vendor fields that have no canonical home go in `custom`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Source = Literal["salesforce", "hubspot", "zendesk", "mixpanel"]
+SurveyKind = Literal["nps", "csat", "ces"]
+Seniority = Literal["executive", "vp", "director", "manager", "individual", "unknown"]
+OpportunityKind = Literal["new_business", "renewal", "upsell", "downgrade", "other"]
+TicketPriority = Literal["urgent", "high", "normal", "low"]
+CustomValue = str | int | float | bool | None
+
+
+class Record(BaseModel):
+    """Base of every canonical record: immutable, unknown fields rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: Source
+    id: str = Field(min_length=1, description="the record's id in its source system")
+    updated_at: AwareDatetime | None = Field(
+        default=None, description="the source's last-modified time (the incremental cursor)"
+    )
+    deleted: bool = Field(default=False, description="deleted or archived in the source")
+
+    @property
+    def natural_key(self) -> tuple[str, ...]:
+        """The key the store upserts on: (source, id) unless a record says otherwise."""
+        return (self.source, self.id)
+
+
+class Account(Record):
+    """A customer company: Salesforce Account, HubSpot company or Zendesk organization."""
+
+    name: str
+    domain: str | None = Field(default=None, description="normalised primary domain")
+    domains: tuple[str, ...] = Field(default=(), description="all known domains")
+    external_id: str | None = None
+    owner_id: str | None = None
+    arr: float | None = None
+    currency: str | None = None
+    renewal_date: date | None = None
+    seats_purchased: int | None = None
+    seats_used: int | None = None
+    plan: str | None = None
+    lifecycle_stage: str | None = None
+    created_at: AwareDatetime | None = None
+    custom: dict[str, CustomValue] = Field(default_factory=dict)
+
+
+class Contact(Record):
+    """A person at a customer, with the roles that matter for health (champion, sponsor)."""
+
+    account_id: str | None = None
+    email: str | None = None
+    name: str | None = None
+    title: str | None = None
+    seniority: Seniority = "unknown"
+    roles: tuple[str, ...] = Field(
+        default=(), description="e.g. champion, executive_sponsor, decision_maker, user"
+    )
+    last_activity_at: AwareDatetime | None = None
+    custom: dict[str, CustomValue] = Field(default_factory=dict)
+
+
+class Opportunity(Record):
+    """A deal or contract event: new business, renewal, upsell, downgrade."""
+
+    account_id: str | None = None
+    name: str | None = None
+    kind: OpportunityKind = "other"
+    stage: str | None = None
+    amount: float | None = None
+    currency: str | None = None
+    close_date: date | None = None
+    is_closed: bool = False
+    is_won: bool = False
+    owner_id: str | None = None
+    custom: dict[str, CustomValue] = Field(default_factory=dict)
+
+
+Contract = Opportunity
+"""Contracts are modelled as opportunities (kind renewal / upsell / downgrade)."""
+
+
+class Ticket(Record):
+    """A support ticket (Zendesk). Subject and body are not kept: health needs no content."""
+
+    account_id: str | None = Field(default=None, description="Zendesk organization id")
+    requester_id: str | None = None
+    status: str
+    priority: TicketPriority | None = None
+    type: str | None = None
+    created_at: AwareDatetime
+    solved_at: AwareDatetime | None = None
+    first_reply_minutes: int | None = None
+    full_resolution_minutes: int | None = None
+    reopens: int | None = None
+    satisfaction_score: str | None = Field(default=None, description="Zendesk good / bad / ...")
+    tags: tuple[str, ...] = ()
+
+
+class SurveyResponse(Record):
+    """An NPS, CSAT or CES answer from any source."""
+
+    kind: SurveyKind
+    account_id: str | None = None
+    contact_id: str | None = None
+    ticket_id: str | None = None
+    score: float = Field(description="the answer on its own scale (NPS 0-10, CSAT 1-5, ...)")
+    scale_min: float = 0
+    scale_max: float = 10
+    comment: str | None = Field(default=None, description="verbatim, for the follow-up task")
+    responded_at: AwareDatetime
+
+
+class UsageDay(Record):
+    """One account's product usage on one day (Mixpanel, folded from raw events).
+
+    `id` is "<account_id>:<YYYY-MM-DD>"; `UsageDay.usage_id(account_id, day)` builds it.
+    """
+
+    account_id: str
+    day: date
+    active_users: int = 0
+    sessions: int = 0
+    events: int = 0
+    feature_events: dict[str, int] = Field(default_factory=dict)
+    last_event_at: AwareDatetime | None = None
+
+    @property
+    def natural_key(self) -> tuple[str, ...]:
+        """Usage is keyed by (source, account, day)."""
+        return (self.source, self.account_id, self.day.isoformat())
+
+    @classmethod
+    def usage_id(cls, account_id: str, day: date) -> str:
+        """The record id for an account's day."""
+        return f"{account_id}:{day.isoformat()}"
+
+
+class Owner(Record):
+    """A CRM user who owns accounts (the CSM / account manager)."""
+
+    name: str | None = None
+    email: str | None = None
+    manager_id: str | None = None
+    active: bool = True
+
+
+Fact = Account | Contact | Opportunity | Ticket | SurveyResponse | UsageDay | Owner
+"""Any record the store keeps as a fact."""
