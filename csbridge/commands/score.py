@@ -1,15 +1,118 @@
-"""`csbridge score`: score accounts from a file with a scoring model."""
+"""`csbridge score`: score accounts from a JSON or JSON Lines file with a scoring model."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from csbridge.account_files import read_accounts
+from csbridge.errors import CsbridgeError
+from csbridge.scoring import Engine, ScoreResult, load_model
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("score", help="score accounts from a JSON or JSON Lines file")
+    parser = subparsers.add_parser(
+        "score",
+        help="score accounts from a JSON or JSON Lines file",
+        description="Score accounts with a model (a preset or a YAML file) and print the result.",
+    )
+    parser.add_argument("--model", default="seed-5d", help="seed-5d, seed-6d or a YAML path")
+    parser.add_argument(
+        "--input", required=True, help='JSON {"accounts": [...]} or JSON Lines; - for stdin'
+    )
+    parser.add_argument("--format", choices=("json", "table"), default="json")
+    parser.add_argument(
+        "--output", help="write here instead of stdout (replaced only when every account scored)"
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    engine = Engine(load_model(args.model))
+    results = score_file(engine, args.input)
+    with _output(args.output) as out:
+        if args.format == "json":
+            write_json(engine, results, out)
+        else:
+            write_table(engine, results, out)
     return 0
+
+
+def score_file(engine: Engine, path: str) -> Iterator[ScoreResult]:
+    """Score every account of the file, one at a time; errors name the file and line."""
+    for account in read_accounts(path):
+        try:
+            yield engine.score(
+                account.id, account.signals, account.indicator_scores, account.attributes
+            )
+        except CsbridgeError as exc:
+            raise CsbridgeError(f"{account.where}: {exc}") from None
+
+
+def write_json(engine: Engine, results: Iterable[ScoreResult], out: IO[str]) -> None:
+    """Stream `{"model": ..., "accounts": [...]}`, one account per line."""
+    model = json.dumps({"name": engine.model.name, "hash": engine.model_hash})
+    out.write(f'{{"model": {model}, "accounts": [')
+    sep = "\n"
+    for result in results:
+        out.write(sep)
+        out.write(json.dumps(result.as_dict()))
+        sep = ",\n"
+    out.write("\n]}\n")
+
+
+def write_table(engine: Engine, results: Iterable[ScoreResult], out: IO[str]) -> None:
+    """A fixed-width table: score, status, segment, coverage, each dimension, top driver."""
+    dims = engine.dimension_names
+    header = ["account", "score", "status", "segment", "coverage", *dims, "weakest"]
+    widths = [18, 6, 10, 11, 8, *[max(6, len(d)) for d in dims], 30]
+    out.write(_row(header, widths) + "\n")
+    out.write(_row(["-" * w for w in widths], widths) + "\n")
+    for r in results:
+        dim_cells = [_num(d.score) for d in r.dimensions]
+        weakest = next((d.indicator for d in r.drivers if d.impact < 0), "")
+        cells = [r.account_id, _num(r.score), r.status, r.segment or "-", f"{r.coverage:.0%}"]
+        out.write(_row([*cells, *dim_cells, weakest], widths) + "\n")
+
+
+def _row(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[IO[str]]:
+    """Where results go: nothing is written unless every account scored.
+
+    To a file: a temporary file beside it, renamed at the end. To stdout: a spooled
+    buffer (spilling to disk past 8 MiB, so memory stays flat) copied out at the end.
+    """
+    if path is None:
+        with tempfile.SpooledTemporaryFile(8 << 20, mode="w+", encoding="utf-8") as buffer:
+            yield buffer
+            buffer.seek(0)
+            shutil.copyfileobj(buffer, sys.stdout)
+        return
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.partial")
+    try:
+        stream = tmp.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise CsbridgeError(f"{path}: cannot write the output ({exc.strerror})") from None
+    try:
+        with stream:
+            yield stream
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)

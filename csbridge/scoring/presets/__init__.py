@@ -1,0 +1,1 @@
+"""Scoring model presets."""

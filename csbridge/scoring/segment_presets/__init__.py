@@ -1,0 +1,1 @@
+"""Segment (touch-model) matrix presets."""
