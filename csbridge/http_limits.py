@@ -171,15 +171,12 @@ class SalesforceDailyQuota:
         self.share = share
         self.used: int | None = None
         self.max: int | None = None
-        self._start_used: int | None = None
 
     def observe(self, response: ResponseLike) -> None:
         """Update the usage from a response's header (if present)."""
         match = _API_USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
         if match:
             self.used, self.max = int(match.group(1)), int(match.group(2))
-            if self._start_used is None:
-                self._start_used = self.used
 
     def exhausted(self) -> bool:
         """True once the org has used `share` of its daily maximum."""
