@@ -1,0 +1,182 @@
+"""Zendesk Support pull: tickets (cursor incremental export), organizations, legacy CSAT.
+
+Every stream yields `Page`s: the records of one API page plus the cursor that covers
+them, so the store can commit both in one transaction.
+
+- Tickets: `/api/v2/incremental/tickets/cursor.json`, `start_time` on the first run and
+  `cursor=<after_cursor>` afterwards, `include=metric_sets`; stop on `end_of_stream`
+  only (empty pages mid-stream are legal). Deleted tickets arrive with status `deleted`.
+- Organizations: `/api/v2/organizations.json` with `page[size]`, following `meta.has_more`.
+- Satisfaction ratings: `/api/v2/satisfaction_ratings.json` in `start_time`/`end_time`
+  windows; ratings carry no organization, so each is joined through its ticket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from csbridge.connectors.paginate import EndOfStreamPaginator, HasMorePaginator, Page
+from csbridge.connectors.zendesk_parse import parse_organization, parse_rating, parse_ticket
+from csbridge.http import ApiClient
+from csbridge.http_errors import (
+    FatalHttpError,
+)
+from csbridge.models import Account, SurveyResponse, Ticket
+
+SYSTEM = "zendesk"
+TICKETS_PATH = "/api/v2/incremental/tickets/cursor.json"
+ORGANIZATIONS_PATH = "/api/v2/organizations.json"
+RATINGS_PATH = "/api/v2/satisfaction_ratings.json"
+SHOW_MANY_PATH = "/api/v2/tickets/show_many.json"
+TicketOrgLookup = Callable[[Iterable[str]], Mapping[str, str | None]]
+
+
+@dataclass(frozen=True)
+class ZendeskOptions:
+    """Tunables with safe defaults (page sizes are the API maxima)."""
+
+    ticket_page_size: int = 1000
+    page_size: int = 100
+    initial_history: timedelta = timedelta(days=365)
+    ratings_window: timedelta = timedelta(days=30)
+    ratings_lookback: timedelta = timedelta(days=2)
+
+
+class ZendeskConnector:
+    """Typed pages of Zendesk records over an `ApiClient`."""
+
+    def __init__(
+        self,
+        client: ApiClient,
+        options: ZendeskOptions | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.client = client
+        self.options = options or ZendeskOptions()
+        self.now = now
+        self._ticket_orgs: dict[str, str | None] = {}
+
+    def tickets(
+        self, cursor: str | None = None, start: datetime | None = None
+    ) -> Iterator[Page[Ticket]]:
+        """Tickets changed since `cursor` (an `after_cursor`), or since `start` on a first run.
+
+        Each page's cursor is that page's `after_cursor`; the last page's is the bookmark
+        for the next run. Pagination ends on `end_of_stream`, never on page size.
+        """
+        params: dict[str, Any] = {
+            "include": "metric_sets",
+            "per_page": self.options.ticket_page_size,
+        }
+        if cursor:
+            params["cursor"] = cursor
+        else:
+            latest = self.now() - timedelta(minutes=1)
+            begin = min(start or latest - self.options.initial_history, latest)
+            params["start_time"] = int(begin.timestamp())
+        pager = EndOfStreamPaginator(first_token=cursor)
+        while True:
+            body = self._get(TICKETS_PATH, params, "incremental/tickets", "incremental")
+            tickets = [parse_ticket(raw) for raw in body.get("tickets") or []]
+            for ticket in tickets:
+                self._ticket_orgs[ticket.id] = ticket.account_id
+            token = pager.advance(body)
+            yield Page(tickets, pager.token or cursor)
+            if token is None:
+                return
+            params = {"include": "metric_sets", "per_page": self.options.ticket_page_size}
+            params["cursor"] = token
+
+    def organizations(self) -> Iterator[Page[Account]]:
+        """Every organization, with `external_id` and `domain_names` (a full listing).
+
+        The listing is not ordered by change time, so pages carry no cursor.
+        """
+        params: dict[str, Any] = {"page[size]": self.options.page_size}
+        pager = HasMorePaginator()
+        while True:
+            body = self._get(ORGANIZATIONS_PATH, params, "organizations")
+            orgs = [parse_organization(raw) for raw in body.get("organizations") or []]
+            token = pager.advance(body)
+            yield Page(orgs, None)
+            if token is None:
+                return
+            params = {"page[size]": self.options.page_size, "page[after]": token}
+
+    def satisfaction_ratings(
+        self,
+        cursor: str | None = None,
+        start: datetime | None = None,
+        ticket_orgs: TicketOrgLookup | None = None,
+    ) -> Iterator[Page[SurveyResponse]]:
+        """Answered legacy CSAT ratings in time windows from `cursor` (epoch seconds).
+
+        Each window is read completely before its end becomes the page cursor; the read
+        restarts `ratings_lookback` before the cursor. Organizations come from the rated
+        tickets: tickets seen in this run, then `ticket_orgs` (e.g. the store), then
+        `show_many` for the rest.
+        """
+        end = self.now() - timedelta(minutes=1)
+        if cursor:
+            begin = datetime.fromtimestamp(int(cursor), tz=UTC) - self.options.ratings_lookback
+        else:
+            begin = start or end - self.options.initial_history
+        floor = int(cursor) if cursor else None
+        while begin < end:
+            stop = min(begin + self.options.ratings_window, end)
+            raws: list[dict[str, Any]] = []
+            params: dict[str, Any] = {
+                "start_time": int(begin.timestamp()),
+                "end_time": int(stop.timestamp()),
+                "page[size]": self.options.page_size,
+            }
+            pager = HasMorePaginator()
+            while True:
+                body = self._get(RATINGS_PATH, params, "satisfaction_ratings")
+                raws.extend(body.get("satisfaction_ratings") or [])
+                token = pager.advance(body)
+                if token is None:
+                    break
+                params = {**params, "page[after]": token}
+            orgs = self._orgs_for(
+                {str(r["ticket_id"]) for r in raws if r.get("ticket_id")}, ticket_orgs
+            )
+            records = []
+            for raw in raws:
+                ticket = str(raw.get("ticket_id")) if raw.get("ticket_id") else None
+                rating = parse_rating(raw, orgs.get(ticket) if ticket else None)
+                if rating is not None:
+                    records.append(rating)
+            window_end = int(stop.timestamp())
+            yield Page(records, str(max(window_end, floor or window_end)))
+            begin = stop
+
+    def _orgs_for(
+        self, ticket_ids: set[str], lookup: TicketOrgLookup | None
+    ) -> dict[str, str | None]:
+        found = {t: self._ticket_orgs[t] for t in ticket_ids if t in self._ticket_orgs}
+        missing = ticket_ids - found.keys()
+        if missing and lookup is not None:
+            known = lookup(sorted(missing))
+            found.update({t: org for t, org in known.items() if t in missing})
+            missing -= known.keys()
+        ordered = sorted(missing, key=lambda t: (len(t), t))
+        for i in range(0, len(ordered), 100):
+            batch = ordered[i : i + 100]
+            body = self._get(SHOW_MANY_PATH, {"ids": ",".join(batch)}, "tickets/show_many")
+            for raw in body.get("tickets") or []:
+                org = raw.get("organization_id")
+                found[str(raw["id"])] = None if org is None else str(org)
+        return found
+
+    def _get(
+        self, path: str, params: Mapping[str, Any], endpoint: str, bucket: str | None = None
+    ) -> dict[str, Any]:
+        response = self.client.get(path, params=params, endpoint=endpoint, bucket=bucket)
+        body = response.json()
+        if not isinstance(body, dict):
+            raise FatalHttpError(SYSTEM, endpoint, "the answer is not a JSON object")
+        return body
