@@ -1,162 +1,71 @@
 """The scoring engine: raw signals and indicator scores → an explained health score.
 
-Pure: no I/O and no clock. A model is compiled once into flat tables so that scoring
-an account is a couple of tight loops (see bench/score_throughput.py).
+Pure: no I/O and no clock. A model is compiled once into weight matrices; accounts
+are scored in batches with numpy (one row per account, one column per indicator),
+so the per-account Python work is only reading the input and shaping the output
+(see bench/score_throughput.py). `score()` is a batch of one.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from csbridge.errors import CsbridgeError
-from csbridge.scoring.bands import band_for
-from csbridge.scoring.model import LinearTransform, ScoringModel, TableTransform
+from csbridge.scoring.model import LinearTransform, ScoringModel
+from csbridge.scoring.results import ScoreResult
+from csbridge.scoring.transforms import check_number, column_scorer
 
 NEUTRAL_SCORE = 50.0
 DRIVERS_EACH_WAY = 3
+DRIVER_MIN_IMPACT = 0.005
+
+Floats = npt.NDArray[np.float64]
+AccountIn = tuple[str, Mapping[str, Any] | None, Mapping[str, Any] | None, Mapping[str, Any] | None]
+"""(id, signals, indicator_scores, attributes)."""
 
 
 class ScoringInputError(CsbridgeError):
-    """An account's input cannot be scored; the message names the account and field."""
+    """An account's input cannot be scored; the message names the account and field.
 
+    `row` is the account's position in the batch, so callers can say where it came from.
+    """
 
-@dataclass(frozen=True, slots=True)
-class DimensionResult:
-    name: str
-    score: float | None
-    weight: float
-    contribution: float
-    coverage: float
-
-
-@dataclass(frozen=True, slots=True)
-class Driver:
-    indicator: str
-    score: float
-    impact: float
-    imputed: bool = False
-
-    @property
-    def direction(self) -> str:
-        return "down" if self.impact < 0 else "up"
-
-
-@dataclass(frozen=True, slots=True)
-class ScoreResult:
-    """One account's health score, with everything needed to explain it."""
-
-    account_id: str
-    score: float | None
-    status: str
-    coverage: float
-    segment: str | None
-    accounts_per_csm: int | None
-    dimensions: tuple[DimensionResult, ...]
-    drivers: tuple[Driver, ...]
-    indicator_scores: dict[str, float] = field(repr=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON shape of `csbridge score`."""
-        out: dict[str, Any] = {
-            "id": self.account_id,
-            "score": self.score,
-            "status": self.status,
-            "coverage": self.coverage,
-            "segment": self.segment,
-            "dimensions": {
-                d.name: {
-                    "score": d.score,
-                    "weight": d.weight,
-                    "contribution": d.contribution,
-                    "coverage": d.coverage,
-                }
-                for d in self.dimensions
-            },
-            "drivers": [
-                {"indicator": d.indicator, "score": d.score, "impact": d.impact}
-                | {"direction": d.direction}
-                | ({"imputed": True} if d.imputed else {})
-                for d in self.drivers
-            ],
-        }
-        if self.accounts_per_csm is not None:
-            out["accounts_per_csm"] = self.accounts_per_csm
-        return out
-
-
-Scorer = Callable[[Any], float]
-
-
-def _linear(t: LinearTransform) -> Scorer:
-    zero_at, span, floor = t.zero_at, t.full_at - t.zero_at, t.floor
-    top = 100.0 - floor
-
-    def score(raw: Any) -> float:
-        x = _number(raw)
-        frac = (x - zero_at) / span
-        if frac <= 0.0:
-            return floor
-        if frac >= 1.0:
-            return 100.0
-        return floor + top * frac
-
-    return score
-
-
-def _table(t: TableTransform) -> Scorer:
-    values = dict(t.values)
-    bins = sorted(((bound, cat) for cat, bound in (t.bins or {}).items()), reverse=True)
-    accepted = ", ".join(values) + (" or a number" if bins else "")
-
-    def score(raw: Any) -> float:
-        if isinstance(raw, str):
-            if raw in values:
-                return values[raw]
-        elif bins and not isinstance(raw, bool) and isinstance(raw, int | float):
-            x = _number(raw)
-            for bound, cat in bins:
-                if x >= bound:
-                    return values[cat]
-            raise ValueError(f"is {raw!r}, below the lowest category ({bins[-1][0]:g})")
-        raise ValueError(f"is {raw!r}: use one of {accepted}")
-
-    return score
-
-
-def _number(raw: Any) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise ValueError(f"is {raw!r}, not a number: give a number")
-    if not math.isfinite(raw):
-        raise ValueError(f"is {raw!r}: give a finite number")
-    return float(raw)
+    def __init__(self, message: str, row: int = 0):
+        super().__init__(message)
+        self.row = row
 
 
 class Engine:
-    """A compiled scoring model. `score()` is pure and safe to call from many threads."""
+    """A compiled scoring model. Scoring is pure and safe to call from many threads."""
 
     def __init__(self, model: ScoringModel, *, drivers_each_way: int = DRIVERS_EACH_WAY):
         self.model = model
         self.model_hash = model.model_hash()
         self.drivers_each_way = drivers_each_way
-        self.policy = model.missing_data
+        self.fill: float | None = {"neutral": NEUTRAL_SCORE, "zero": 0.0}.get(model.missing_data)
         self.dimension_names = list(model.dimensions)
-        self.dimension_weights = [d.weight / 100.0 for d in model.dimensions.values()]
-        self.keys: list[str] = []
-        self.dim_of: list[int] = []
-        self.weights: list[float] = []
-        self.scorers: list[Scorer] = []
-        for di, (dname, dim) in enumerate(model.dimensions.items()):
-            for iname, ind in dim.indicators.items():
-                self.keys.append(f"{dname}.{iname}")
-                self.dim_of.append(di)
-                self.weights.append(model.indicator_weight(dname, iname))
-                t = ind.transform
-                self.scorers.append(_linear(t) if isinstance(t, LinearTransform) else _table(t))
+        self.keys = [f"{d}.{i}" for d, dim in model.dimensions.items() for i in dim.indicators]
         self.index = {key: i for i, key in enumerate(self.keys)}
-        self.bands = model.bands
+        transforms = [
+            ind.transform for dim in model.dimensions.values() for ind in dim.indicators.values()
+        ]
+        self.scorers = [column_scorer(t) for t in transforms]
+        self.linear = [isinstance(t, LinearTransform) for t in transforms]
+        dim_of = [d for d, dim in enumerate(model.dimensions.values()) for _ in dim.indicators]
+        self.dim_of = np.array(dim_of)
+        self.dim_w: Floats = np.array([d.weight / 100.0 for d in model.dimensions.values()])
+        # weights[i, d]: indicator i's share inside dimension d (zero outside it).
+        self.weights: Floats = np.zeros((len(self.keys), len(self.dimension_names)))
+        for i, key in enumerate(self.keys):
+            dname, iname = key.split(".", 1)
+            self.weights[i, dim_of[i]] = model.indicator_weight(dname, iname)
+        self.ind_w: Floats = self.weights.sum(axis=1)
+        bands = model.bands
+        self.band_names = [b.name for b in bands]
 
     def score(
         self,
@@ -166,143 +75,182 @@ class Engine:
         attributes: Mapping[str, Any] | None = None,
     ) -> ScoreResult:
         """Score one account. Raises ScoringInputError naming the account and field."""
-        n = len(self.keys)
-        values: list[float | None] = [None] * n
-        for key, raw in (signals or {}).items():
-            i = self._index(account_id, "signals", key)
-            try:
-                values[i] = self.scorers[i](raw)
-            except ValueError as exc:
-                raise ScoringInputError(f"account {account_id!r}: signals.{key} {exc}") from None
-        for key, raw in (indicator_scores or {}).items():
-            i = self._index(account_id, "indicator_scores", key)
-            values[i] = _indicator_score(account_id, key, raw)
-        return self._combine(account_id, values, attributes or {})
+        return self.score_many([(account_id, signals, indicator_scores, attributes)])[0]
 
-    def _index(self, account_id: str, section: str, key: str) -> int:
-        i = self.index.get(key)
-        if i is None:
-            dim = key.split(".", 1)[0]
-            if dim in self.model.dimensions:
-                known = ", ".join(f"{dim}.{k}" for k in self.model.dimensions[dim].indicators)
-                hint = f"dimension {dim!r} has {known}"
-            else:
-                hint = f"dimensions are {', '.join(self.dimension_names)}"
-            raise ScoringInputError(
-                f"account {account_id!r}: {section}.{key}: unknown indicator for model "
-                f"{self.model.name!r} ({hint})"
-            )
-        return i
+    def score_many(self, accounts: Sequence[AccountIn]) -> list[ScoreResult]:
+        """Score a batch; raises ScoringInputError for the first bad account in order."""
+        ids = [a[0] for a in accounts]
+        values = self._indicator_values(accounts, ids)
+        return self._combine(accounts, ids, values)
+
+    def _indicator_values(self, accounts: Sequence[AccountIn], ids: list[str]) -> Floats:
+        """The B x n matrix of indicator scores (NaN where an indicator has no data)."""
+        n = len(self.keys)
+        errors: list[tuple[int, str]] = []
+        columns: list[tuple[list[int], list[Any]]] = [([], []) for _ in range(2 * n)]
+        index = self.index
+        for r, (_, signals, given, _attrs) in enumerate(accounts):
+            for offset, section, items in ((0, "signals", signals), (n, "indicator_scores", given)):
+                if not items:
+                    continue
+                for key, raw in items.items():
+                    i = index.get(key)
+                    if i is None:
+                        errors.append((r, f"{section}.{key}: {self._unknown_hint(key)}"))
+                        break
+                    rows, raws = columns[offset + i]
+                    rows.append(r)
+                    raws.append(raw)
+        values: Floats = np.full((len(accounts), n), np.nan)
+        for i in range(n):
+            rows, raws = columns[i]
+            if rows:
+                values[rows, i] = self.scorers[i](raws, rows, f"signals.{self.keys[i]}", errors)
+            rows, raws = columns[n + i]
+            if rows:
+                values[rows, i] = check_number(
+                    raws, rows, f"indicator_scores.{self.keys[i]}", errors, bounds=(0.0, 100.0)
+                )
+        if errors:
+            r, message = min(errors)
+            raise ScoringInputError(f"account {ids[r]!r}: {message}", row=r)
+        return values
+
+    def _unknown_hint(self, key: str) -> str:
+        dim = key.split(".", 1)[0]
+        if dim in self.model.dimensions:
+            known = ", ".join(f"{dim}.{k}" for k in self.model.dimensions[dim].indicators)
+            hint = f"dimension {dim!r} has {known}"
+        else:
+            hint = f"dimensions are {', '.join(self.dimension_names)}"
+        return f"unknown indicator for model {self.model.name!r} ({hint})"
 
     def _combine(
-        self, account_id: str, values: list[float | None], attributes: Mapping[str, Any]
-    ) -> ScoreResult:
-        nd = len(self.dimension_names)
-        w_sum = [0.0] * nd
-        ws_sum = [0.0] * nd
-        covered = [0.0] * nd
-        imputed: list[bool] = [False] * len(values)
-        fill = {"neutral": NEUTRAL_SCORE, "zero": 0.0}.get(self.policy)
-        dim_of, weights = self.dim_of, self.weights
-        for i, v in enumerate(values):
-            d, w = dim_of[i], weights[i]
-            if v is None:
-                if fill is None:
-                    continue
-                v = values[i] = fill
-                imputed[i] = True
-            else:
-                covered[d] += w
-            w_sum[d] += w
-            ws_sum[d] += w * v
+        self, accounts: Sequence[AccountIn], ids: list[str], values: Floats
+    ) -> list[ScoreResult]:
+        present = ~np.isnan(values)
+        scored = values.copy()
+        used = present
+        if self.fill is not None:
+            scored[~present] = self.fill
+            used = np.ones_like(present)
+        covered = present @ self.weights  # B x nd, share of each dimension with data
+        w_sum = used @ self.weights
+        ws_sum = np.where(used, scored, 0.0) @ self.weights
+        has_dim = w_sum > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dim_score = ws_sum / w_sum  # NaN where a dimension has no data
+            total_w = has_dim @ self.dim_w
+            eff_dim = np.where(has_dim, self.dim_w / total_w[:, None], 0.0)
+            total = np.where(has_dim, dim_score, 0.0) @ self.dim_w / total_w
+            # Effective weight of each indicator in the total, for the drivers.
+            eff = eff_dim[:, self.dim_of] * self.ind_w / w_sum[:, self.dim_of]
+            impact = np.where(used, eff * (scored - total[:, None]), np.nan)
+        shown = np.round(total, 2)
+        status = self._status(shown)
+        coverage = np.round(covered @ self.dim_w, 4)
+        drivers = self._drivers(impact, scored, present)
+        dims = self._dimension_rows(dim_score, eff_dim, covered)
+        segments = self.model.segments
+        results = []
+        keys = self.keys
+        rows = values.tolist()
+        for r, (account_id, _, _, attributes) in enumerate(accounts):
+            s = shown[r]
+            data: dict[str, Any] = {
+                "id": account_id,
+                "score": None if s != s else float(s),
+                "status": status[r],
+                "coverage": float(coverage[r]),
+                "segment": None,
+                "dimensions": dims[r],
+                "drivers": drivers[r],
+            }
+            if segments is not None and attributes:
+                try:
+                    cell = segments.segment_for(attributes)
+                except ValueError as exc:
+                    raise ScoringInputError(f"account {account_id!r}: {exc}", row=r) from None
+                if cell is not None:
+                    data["segment"] = cell.segment
+                    if cell.accounts_per_csm is not None:
+                        data["accounts_per_csm"] = cell.accounts_per_csm
+            results.append(ScoreResult(data, keys, rows[r]))
+        return results
 
-        dim_scores: list[float | None] = [
-            ws_sum[d] / w_sum[d] if w_sum[d] > 0 else None for d in range(nd)
+    def _status(self, shown: Floats) -> list[str]:
+        """Band names; the band is decided on the score as shown (two decimals)."""
+        idx = np.full(shown.shape, len(self.band_names) - 1)
+        for b in range(len(self.model.bands) - 2, -1, -1):
+            band = self.model.bands[b]
+            if band.up_to is not None:
+                idx[shown <= band.up_to] = b
+            elif band.below is not None:
+                idx[shown < band.below] = b
+        names = self.band_names
+        return [
+            "no_data" if s != s else names[i]
+            for s, i in zip(shown.tolist(), idx.tolist(), strict=True)
         ]
-        total_w = sum(self.dimension_weights[d] for d in range(nd) if dim_scores[d] is not None)
-        coverage = sum(self.dimension_weights[d] * covered[d] for d in range(nd))
-        total: float | None = None
-        if total_w > 0:
-            total = sum(
-                self.dimension_weights[d] * s for d, s in enumerate(dim_scores) if s is not None
-            )
-            total /= total_w
 
-        dimensions = tuple(
-            DimensionResult(
-                name=self.dimension_names[d],
-                score=None if s is None else round(s, 2),
-                weight=round(self.dimension_weights[d] / total_w, 4) if s is not None else 0.0,
-                contribution=(
-                    round(s * self.dimension_weights[d] / total_w, 2) if s is not None else 0.0
-                ),
-                coverage=round(covered[d], 4),
-            )
-            for d, s in enumerate(dim_scores)
-        )
-        shown = None if total is None else round(total, 2)
-        status = "no_data" if shown is None else band_for(shown, self.bands)
-        drivers = self._drivers(values, imputed, w_sum, total_w, total)
-        cell = None
-        if self.model.segments is not None:
-            try:
-                cell = self.model.segments.segment_for(dict(attributes))
-            except ValueError as exc:
-                raise ScoringInputError(f"account {account_id!r}: {exc}") from None
-        return ScoreResult(
-            account_id=account_id,
-            score=shown,
-            status=status,
-            coverage=round(coverage, 4),
-            segment=cell.segment if cell else None,
-            accounts_per_csm=cell.accounts_per_csm if cell else None,
-            dimensions=dimensions,
-            drivers=drivers,
-            indicator_scores={
-                self.keys[i]: v for i, v in enumerate(values) if v is not None and not imputed[i]
-            },
-        )
+    def _dimension_rows(
+        self, dim_score: Floats, eff_dim: Floats, covered: Floats
+    ) -> list[dict[str, dict[str, float | None]]]:
+        scores = np.round(dim_score, 2).tolist()
+        weights = np.round(eff_dim, 4).tolist()
+        contrib = np.round(np.nan_to_num(dim_score * eff_dim), 2).tolist()
+        cover = np.round(covered, 4).tolist()
+        names = self.dimension_names
+        return [
+            {
+                name: {
+                    "score": None if sc != sc else sc,
+                    "weight": we,
+                    "contribution": co,
+                    "coverage": cv,
+                }
+                for name, sc, we, co, cv in zip(names, s, w, c, v, strict=True)
+            }
+            for s, w, c, v in zip(scores, weights, contrib, cover, strict=True)
+        ]
 
     def _drivers(
-        self,
-        values: list[float | None],
-        imputed: list[bool],
-        w_sum: list[float],
-        total_w: float,
-        total: float | None,
-    ) -> tuple[Driver, ...]:
-        """Indicators that pulled the score down or up most.
+        self, impact: Floats, scored: Floats, present: npt.NDArray[np.bool_]
+    ) -> list[list[dict[str, Any]]]:
+        """Indicators that pulled the score down or up most, per account.
 
         Impact is the indicator's effective weight times its distance from the account's
-        own score, in score points; impacts sum to zero over an account's indicators.
+        own score, in points; impacts sum to zero over an account's indicators.
         """
-        if total is None:
-            return ()
-        impacts: list[tuple[float, int]] = []
-        for i, v in enumerate(values):
-            if v is None:
-                continue
-            d = self.dim_of[i]
-            eff = self.dimension_weights[d] / total_w * self.weights[i] / w_sum[d]
-            impact = eff * (v - total)
-            if abs(impact) >= 0.005:
-                impacts.append((impact, i))
-        impacts.sort()
         k = self.drivers_each_way
-        down = [x for x in impacts[:k] if x[0] < 0]
-        up = [x for x in reversed(impacts[-k:]) if x[0] > 0]
-        return tuple(
-            Driver(self.keys[i], round(values[i] or 0.0, 2), round(impact, 2), imputed[i])
-            for impact, i in down + up
-        )
-
-
-def _indicator_score(account_id: str, key: str, raw: Any) -> float:
-    where = f"account {account_id!r}: indicator_scores.{key}"
-    try:
-        x = _number(raw)
-    except ValueError as exc:
-        raise ScoringInputError(f"{where} {exc}") from None
-    if not 0.0 <= x <= 100.0:
-        raise ScoringInputError(f"{where} is {raw!r}: indicator scores are on 0-100")
-    return x
+        order = np.argsort(np.nan_to_num(impact, nan=0.0), axis=1, kind="stable")
+        pick = np.concatenate([order[:, :k], order[:, ::-1][:, :k]], axis=1)
+        rows = np.arange(impact.shape[0])[:, None]
+        chosen = np.round(impact[rows, pick], 2).tolist()
+        chosen_scores = np.round(scored[rows, pick], 2).tolist()
+        imputed = (~present[rows, pick]).tolist()
+        keys = self.keys
+        out = []
+        for idx, imps, scs, imp_flags in zip(
+            pick.tolist(), chosen, chosen_scores, imputed, strict=True
+        ):
+            drivers = []
+            for j, i in enumerate(idx):
+                x = imps[j]
+                if (
+                    x != x
+                    or (j < k and x > -DRIVER_MIN_IMPACT)
+                    or (j >= k and x < DRIVER_MIN_IMPACT)
+                ):
+                    continue
+                d: dict[str, Any] = {
+                    "indicator": keys[i],
+                    "score": scs[j],
+                    "impact": x,
+                    "direction": "down" if j < k else "up",
+                }
+                if imp_flags[j]:
+                    d["imputed"] = True
+                drivers.append(d)
+            out.append(drivers)
+        return out

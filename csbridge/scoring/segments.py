@@ -7,6 +7,8 @@ e.g. ARR). A cell names the segment and, optionally, the accounts one CSM carrie
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from functools import cached_property
 from importlib import resources
 from typing import Any
 
@@ -33,7 +35,7 @@ class Axis(BaseModel):
             check_bands(self.bands)
         return self
 
-    @property
+    @cached_property
     def labels(self) -> list[str]:
         return self.values if self.values is not None else [b.name for b in self.bands or []]
 
@@ -90,7 +92,7 @@ class SegmentMatrix(BaseModel):
                 raise ValueError(f"cells.{row}: columns missing: {', '.join(missing)}")
         return self
 
-    def segment_for(self, attributes: dict[str, Any]) -> Cell | None:
+    def segment_for(self, attributes: Mapping[str, Any]) -> Cell | None:
         """The cell for these attributes, or None when an axis attribute is absent."""
         row_raw = attributes.get(self.rows.attribute)
         col_raw = attributes.get(self.columns.attribute)

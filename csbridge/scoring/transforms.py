@@ -1,0 +1,107 @@
+"""Transforms applied to a column of raw values (one indicator, many accounts).
+
+A bad value is recorded as (row, message) in `errors` and scored NaN, so the engine
+can report the first bad account in input order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from csbridge.scoring.model import LinearTransform, TableTransform
+
+Floats = npt.NDArray[np.float64]
+Errors = list[tuple[int, str]]
+ColumnScorer = Callable[[list[Any], list[int], str, Errors], Floats]
+
+
+def column_scorer(t: LinearTransform | TableTransform) -> ColumnScorer:
+    return _linear(t) if isinstance(t, LinearTransform) else _table(t)
+
+
+def check_number(
+    raws: list[Any],
+    rows: list[int],
+    field: str,
+    errors: Errors,
+    bounds: tuple[float, float] | None = None,
+) -> Floats:
+    """The column as floats; non-numbers, NaN, infinities (and values out of bounds) are errors."""
+    if all(type(x) is float or type(x) is int for x in raws):
+        x = np.array(raws, dtype=np.float64)
+        ok = np.isfinite(x)
+        if bounds is not None:
+            ok &= (x >= bounds[0]) & (x <= bounds[1])
+        if ok.all():
+            return x
+    out = np.full(len(raws), np.nan)
+    for j, raw in enumerate(raws):
+        problem = _number_problem(raw)
+        if problem is None and bounds is not None and not bounds[0] <= raw <= bounds[1]:
+            problem = f"is {raw!r}: indicator scores are on {bounds[0]:g}-{bounds[1]:g}"
+        if problem is None:
+            out[j] = float(raw)
+        else:
+            errors.append((rows[j], f"{field} {problem}"))
+    return out
+
+
+def _number_problem(raw: Any) -> str | None:
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return f"is {raw!r}, not a number: give a number"
+    if not math.isfinite(raw):
+        return f"is {raw!r}: give a finite number"
+    return None
+
+
+def _linear(t: LinearTransform) -> ColumnScorer:
+    """Linear from `zero_at` (score `floor`) to `full_at` (score 100), clamped."""
+    zero_at, span, floor = t.zero_at, t.full_at - t.zero_at, t.floor
+
+    def score(raws: list[Any], rows: list[int], field: str, errors: Errors) -> Floats:
+        x = check_number(raws, rows, field, errors)
+        frac = np.clip((x - zero_at) / span, 0.0, 1.0)
+        result: Floats = floor + (100.0 - floor) * frac
+        return result
+
+    return score
+
+
+def _table(t: TableTransform) -> ColumnScorer:
+    """A score per category; with `bins`, a number takes the category of its lower bound."""
+    values = dict(t.values)
+    bins = sorted(((bound, cat) for cat, bound in (t.bins or {}).items()), reverse=True)
+    accepted = ", ".join(values) + (" or a number" if bins else "")
+
+    def one(raw: Any) -> float:
+        if type(raw) is str:
+            if raw in values:
+                return values[raw]
+        elif bins and not isinstance(raw, bool) and isinstance(raw, int | float):
+            problem = _number_problem(raw)
+            if problem:
+                raise ValueError(problem)
+            for bound, cat in bins:
+                if raw >= bound:
+                    return values[cat]
+            raise ValueError(f"is {raw!r}, below the lowest category ({bins[-1][0]:g})")
+        raise ValueError(f"is {raw!r}: use one of {accepted}")
+
+    def score(raws: list[Any], rows: list[int], field: str, errors: Errors) -> Floats:
+        get = values.get
+        fast = [get(x) if type(x) is str else None for x in raws]
+        out = np.array([np.nan if v is None else v for v in fast], dtype=np.float64)
+        for j, v in enumerate(fast):
+            if v is None:
+                try:
+                    out[j] = one(raws[j])
+                except ValueError as exc:
+                    errors.append((rows[j], f"{field} {exc}"))
+        return out
+
+    return score
