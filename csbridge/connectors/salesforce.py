@@ -131,6 +131,7 @@ class SalesforceConnector:
         cursor: str | None,
         parse: Callable[[Mapping[str, Any], dict[str, str], list[str]], R],
     ) -> Iterator[Page[R]]:
+        self._fields.pop(sobject, None)  # describe again: a field added since is picked up
         available = self._describe(sobject)
         if available is None:
             return

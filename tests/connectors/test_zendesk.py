@@ -1,0 +1,186 @@
+"""Zendesk specifics: export parameters, deleted tickets, end_of_stream, organizations, CSAT."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import responses
+from connector_cases import HTTP, NOW, ZD_TICKETS, ZENDESK
+from responses import matchers
+from responses.registries import OrderedRegistry
+
+from csbridge.connectors.zendesk import ZendeskConnector, ZendeskOptions
+from csbridge.http_errors import FatalHttpError
+from csbridge.http_vendors import zendesk_client
+
+BASE = "https://acme.zendesk.test/api/v2"
+
+
+@pytest.fixture(autouse=True)
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    waited: list[float] = []
+    monkeypatch.setattr(time, "sleep", waited.append)
+    return waited
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(
+        assert_all_requests_are_fired=True, registry=OrderedRegistry
+    ) as mock:
+        yield mock
+
+
+def zendesk(**options: object) -> ZendeskConnector:
+    opts = ZendeskOptions(**options)  # type: ignore[arg-type]
+    return ZendeskConnector(zendesk_client(ZENDESK, HTTP), opts, now=lambda: NOW)
+
+
+def ticket(n: int, status: str = "open", org: int | None = 7) -> dict[str, object]:
+    return {
+        "id": n,
+        "status": status,
+        "organization_id": org,
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-03-01T00:00:00Z",
+    }
+
+
+def test_first_run_sends_start_time_then_follows_cursor_until_end_of_stream(
+    rsps: responses.RequestsMock,
+) -> None:
+    start = NOW - timedelta(days=30)
+    first = rsps.get(
+        ZD_TICKETS,
+        json={"tickets": [ticket(1)], "after_cursor": "A", "end_of_stream": False},
+        match=[
+            matchers.query_param_matcher(
+                {
+                    "start_time": str(int(start.timestamp())),
+                    "include": "metric_sets",
+                    "per_page": "1000",
+                }
+            )
+        ],
+    )
+    # a short page that is not the end: keep going (never stop on page size)
+    rsps.get(
+        ZD_TICKETS,
+        json={"tickets": [], "after_cursor": "B", "end_of_stream": False},
+        match=[matchers.query_param_matcher({"cursor": "A"}, strict_match=False)],
+    )
+    rsps.get(
+        ZD_TICKETS,
+        json={"tickets": [ticket(2, "deleted", None)], "after_cursor": "C", "end_of_stream": True},
+        match=[matchers.query_param_matcher({"cursor": "B"}, strict_match=False)],
+    )
+    pages = list(zendesk().tickets(start=start))
+    assert [p.cursor for p in pages] == ["A", "B", "C"]
+    deleted = pages[2].records[0]
+    assert deleted.deleted and deleted.status == "deleted" and deleted.account_id is None
+    assert "Basic " in first.calls[0].request.headers["Authorization"]
+
+
+def test_start_time_is_never_within_the_last_minute(rsps: responses.RequestsMock) -> None:
+    latest = int((NOW - timedelta(minutes=1)).timestamp())
+    rsps.get(
+        ZD_TICKETS,
+        json={"tickets": [], "after_cursor": "A", "end_of_stream": True},
+        match=[matchers.query_param_matcher({"start_time": str(latest)}, strict_match=False)],
+    )
+    assert len(list(zendesk().tickets(start=NOW))) == 1
+
+
+def test_422_bad_start_time_is_fatal(rsps: responses.RequestsMock) -> None:
+    rsps.get(ZD_TICKETS, status=422, json={"error": "InvalidValue", "description": "start_time"})
+    with pytest.raises(FatalHttpError):
+        list(zendesk().tickets(start=NOW - timedelta(days=1)))
+
+
+def test_organizations_follow_has_more_with_page_after(rsps: responses.RequestsMock) -> None:
+    org = {"id": 5, "name": "Acme", "external_id": "acme.com", "domain_names": ["acme.com"]}
+    rsps.get(
+        f"{BASE}/organizations.json",
+        json={"organizations": [org], "meta": {"has_more": True, "after_cursor": "p2"}},
+        match=[matchers.query_param_matcher({"page[size]": "100"})],
+    )
+    rsps.get(
+        f"{BASE}/organizations.json",
+        json={"organizations": [{**org, "id": 6}], "meta": {"has_more": False}},
+        match=[matchers.query_param_matcher({"page[size]": "100", "page[after]": "p2"})],
+    )
+    pages = list(zendesk().organizations())
+    assert [a.id for p in pages for a in p.records] == ["5", "6"]
+    assert pages[0].records[0].external_id == "acme.com"
+    assert all(p.cursor is None for p in pages)  # unordered listing: no cursor to commit
+
+
+def test_ratings_windows_join_organizations_through_tickets(rsps: responses.RequestsMock) -> None:
+    zd = zendesk(ratings_window=timedelta(days=10), initial_history=timedelta(days=15))
+    rsps.get(  # the ticket export teaches the connector ticket 1 → org 7
+        ZD_TICKETS, json={"tickets": [ticket(1)], "after_cursor": "A", "end_of_stream": True}
+    )
+    list(zd.tickets(start=NOW - timedelta(days=1)))
+    end = NOW - timedelta(minutes=1)
+    begin = end - timedelta(days=15)
+    middle = begin + timedelta(days=10)
+    rating = {"score": "good", "created_at": "2024-03-01T00:00:00Z", "requester_id": 9}
+    rsps.get(
+        f"{BASE}/satisfaction_ratings.json",
+        json={
+            "satisfaction_ratings": [{**rating, "id": 100, "ticket_id": 1}],
+            "meta": {"has_more": True, "after_cursor": "r2"},
+        },
+        match=[
+            matchers.query_param_matcher(
+                {
+                    "start_time": str(int(begin.timestamp())),
+                    "end_time": str(int(middle.timestamp())),
+                    "page[size]": "100",
+                }
+            )
+        ],
+    )
+    rsps.get(
+        f"{BASE}/satisfaction_ratings.json",
+        json={
+            "satisfaction_ratings": [
+                {**rating, "id": 101, "ticket_id": 2, "score": "bad"},
+                {**rating, "id": 102, "ticket_id": 3, "score": "offered"},
+            ],
+            "meta": {"has_more": False},
+        },
+        match=[matchers.query_param_matcher({"page[after]": "r2"}, strict_match=False)],
+    )
+    rsps.get(  # ticket 2 is unknown to the run and to the lookup: fetched with show_many
+        f"{BASE}/tickets/show_many.json",
+        json={"tickets": [ticket(2, org=8)]},
+        match=[matchers.query_param_matcher({"ids": "2"})],
+    )
+    rsps.get(
+        f"{BASE}/satisfaction_ratings.json",
+        json={"satisfaction_ratings": [], "meta": {"has_more": False}},
+        match=[
+            matchers.query_param_matcher(
+                {"start_time": str(int(middle.timestamp())), "end_time": str(int(end.timestamp()))},
+                strict_match=False,
+            )
+        ],
+    )
+    lookups: list[list[str]] = []
+
+    def store_lookup(ids: object) -> dict[str, str | None]:
+        lookups.append(sorted(ids))  # type: ignore[call-overload]
+        return {"3": "9"}
+
+    pages = list(zd.satisfaction_ratings(ticket_orgs=store_lookup))
+    records = [r for p in pages for r in p.records]
+    assert [(r.id, r.account_id, r.score) for r in records] == [
+        ("100", "7", 1.0),
+        ("101", "8", 0.0),
+    ]
+    assert lookups == [["2", "3"]]
+    assert [p.cursor for p in pages] == [str(int(middle.timestamp())), str(int(end.timestamp()))]
