@@ -1,0 +1,36 @@
+"""Fixtures: one running sandbox (Zendesk + Mixpanel) shared by the emulator tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from csbridge.sandbox.runner import Sandbox, run_sandbox
+from csbridge.sandbox.world import World, build_world
+
+
+@pytest.fixture(scope="session")
+def small_world() -> World:
+    """120 accounts anchored at today's midnight (the emulators hide the last minute)."""
+    today = datetime.now(UTC).date()
+    return build_world(
+        accounts=120, seed=3, now=datetime(today.year, today.month, today.day, tzinfo=UTC)
+    )
+
+
+@pytest.fixture(scope="session")
+def sandbox(small_world: World) -> Iterator[Sandbox]:
+    """Zendesk and Mixpanel emulators on ephemeral ports, rate limits off."""
+    with run_sandbox(world=small_world, vendors=("zendesk", "mixpanel")) as running:
+        yield running
+
+
+@pytest.fixture
+def realistic(small_world: World) -> Iterator[Sandbox]:
+    """A fresh pair of emulators with realistic rate limits (fresh buckets per test)."""
+    with run_sandbox(
+        world=small_world, vendors=("zendesk", "mixpanel"), rate_limits="realistic"
+    ) as running:
+        yield running
