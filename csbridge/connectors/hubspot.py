@@ -52,7 +52,7 @@ class HubspotOptions:
     modified_property: Mapping[str, str] = field(
         default_factory=lambda: {
             "companies": "hs_lastmodifieddate",
-            "contacts": "hs_lastmodifieddate",
+            "contacts": "lastmodifieddate",  # contacts keep HubSpot's older property name
             "deals": "hs_lastmodifieddate",
             "feedback_submissions": "hs_lastmodifieddate",
         }

@@ -86,6 +86,11 @@ class SalesforceConnector:
         self.client = client
         self.mapping = mapping or SalesforceMapping()
         self.lookback = lookback
+        if settings.ca_bundle:
+            # requests lets REQUESTS_CA_BUNDLE from the environment override `session.verify`
+            # (psf/requests#3829); a configured CA bundle must win, so skip the environment.
+            client.session.trust_env = False
+            client.session.verify = settings.ca_bundle
         self.sf = Salesforce(
             instance_url=settings.instance_url,
             session_id=token or login(settings, client),
