@@ -1,0 +1,1 @@
+"""Default field mappings per CRM (YAML, shipped as package data)."""

@@ -1,0 +1,87 @@
+"""Field mapping per CRM: internal name → the CRM field csbridge writes, shipped as YAML.
+
+Defaults live in `csbridge/mappings/defaults/<crm>.yaml`. A deployment can pass its
+own file of the same shape; its `write:` entries replace the defaults key by key.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from csbridge.errors import CsbridgeError
+
+Crm = Literal["salesforce", "hubspot"]
+FieldType = Literal["number", "text", "date", "datetime", "picklist", "boolean"]
+
+
+class FieldSpec(BaseModel):
+    """One CRM field csbridge writes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    api_name: str = Field(min_length=1)
+    type: FieldType
+    label: str
+
+
+class CrmFieldMapping(BaseModel):
+    """A CRM's account object, its identity fields, and the fields csbridge writes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    crm: Crm
+    object: str
+    identity: dict[Literal["domain", "external_id"], str]
+    write: dict[str, FieldSpec]
+
+    def api_name(self, internal: str) -> str:
+        """The CRM field for an internal name (KeyError names the known ones)."""
+        try:
+            return self.write[internal].api_name
+        except KeyError:
+            known = ", ".join(sorted(self.write))
+            raise KeyError(f"{internal!r} is not mapped for {self.crm}; known: {known}") from None
+
+
+def _read_yaml(text: str, label: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        raise CsbridgeError(f"{label}: not valid YAML; fix the syntax") from None
+    if not isinstance(data, dict):
+        raise CsbridgeError(f"{label}: the top level must be a mapping (crm:, object:, write:)")
+    return data
+
+
+def load_field_mapping(crm: Crm, path: str | Path | None = None) -> CrmFieldMapping:
+    """The packaged defaults for `crm`, with the `write:` / `identity:` of `path` on top."""
+    default = resources.files("csbridge.mappings").joinpath("defaults", f"{crm}.yaml")
+    data = _read_yaml(default.read_text(encoding="utf-8"), f"defaults/{crm}.yaml")
+    label = f"defaults/{crm}.yaml"
+    if path is not None:
+        file = Path(path)
+        if not file.is_file():
+            raise CsbridgeError(f"{file}: field mapping file not found")
+        label = str(file)
+        override = _read_yaml(file.read_text(encoding="utf-8"), label)
+        for section in ("write", "identity"):
+            merged = dict(data.get(section) or {})
+            merged.update(override.pop(section, None) or {})
+            data[section] = merged
+        data.update(override)
+    try:
+        mapping = CrmFieldMapping.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)
+        )
+        raise CsbridgeError(f"{label}: {problems}; fix these keys") from None
+    if mapping.crm != crm:
+        raise CsbridgeError(f"{label}: crm is {mapping.crm}, expected {crm}")
+    return mapping
