@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import shutil
 import socket
 import tempfile
 import threading
@@ -51,7 +52,9 @@ class Sandbox:
     rate_limits: str
     missing: list[str] = field(default_factory=list)
 
-    def config(self, database_url: str = "sqlite:///./csbridge.db") -> dict[str, Any]:
+    def config(
+        self, database_url: str = "sqlite:///./csbridge.db", ca_bundle: Path | None = None
+    ) -> dict[str, Any]:
         """The csbridge configuration that pulls from every served vendor and writes to the CRMs."""
         sources: dict[str, Any] = {}
         if "zendesk" in self.urls:
@@ -77,7 +80,7 @@ class Sandbox:
                 "client_id": "sandbox",
                 "client_secret": "sandbox-secret",
                 "api_version": SALESFORCE_API_VERSION,
-                "ca_bundle": str(self.ca_cert_path),
+                "ca_bundle": str(ca_bundle or self.ca_cert_path),
             }
         if "hubspot" in self.urls:
             sources["hubspot"] = {
@@ -93,10 +96,17 @@ class Sandbox:
         }
 
     def write_config(self, path: str | Path) -> Path:
-        """Write `config()` as YAML to `path` (parent directories created) and return the path."""
+        """Write `config()` as YAML to `path` and return the path.
+
+        The sandbox CA is copied next to it (`<name>-ca.pem`), so the config stays usable
+        while this sandbox runs even though the runner's temp directory is private.
+        """
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(yaml.safe_dump(self.config(), sort_keys=False), encoding="utf-8")
+        ca_copy = target.with_name(f"{target.stem}-ca.pem")
+        shutil.copyfile(self.ca_cert_path, ca_copy)
+        config = self.config(ca_bundle=ca_copy.resolve())
+        target.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         return target
 
 

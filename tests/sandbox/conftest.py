@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -34,3 +35,27 @@ def realistic(small_world: World) -> Iterator[Sandbox]:
         world=small_world, vendors=("zendesk", "mixpanel"), rate_limits="realistic"
     ) as running:
         yield running
+
+
+@pytest.fixture
+def port_base() -> int:
+    """A port P such that P..P+3 are free right now (for tests of fixed port layouts)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = int(probe.getsockname()[1])
+        if base + 3 > 65535:
+            continue
+        holders: list[socket.socket] = []
+        try:
+            for port in range(base, base + 4):
+                holder = socket.socket()
+                holders.append(holder)
+                holder.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for holder in holders:
+                holder.close()
+        return base
+    raise RuntimeError("no four consecutive free ports")
