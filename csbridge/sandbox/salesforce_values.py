@@ -55,7 +55,7 @@ def coerce(f: FieldDef, raw: Any, *, from_csv: bool = False) -> Any:
                 f"{f.label}: data value too large: {text[:40]} (max length={f.length})",
                 [f.name],
             )
-        if f.restricted and f.picklist and text not in f.picklist:
+        if f.restricted and f.type != "multipicklist" and f.picklist and text not in f.picklist:
             raise RecordError(
                 "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                 f"{f.label}: bad value for restricted picklist field: {text}",
