@@ -245,6 +245,8 @@ class ApiClient:
         def before_sleep(state: tenacity.RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
             reason = exc.reason if isinstance(exc, _Again | TransportFailure) else "error"
+            if isinstance(exc, _Again) and isinstance(exc.result, requests.Response):
+                exc.result.close()  # a streamed answer we will not read: free its connection
             log.warning(
                 "http.retry",
                 system=self.system,
@@ -298,7 +300,7 @@ class ApiClient:
             if failure is None:
                 raise
             self.accounting.record(self.system, endpoint, failure.kind)
-            log.info("http.call", system=self.system, endpoint=endpoint, status=failure.kind)
+            log.debug("http.call", system=self.system, endpoint=endpoint, status=failure.kind)
             if failure.fatal:
                 raise FatalHttpError(self.system, endpoint, failure.reason) from None
             if not idempotent and not failure.before_send:
@@ -315,7 +317,7 @@ class ApiClient:
         status = response.status_code
         self.accounting.record(self.system, endpoint, status)
         elapsed_ms = round((self._clock() - began) * 1000, 1)
-        log.info("http.call", system=self.system, endpoint=endpoint, status=status, ms=elapsed_ms)
+        log.debug("http.call", system=self.system, endpoint=endpoint, status=status, ms=elapsed_ms)
         if self.quota is not None:
             self.quota.observe(response)
         verdict = self.classify(response)
