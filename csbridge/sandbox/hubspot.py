@@ -80,14 +80,9 @@ def _object_routes(store: HubSpotStore) -> list[BaseRoute]:
         archived = params.get("archived", "false") == "true"
         after = params.get("after")
         with store.lock:
-            rows = sorted(
-                (o for o in store.objects[obj_type].values() if o.archived == archived),
-                key=lambda o: int(o.id),
-            )
-            if after:
-                if not after.isdigit():
-                    raise HsError(400, f"Invalid after value: {after}")
-                rows = [o for o in rows if int(o.id) >= int(after)]
+            if after and not after.isdigit():
+                raise HsError(400, f"Invalid after value: {after}")
+            rows = store.page_after(obj_type, int(after or 0), limit + 1, archived)
             page = rows[:limit]
             body_out: dict[str, Any] = {
                 "results": [

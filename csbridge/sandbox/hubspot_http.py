@@ -135,6 +135,9 @@ class HubSpotGate:
             return
         limits = self.limits
         window = limits.window(token, search=False)
+        if limits.enforce and limits.daily_used >= limits.daily_max:
+            await self._limited(scope, receive, send, window, "DAILY", 1.0)
+            return
         wait = window.take() if limits.enforce else 0.0
         if wait == 0.0 and limits.enforce and scope["path"].endswith("/search"):
             search_wait = limits.window(token, search=True).take()
@@ -181,11 +184,11 @@ class HubSpotGate:
         wait: float,
     ) -> None:
         name = policy.lower()
-        group = (
-            "publicapi:hapikey-api-calls-ten-secondly:6748263"
-            if policy == "TEN_SECONDLY_ROLLING"
-            else "publicapi:search-api-calls-secondly:6748263"
-        )
+        group = {
+            "TEN_SECONDLY_ROLLING": "publicapi:hapikey-api-calls-ten-secondly:6748263",
+            "DAILY": "publicapi:hapikey-api-calls-daily:6748263",
+            "SECONDLY": "publicapi:search-api-calls-secondly:6748263",
+        }[policy]
         body = {
             "status": "error",
             "message": f"You have reached your {name} limit.",

@@ -161,3 +161,6 @@ def seed_portal(store: HubSpotStore, world: World) -> None:
         store.associate(
             "feedback_submissions", n.hubspot_id, "companies", accounts[n.account_key].hubspot_id
         )
+    for obj_type, table in store.objects.items():
+        # listing relies on insertion order being id order
+        store.objects[obj_type] = dict(sorted(table.items(), key=lambda kv: int(kv[0])))

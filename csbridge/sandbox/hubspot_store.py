@@ -4,6 +4,7 @@ property definitions; object rendering with requested properties and association
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import threading
 from dataclasses import dataclass, field
@@ -161,6 +162,21 @@ class HubSpotStore:
             return None
         found = table.get(object_id)
         return found if found is not None and found.archived == archived else None
+
+    def page_after(self, obj_type: str, after: int, count: int, archived: bool) -> list[HsObject]:
+        """Up to `count` objects with id >= `after`, in id order. Ids only grow (seeded in
+        order, new ones above every seeded id), so insertion order is id order."""
+        table = self.objects[obj_type]
+        ids = list(table)
+        start = bisect.bisect_left(ids, after, key=int)
+        out: list[HsObject] = []
+        for object_id in ids[start:]:
+            obj = table[object_id]
+            if obj.archived == archived:
+                out.append(obj)
+                if len(out) == count:
+                    break
+        return out
 
     # ---- writes --------------------------------------------------------------------------
     def check(

@@ -31,6 +31,7 @@ from csbridge.sandbox.salesforce_http import (
     sf_error,
     sf_json,
 )
+from csbridge.sandbox.salesforce_replication import replication_routes
 from csbridge.sandbox.salesforce_schema import ObjectDef, describe, normalise_id
 from csbridge.sandbox.salesforce_soql import SoqlError
 from csbridge.sandbox.salesforce_store import Record, SalesforceStore
@@ -247,6 +248,7 @@ def _routes(store: SalesforceStore, usage: ApiUsage, cursors: QueryCursors) -> l
             if not isinstance(data, dict):
                 raise SfHttpError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
             try:
+                store.take_row_lock(record_id)
                 store.update(odef, found, store.validate(odef, data, creating=False))
             except RecordError as err:
                 return sf_json([err.as_top_level()], 400)
@@ -305,6 +307,7 @@ def _routes(store: SalesforceStore, usage: ApiUsage, cursors: QueryCursors) -> l
         Route(prefix + "/sobjects/", describe_global),
         Route(prefix + "/sobjects/{sobject}", sobject_root, methods=["GET", "POST"]),
         Route(prefix + "/sobjects/{sobject}/", sobject_root, methods=["GET", "POST"]),
+        *replication_routes(store, prefix),
         Route(prefix + "/sobjects/{sobject}/describe", sobject_describe),
         Route(prefix + "/sobjects/{sobject}/describe/", sobject_describe),
         Route(

@@ -125,6 +125,7 @@ def _apply(
         raise RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["Id"])
     if record["IsDeleted"] and op != "hardDelete":
         raise RecordError("ENTITY_IS_DELETED", "entity is deleted", ["Id"])
+    store.take_row_lock(record_id)
     if op == "update":
         store.update(odef, record, store.validate(odef, data, creating=False, from_csv=True))
     elif op == "delete":

@@ -78,6 +78,8 @@ def _plan_one(
                 f"{fname}: more than one record found for external id field",
                 [fname],
             )
+        if hits:
+            store.take_row_lock(str(hits[0]["Id"]))
         values = store.validate(odef, item, creating=not hits)
         return ("upsert", odef, hits[0] if hits else None, values, key)
     odef = _type_of(store, item, None)
@@ -98,6 +100,7 @@ def _plan_one(
         raise RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
     if record["IsDeleted"]:
         raise RecordError("ENTITY_IS_DELETED", "entity is deleted", [])
+    store.take_row_lock(record_id)
     return ("update", odef, record, store.validate(odef, item, creating=False), None)
 
 

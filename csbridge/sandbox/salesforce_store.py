@@ -39,6 +39,8 @@ class SalesforceStore:
         self.lock = threading.RLock()
         self._counter = itertools.count(1)
         self.integration_user = make_id("005", 999_999)
+        # fault injection for tests: record id -> how many more writes fail UNABLE_TO_LOCK_ROW
+        self.lock_failures: dict[str, int] = {}
         seed_org(self, world)
 
     # ---- lookups -------------------------------------------------------------------------
@@ -147,6 +149,16 @@ class SalesforceStore:
         self.derive(odef, record)
         self.records[odef.name.lower()][record_id] = record
         return record_id
+
+    def take_row_lock(self, record_id: str) -> None:
+        """Raise UNABLE_TO_LOCK_ROW while a fault is armed for this record."""
+        left = self.lock_failures.get(record_id, 0)
+        if left > 0:
+            self.lock_failures[record_id] = left - 1
+            raise RecordError(
+                "UNABLE_TO_LOCK_ROW",
+                f"unable to obtain exclusive access to this record or 1 records: {record_id}",
+            )
 
     def update(self, odef: ObjectDef, record: Record, values: Record) -> None:
         """Apply validated values to a record and bump its modstamps."""

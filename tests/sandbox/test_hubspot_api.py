@@ -365,3 +365,16 @@ def test_ten_secondly_rolling_limit_in_realistic_mode() -> None:
             base + f"{OBJ}/companies", timeout=10, headers={"Authorization": "Bearer another-app"}
         )
         assert other.status_code == 200
+
+
+def test_daily_and_search_limits_in_realistic_mode() -> None:
+    app = make_app(WORLD, rate_limits="realistic", daily_max=2, search_per_second=1, retry_after=1)
+    with serve(app) as base:
+        client = Hs(base)
+        assert client.post(f"{OBJ}/companies/search", {}).status_code == 200
+        searched = client.post(f"{OBJ}/companies/search", {})
+        assert (searched.status_code, searched.json()["policyName"]) == (429, "SECONDLY")
+        assert searched.headers["Retry-After"] == "1"
+        assert client.get(f"{OBJ}/companies").status_code == 200
+        daily = client.get(f"{OBJ}/companies")
+        assert (daily.status_code, daily.json()["policyName"]) == (429, "DAILY")

@@ -198,3 +198,29 @@ def test_bulk_upsert_needs_an_external_id_field(sf: Client) -> None:
         json={"object": "Account", "operation": "upsert", "externalIdFieldName": "Name"},
     )
     assert resp.status_code == 400
+
+
+def test_unable_to_lock_row_fault_hook_fails_then_clears() -> None:
+    app = make_app(WORLD)
+    account = WORLD.accounts[7].salesforce_id
+    app.state.store.lock_failures[account] = 1
+    body = {"records": [{"attributes": {"type": "Account"}, "id": account, "Description": "x"}]}
+    with serve(app) as base:
+        client = Client(base)
+        first = client.patch(f"{V}/composite/sobjects", json=body).json()
+        assert first[0]["errors"][0]["statusCode"] == "UNABLE_TO_LOCK_ROW"
+        second = client.patch(f"{V}/composite/sobjects", json=body).json()
+        assert second[0]["success"] is True
+
+
+def test_replication_deleted_and_updated_windows(sf: Client) -> None:
+    made = sf.post(f"{V}/sobjects/Task/", json={"Subject": "to delete"}).json()["id"]
+    kept = sf.post(f"{V}/sobjects/Task/", json={"Subject": "kept"}).json()["id"]
+    assert sf.delete(f"{V}/sobjects/Task/{made}").status_code == 204
+    window = {"start": "2000-01-01T00:00:00+00:00", "end": "2100-01-01T00:00:00+00:00"}
+    deleted = sf.get(f"{V}/sobjects/Task/deleted/", params=window).json()
+    assert made in [r["id"] for r in deleted["deletedRecords"]]
+    assert deleted["latestDateCovered"] == "2100-01-01T00:00:00.000+0000"
+    updated = sf.get(f"{V}/sobjects/Task/updated/", params=window).json()
+    assert kept in updated["ids"] and made not in updated["ids"]
+    assert sf.get(f"{V}/sobjects/Task/deleted/").status_code == 400
