@@ -169,3 +169,12 @@ def test_unreachable_database_is_one_line_without_password() -> None:
 def test_unsupported_url() -> None:
     with pytest.raises(CsbridgeError, match="not supported"):
         open_store("mysql://x@localhost/db")
+
+
+def test_plain_postgres_urls_use_psycopg3() -> None:
+    from csbridge.store.engine import normalise_url, safe_url
+
+    assert normalise_url("postgres://u:p@h/db").drivername == "postgresql+psycopg"
+    assert normalise_url("postgresql://u:p@h/db").drivername == "postgresql+psycopg"
+    assert normalise_url("sqlite:///./csbridge.db").drivername == "sqlite"
+    assert "p@" not in safe_url("postgresql://u:p@h/db")
