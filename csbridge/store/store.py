@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from csbridge.models import Fact, Record
@@ -154,17 +154,13 @@ class Store:
 def write_cursor(
     connection: Connection, cursor: Cursor, now: datetime, run_id: str | None = None
 ) -> None:
-    """Store `cursor` in the caller's transaction, refusing to move its watermark backwards."""
-    current = connection.execute(
-        select(cursors.c.watermark).where(cursors.c.stream == cursor.stream).with_for_update()
-    ).first()
+    """Store `cursor` in the caller's transaction, refusing to move its watermark backwards.
+
+    The check is part of the upsert itself (`ON CONFLICT ... DO UPDATE ... WHERE`), so it
+    holds against a concurrent writer on both dialects; a refused move raises, and the
+    caller's transaction (with the page's facts) rolls back.
+    """
     watermark = as_utc(cursor.watermark)
-    if current is not None and current.watermark is not None:
-        old = as_utc(current.watermark)
-        if watermark is None or (old is not None and watermark < old):
-            raise CursorRegressionError(
-                f"cursor {cursor.stream} would move back from {old} to {watermark}"
-            )
     values = {
         "stream": cursor.stream,
         "token": cursor.token,
@@ -174,12 +170,25 @@ def write_cursor(
     }
     dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     statement = dialect_insert(cursors).values(**values)
-    connection.execute(
+    excluded = statement.excluded
+    forward = or_(
+        cursors.c.watermark.is_(None),
+        and_(excluded.watermark.is_not(None), excluded.watermark >= cursors.c.watermark),
+    )
+    result = connection.execute(
         statement.on_conflict_do_update(
             index_elements=[cursors.c.stream],
-            set_={k: statement.excluded[k] for k in values if k != "stream"},
-        )
+            set_={k: excluded[k] for k in values if k != "stream"},
+            where=forward,
+        ).returning(cursors.c.stream)
     )
+    if result.first() is None:  # the conflict's WHERE refused the update
+        old = connection.execute(
+            select(cursors.c.watermark).where(cursors.c.stream == cursor.stream)
+        ).scalar_one_or_none()
+        raise CursorRegressionError(
+            f"cursor {cursor.stream} would move back from {as_utc(old)} to {watermark}"
+        )
 
 
 def open_store(url: str, *, apply_migrations: bool = True) -> Store:
