@@ -22,6 +22,11 @@ from starlette.routing import Route
 from csbridge.sandbox.common import SlidingWindow, base_url, basic_credentials, bearer_token
 from csbridge.sandbox.world_model import World
 from csbridge.sandbox.zendesk_export import cursor_export, time_export
+from csbridge.sandbox.zendesk_export_more import (
+    organizations_export,
+    users_cursor_export,
+    users_export,
+)
 from csbridge.sandbox.zendesk_http import ZendeskError, int_param, paginate
 from csbridge.sandbox.zendesk_render import (
     epoch,
@@ -245,6 +250,9 @@ def _routes() -> list[Route]:
     table: list[tuple[str, Handler, bool]] = [
         ("/api/v2/incremental/tickets/cursor", cursor_export, True),
         ("/api/v2/incremental/tickets", time_export, True),
+        ("/api/v2/incremental/organizations", organizations_export, True),
+        ("/api/v2/incremental/users/cursor", users_cursor_export, True),
+        ("/api/v2/incremental/users", users_export, True),
         ("/api/v2/organizations", organizations, False),
         ("/api/v2/organizations/{id:int}", organization, False),
         ("/api/v2/users/show_many", users_show_many, False),

@@ -42,6 +42,8 @@ class ZendeskState:
             world.satisfaction_ratings, key=lambda r: r.id
         )
         self.ratings_by_ticket = {r.ticket_id: r for r in self.ratings}
+        # (updated epoch, id, record) per incremental export, built on first use
+        self.timelines: dict[str, list[tuple[int, int, Any]]] = {}
 
     def now(self) -> int:
         """The current Unix time (the real clock: exports hide the most recent minute of it)."""

@@ -257,3 +257,28 @@ def test_account_limit_answers_429_in_plain_text(realistic: Sandbox) -> None:
     assert refused.text == "Number of allowed API requests per minute exceeded"
     assert int(refused.headers["Retry-After"]) >= 1
     assert refused.headers["X-Rate-Limit-Remaining"] == "0"
+
+
+def test_incremental_organizations_and_users_reach_the_end(sandbox: Sandbox) -> None:
+    for key, total in (
+        ("organizations", len(sandbox.world.zendesk_orgs)),
+        ("users", len(sandbox.world.zendesk_users)),
+    ):
+        start, seen, pages = 0, set(), 0
+        while True:
+            body = get(
+                sandbox, f"/api/v2/incremental/{key}.json", start_time=start, per_page=100
+            ).json()
+            pages += 1
+            assert body["count"] == len(body[key]) and body["next_page"]
+            seen |= {x["id"] for x in body[key]}
+            if body["end_of_stream"]:
+                break
+            start = body["end_time"]
+        assert len(seen) == total and pages > 1
+    body = get(sandbox, "/api/v2/incremental/users/cursor.json", start_time=0, per_page=200).json()
+    ids = [u["id"] for u in body["users"]]
+    while not body["end_of_stream"]:
+        body = requests.get(body["after_url"], auth=ZENDESK_AUTH, timeout=10).json()
+        ids += [u["id"] for u in body["users"]]
+    assert sorted(ids) == sorted(u.id for u in sandbox.world.zendesk_users)
