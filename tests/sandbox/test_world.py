@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -158,3 +159,28 @@ def test_silent_accounts_used_the_product_before(world: World) -> None:
         for e in iter_events(world, earlier - timedelta(days=back))
     }
     assert domains & seen
+
+
+def test_world_does_not_depend_on_the_process_hash_seed() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import hashlib, datetime as d;"
+        "from csbridge.sandbox.world import build_world, iter_events;"
+        "w = build_world(60, 5, d.datetime(2026, 3, 1, tzinfo=d.UTC));"
+        "ev = list(iter_events(w, d.date(2026, 2, 20)));"
+        "print(hashlib.sha256(repr((w.accounts, w.contacts, w.tickets, w.nps_answers, ev))"
+        ".encode()).hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1 and len(next(iter(digests))) == 65
