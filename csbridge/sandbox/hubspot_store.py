@@ -90,8 +90,7 @@ READ_ONLY_TYPES = {"feedback_submissions"}
 
 def iso(moment: datetime) -> str:
     """HubSpot's timestamp form: 2019-10-30T03:30:17.883Z."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass

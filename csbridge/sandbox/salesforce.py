@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -34,7 +35,7 @@ from csbridge.sandbox.salesforce_http import (
 from csbridge.sandbox.salesforce_replication import replication_routes
 from csbridge.sandbox.salesforce_schema import ObjectDef, describe, normalise_id
 from csbridge.sandbox.salesforce_soql import SoqlError
-from csbridge.sandbox.salesforce_store import Record, SalesforceStore
+from csbridge.sandbox.salesforce_store import QueryResult, Record, SalesforceStore
 from csbridge.sandbox.salesforce_tooling import tooling_routes
 from csbridge.sandbox.salesforce_values import RecordError, render
 from csbridge.sandbox.world import World
@@ -49,13 +50,13 @@ class QueryCursors:
     """Open query locators: `01g…` id -> the full ordered result (kept for the last 100)."""
 
     def __init__(self) -> None:
-        self.open: OrderedDict[str, list[Record]] = OrderedDict()
+        self.open: OrderedDict[str, QueryResult] = OrderedDict()
         self._ids = itertools.count(1)
 
-    def add(self, records: list[Record]) -> str:
+    def add(self, result: QueryResult) -> str:
         """Register a result set; returns its locator id."""
         locator = f"01gSb{next(self._ids):013d}"
-        self.open[locator] = records
+        self.open[locator] = result
         while len(self.open) > 100:
             self.open.popitem(last=False)
         return locator
@@ -70,12 +71,12 @@ def _batch_size(request: Request) -> int:
     return DEFAULT_BATCH
 
 
-def _page(records: list[Record], locator: str, offset: int, size: int, version: str) -> Any:
+def _page(result: QueryResult, locator: str, offset: int, size: int, version: str) -> Any:
     end = offset + size
-    body: dict[str, Any] = {"totalSize": len(records), "done": end >= len(records)}
-    if end < len(records):
+    body: dict[str, Any] = {"totalSize": result.total, "done": end >= result.total}
+    if end < result.total:
         body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{end}"
-    body["records"] = records[offset:end]
+    body["records"] = result.render(offset, end)
     return body
 
 
@@ -162,22 +163,28 @@ def _routes(store: SalesforceStore, usage: ApiUsage, cursors: QueryCursors) -> l
         if text is None:
             raise SfHttpError(400, "MALFORMED_QUERY", "A query string has to be specified")
         include_deleted = request.url.path.rstrip("/").endswith("queryAll")
-        try:
-            total, records = store.query(text, include_deleted=include_deleted, version=v)
-        except SoqlError as exc:
-            raise SfHttpError(400, exc.code, exc.message) from exc
-        if not records:
-            return sf_json({"totalSize": total, "done": True, "records": []})
-        locator = cursors.add(records)
-        return sf_json(_page(records, locator, 0, _batch_size(request), v))
+        size = _batch_size(request)
+
+        def run() -> Any:
+            try:
+                result = store.query(text, include_deleted=include_deleted, version=v)
+            except SoqlError as exc:
+                raise SfHttpError(400, exc.code, exc.message) from exc
+            if not result.rows:
+                return {"totalSize": result.total, "done": True, "records": []}
+            return _page(result, cursors.add(result), 0, size, v)
+
+        # SOQL over a large org is CPU work: keep it off the event loop the emulators share
+        return sf_json(await run_in_threadpool(run))
 
     async def query_more(request: Request) -> Response:
         v = version_of(request)
         locator, _, offset = str(request.path_params["locator"]).rpartition("-")
-        records = cursors.open.get(locator)
-        if records is None or not offset.isdigit() or int(offset) > len(records):
+        result = cursors.open.get(locator)
+        if result is None or not offset.isdigit() or int(offset) > result.total:
             raise SfHttpError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-        return sf_json(_page(records, locator, int(offset), _batch_size(request), v))
+        page = await run_in_threadpool(_page, result, locator, int(offset), _batch_size(request), v)
+        return sf_json(page)
 
     async def describe_global(request: Request) -> Response:
         v = version_of(request)

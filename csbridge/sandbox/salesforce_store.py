@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +29,26 @@ from csbridge.sandbox.world import World
 Record = dict[str, Any]
 
 
+@dataclass
+class QueryResult:
+    """The ordered rows a query selected; `render` shapes one page of them."""
+
+    store: SalesforceStore
+    odef: ObjectDef
+    parsed: Query
+    version: str
+    rows: list[Record]
+    total: int
+
+    def render(self, start: int, end: int) -> list[Record]:
+        """Records start..end as the query returns them."""
+        with self.store.lock:
+            return [
+                self.store.shape(self.odef, r, self.parsed, self.version)
+                for r in self.rows[start:end]
+            ]
+
+
 class SalesforceStore:
     """The org: schema, records per sObject, and an id counter for new records."""
 
@@ -39,6 +60,7 @@ class SalesforceStore:
         self.lock = threading.RLock()
         self._counter = itertools.count(1)
         self.integration_user = make_id("005", 999_999)
+        self._by_prefix = {o.key_prefix: o for o in self.schema.values()}
         # fault injection for tests: record id -> how many more writes fail UNABLE_TO_LOCK_ROW
         self.lock_failures: dict[str, int] = {}
         seed_org(self, world)
@@ -50,6 +72,11 @@ class SalesforceStore:
 
     def find(self, record_id: str) -> tuple[ObjectDef, Record] | None:
         """A record by id in any sObject (used for polymorphic WhatId/WhoId)."""
+        fast = self._by_prefix.get(record_id[:3])
+        if fast is not None and len(record_id) == 18:
+            hit = self.records[fast.name.lower()].get(record_id)
+            if hit is not None:
+                return fast, hit
         normalised = normalise_id(record_id)
         if normalised is None:
             return None
@@ -242,11 +269,10 @@ class SalesforceStore:
         return record.get(fdef.name) if fdef else None
 
     def _type_of(self, record: Record) -> ObjectDef | None:
-        found = self.find(str(record["Id"]))
-        return found[0] if found else None
+        return self._by_prefix.get(str(record["Id"])[:3])
 
-    def query(self, text: str, *, include_deleted: bool, version: str) -> tuple[int, list[Record]]:
-        """Run SOQL: (totalSize, rendered records). COUNT() gives (n, [])."""
+    def query(self, text: str, *, include_deleted: bool, version: str) -> QueryResult:
+        """Run SOQL; the selected rows are rendered page by page (COUNT() selects none)."""
         parsed: Query = parse(text)
         odef = self.sobject(parsed.sobject)
         if odef is None:
@@ -271,9 +297,9 @@ class SalesforceStore:
                 if include_deleted or not r["IsDeleted"]
             ]
             selected = execute(parsed, rows, self.get_value, self.today)
-            if parsed.count_only:
-                return len(selected), []
-            return len(selected), [self.shape(odef, r, parsed, version) for r in selected]
+        if parsed.count_only:
+            return QueryResult(self, odef, parsed, version, [], len(selected))
+        return QueryResult(self, odef, parsed, version, selected, len(selected))
 
     def shape(self, odef: ObjectDef, record: Record, parsed: Query, version: str) -> Record:
         """A query result record: attributes, selected fields, nested relationship objects."""

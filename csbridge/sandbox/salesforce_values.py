@@ -129,8 +129,7 @@ def _datetime(f: FieldDef, raw: Any) -> datetime:
 
 def format_datetime(value: datetime) -> str:
     """Salesforce's JSON datetime form: 2013-05-20T20:49:32.000+0000."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "+0000")
 
 
 def render(value: Any) -> Any:
