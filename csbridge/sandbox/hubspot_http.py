@@ -27,6 +27,7 @@ AUTH_MESSAGE = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and you "
     "can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
 )
+DATED_PREFIX = "/crm/objects/2026-03/"
 _ids = itertools.count(1)
 _ids_lock = threading.Lock()
 
@@ -120,6 +121,10 @@ class HubSpotGate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        if path.startswith(DATED_PREFIX):
+            # date-versioned paths (2026-03) alias the v3 handlers the SDK uses
+            scope = {**scope, "path": "/crm/v3/objects/" + path[len(DATED_PREFIX) :]}
         header = next(
             (
                 bytes(v).decode("latin-1")
