@@ -12,7 +12,7 @@ from csbridge.errors import CsbridgeError
 
 # Each module exposes `register(subparsers)`, which adds its sub-command and sets
 # `handler` (a function of the parsed namespace returning an exit code).
-COMMAND_MODULES = ("score", "demo", "db", "sandbox")
+COMMAND_MODULES = ("score", "demo", "db", "sandbox", "pull")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,168 @@
+"""One pull run: every configured source's streams into the store, page by page.
+
+Each page's records and its cursor are committed in one transaction
+(`Store.save_page`), so a crash between two pages re-reads the last page on the next
+run and never skips one. Pages without a cursor (full listings) are upserted alone.
+A source that runs out of quota, or fails, stops on its own; the others go on, and the
+run report says which streams finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import partial
+from typing import Any
+
+import structlog
+
+from csbridge.config import Settings
+from csbridge.connectors.hubspot import HubspotConnector
+from csbridge.connectors.mixpanel import MixpanelConnector
+from csbridge.connectors.paginate import Page
+from csbridge.connectors.salesforce import SalesforceConnector
+from csbridge.connectors.salesforce_soql import SalesforceCursor
+from csbridge.connectors.zendesk import ZendeskConnector
+from csbridge.http import CallAccounting
+from csbridge.http_errors import HttpError, QuotaExhaustedError
+from csbridge.http_vendors import hubspot_client, mixpanel_client, salesforce_client, zendesk_client
+from csbridge.models import Ticket
+from csbridge.store.store import Cursor, Store
+
+log = structlog.get_logger("csbridge.pull")
+Stream = tuple[str, Callable[[str | None], Iterable[Page[Any]]]]
+
+
+@dataclass
+class PullReport:
+    """What a run did: records and pages per stream, calls per system, stops and errors."""
+
+    records: dict[str, int] = field(default_factory=dict)
+    pages: dict[str, int] = field(default_factory=dict)
+    stopped: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    accounting: CallAccounting = field(default_factory=CallAccounting)
+
+    @property
+    def ok(self) -> bool:
+        """True when every stream finished."""
+        return not self.stopped
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready report for the runs table."""
+        calls: dict[str, int] = {}
+        for row in self.accounting.rows():
+            calls[row.system] = calls.get(row.system, 0) + row.count
+        return {
+            "records": self.records,
+            "pages": self.pages,
+            "calls": calls,
+            "calls_by_endpoint": [
+                [r.system, r.endpoint, r.status, r.count] for r in self.accounting.rows()
+            ],
+            "stopped": self.stopped,
+            **self.extra,
+        }
+
+
+def watermark(stream: str, token: str | None) -> datetime | None:
+    """The comparable time behind a stream's cursor (None for opaque Zendesk cursors)."""
+    if not token:
+        return None
+    if stream.startswith("salesforce."):
+        return SalesforceCursor.decode(token).modstamp
+    if stream.startswith("hubspot."):
+        return datetime.fromtimestamp(int(token) / 1000, tz=UTC)
+    if stream.startswith("mixpanel."):
+        day = date.fromisoformat(token)
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    if stream == "zendesk.satisfaction_ratings":
+        return datetime.fromtimestamp(int(token), tz=UTC)
+    return None
+
+
+def streams(settings: Settings, store: Store, accounting: CallAccounting) -> Iterator[Stream]:
+    """(name, read(cursor)) for every stream of every configured source, in a safe order."""
+    src, http = settings.sources, settings.http
+    if src.salesforce is not None:
+        sf_settings = src.salesforce
+        sf_client = salesforce_client(sf_settings, http, accounting)
+        holder: dict[str, SalesforceConnector] = {}
+
+        def sf() -> SalesforceConnector:  # log in lazily, inside the stream's error handling
+            if "c" not in holder:
+                holder["c"] = SalesforceConnector(sf_settings, sf_client)
+            return holder["c"]
+
+        for name in ("owners", "accounts", "contacts", "opportunities", "nps_answers"):
+            yield f"salesforce.{name}", partial(_read, sf, name)
+    if src.hubspot is not None:
+        hs = HubspotConnector(hubspot_client(src.hubspot, http, accounting))
+        yield "hubspot.owners", lambda c: hs.owners()
+        for name in ("companies", "contacts", "deals", "feedback_submissions"):
+            yield f"hubspot.{name}", partial(_read, lambda: hs, name)
+        for name in ("companies", "contacts", "deals"):
+            yield f"hubspot.archived_{name}", partial(_archived, hs, name)
+    if src.zendesk is not None:
+        zd = ZendeskConnector(zendesk_client(src.zendesk, http, accounting))
+        known: dict[str, str | None] = {}
+
+        def ticket_orgs(ids: Iterable[str]) -> dict[str, str | None]:
+            if not known:
+                for t in store.load(Ticket, source="zendesk", include_deleted=True):
+                    known[t.id] = t.account_id
+            return {i: known[i] for i in ids if i in known}
+
+        yield "zendesk.organizations", lambda c: zd.organizations()
+        yield "zendesk.tickets", lambda c: zd.tickets(c)
+        yield (
+            "zendesk.satisfaction_ratings",
+            lambda c: zd.satisfaction_ratings(c, ticket_orgs=ticket_orgs),
+        )
+    if src.mixpanel is not None:
+        mp = MixpanelConnector(src.mixpanel, mixpanel_client(src.mixpanel, http, accounting))
+        yield "mixpanel.usage_days", lambda c: mp.usage_days(c)
+
+
+def _read(connector: Callable[[], Any], method: str, cursor: str | None) -> Iterable[Page[Any]]:
+    stream: Iterable[Page[Any]] = getattr(connector(), method)(cursor)
+    return stream
+
+
+def _archived(hs: HubspotConnector, object_type: str, cursor: str | None) -> Iterable[Page[Any]]:
+    return hs.archived(object_type)
+
+
+def pull(settings: Settings, store: Store, only: set[str] | None = None) -> PullReport:
+    """Pull every configured stream (or the sources in `only`) into the store."""
+    report = PullReport()
+    run_id = store.start_run("pull")
+    halted: set[str] = set()
+    for name, read in streams(settings, store, report.accounting):
+        system = name.split(".", 1)[0]
+        if (only and system not in only) or system in halted:
+            continue
+        stored = store.get_cursor(name)
+        cursor = stored.token if stored else None
+        report.records[name] = report.pages[name] = 0
+        try:
+            for page in read(cursor):
+                if page.cursor is not None and page.cursor != cursor:
+                    mark = Cursor(name, page.cursor, watermark(name, page.cursor))
+                    store.save_page(page.records, mark, run_id=run_id)
+                    cursor = page.cursor
+                else:
+                    store.save_page(page.records, run_id=run_id)
+                report.records[name] += len(page.records)
+                report.pages[name] += 1
+        except QuotaExhaustedError as exc:
+            halted.add(system)
+            report.stopped[name] = str(exc)
+            log.warning("pull.quota_stop", stream=name, system=system)
+        except HttpError as exc:
+            halted.add(system)
+            report.stopped[name] = str(exc)
+            log.error("pull.stream_failed", stream=name, error=str(exc))
+    store.finish_run(run_id, "ok" if report.ok else "partial", report.as_dict())
+    return report
