@@ -31,6 +31,7 @@ from csbridge.sandbox.hubspot_seed import seed_portal
 from csbridge.sandbox.hubspot_store import (
     OBJECT_TYPES,
     READ_ONLY_TYPES,
+    SINGULAR,
     HubSpotStore,
     iso,
 )
@@ -232,11 +233,64 @@ def _association_routes(store: HubSpotStore) -> list[BaseRoute]:
             {"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now}
         )
 
+    async def batch_read(request: Request) -> Response:
+        f_type = store.object_type(str(request.path_params["from_type"]))
+        t_type = store.object_type(str(request.path_params["to_type"]))
+        body = await read_json(request)
+        inputs = (body or {}).get("inputs") if isinstance(body, dict) else None
+        if not isinstance(inputs, list):
+            raise HsError(400, "Invalid input JSON: inputs is required")
+        if len(inputs) > 1000:
+            raise HsError(400, "The maximum number of inputs supported in a batch is 1000")
+        results, errors = [], []
+        with store.lock:
+            for item in inputs:
+                f_id = str(item.get("id"))
+                grouped: dict[str, list[dict[str, Any]]] = {}
+                for edge in store.edges(f_type, f_id, t_type):
+                    grouped.setdefault(edge.to_id, []).append(
+                        {"category": edge.category, "typeId": edge.type_id, "label": None}
+                    )
+                if not grouped:
+                    errors.append(
+                        {
+                            "status": "error",
+                            "category": "OBJECT_NOT_FOUND",
+                            "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+                            "message": f"No {SINGULAR[t_type]} is associated with "
+                            f"{SINGULAR[f_type]} {f_id}.",
+                            "context": {"fromObjectId": [f_id], "toObjectType": [SINGULAR[t_type]]},
+                        }
+                    )
+                    continue
+                results.append(
+                    {
+                        "from": {"id": f_id},
+                        "to": [
+                            {"toObjectId": int(k), "associationTypes": v}
+                            for k, v in grouped.items()
+                        ],
+                    }
+                )
+        now = iso(store.clock())
+        out: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": now,
+            "completedAt": now,
+        }
+        if errors:
+            out["numErrors"], out["errors"] = len(errors), errors
+        return hs_json(out, 207 if errors else 200)
+
     base = "/crm/v4/objects/{from_type}/{from_id}/associations"
     return [
         Route(base + "/default/{to_type}/{to_id}", default, methods=["PUT"]),
         Route(base + "/{to_type}/{to_id}", labelled, methods=["PUT", "DELETE"]),
         Route(base + "/{to_type}", listing),
+        Route(
+            "/crm/v4/associations/{from_type}/{to_type}/batch/read", batch_read, methods=["POST"]
+        ),
         Route(
             "/crm/v4/associations/{from_type}/{to_type}/batch/associate/default",
             batch_default,

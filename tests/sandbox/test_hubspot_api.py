@@ -393,3 +393,25 @@ def test_same_seed_gives_the_same_portal() -> None:
             body = Hs(base).get(f"{OBJ}/contacts", params={"limit": 100}).json()
             pages.append(body["results"])
     assert pages[0] == pages[1] and len(pages[0]) > 20
+
+
+def test_v4_batch_read_associations_and_missing_ones(hs: Hs) -> None:
+    contacts = WORLD.contacts[:2]
+    resp = hs.post(
+        "/crm/v4/associations/contacts/companies/batch/read",
+        {"inputs": [{"id": c.hubspot_id} for c in contacts]},
+    )
+    assert resp.status_code == 200
+    rows = {r["from"]["id"]: r["to"] for r in resp.json()["results"]}
+    for contact in contacts:
+        company = WORLD.accounts_by_key[contact.account_key]
+        assert rows[contact.hubspot_id][0]["toObjectId"] == int(company.hubspot_id)
+        assert rows[contact.hubspot_id][0]["associationTypes"][0]["typeId"] == 279
+    partial = hs.post(
+        "/crm/v4/associations/contacts/companies/batch/read",
+        {"inputs": [{"id": contacts[0].hubspot_id}, {"id": "5"}]},
+    )
+    assert partial.status_code == 207
+    error = partial.json()["errors"][0]
+    assert error["subCategory"] == "crm.associations.NO_ASSOCIATIONS_FOUND"
+    assert error["context"]["fromObjectId"] == ["5"]

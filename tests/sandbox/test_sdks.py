@@ -283,6 +283,14 @@ def test_hubspot_property_create_and_task_with_associations(hubspot: Any) -> Non
         object_type="tasks", object_id=task.id, to_object_type="contacts"
     )
     assert [str(r.to_object_id) for r in linked.results] == [contact.hubspot_id]
+    read = hubspot.crm.associations.v4.batch_api.get_page(
+        from_object_type="contacts",
+        to_object_type="companies",
+        batch_input_public_fetch_associations_batch_request={
+            "inputs": [{"id": contact.hubspot_id}]
+        },
+    )
+    assert str(read.results[0].to[0].to_object_id) == company.hubspot_id
     updated = hubspot.crm.companies.basic_api.update(
         company.hubspot_id, {"properties": {"health_score": "41"}}
     )
