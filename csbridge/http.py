@@ -22,22 +22,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import requests
 import structlog
 import tenacity
-from requests.adapters import HTTPAdapter
 
 from csbridge.http_accounting import CallAccounting, endpoint_label
 from csbridge.http_errors import (
-    Auth,
-    AuthError,
     Classifier,
-    Fatal,
     FatalHttpError,
-    QuotaExhausted,
     QuotaExhaustedError,
     RateLimited,
     ResponseLike,
@@ -48,36 +42,24 @@ from csbridge.http_errors import (
     default_classify,
 )
 from csbridge.http_limits import UNLIMITED, RateLimit, RateLimiter
+from csbridge.http_policy import (
+    BUCKET_HEADER,
+    DEFAULT_POLICY,
+    DEFAULT_TIMEOUTS,
+    ENDPOINT_HEADER,
+    IDEMPOTENT_HEADER,
+    IDEMPOTENT_METHODS,
+    PolicyAdapter,
+    RetryPolicy,
+    Timeouts,
+    verdict_error,
+)
 from csbridge.http_transport import QuotaGuard, TransportFailure, sdk_response, transport_failure
 
 __all__ = ["ApiClient", "CallAccounting", "RetryPolicy", "Timeouts"]
 
 T = TypeVar("T")
 log = structlog.get_logger("csbridge.http")
-
-ENDPOINT_HEADER = "X-Csbridge-Endpoint"
-IDEMPOTENT_HEADER = "X-Csbridge-Idempotent"
-BUCKET_HEADER = "X-Csbridge-Bucket"
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds to wait for a connection and for each read."""
-
-    connect: float = 10.0
-    read: float = 60.0
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounds of the retry policy."""
-
-    max_attempts: int = 6
-    max_seconds: float = 300.0
-    retry_after_cap: float = 120.0
-    backoff_initial: float = 1.0
-    backoff_max: float = 60.0
 
 
 class _Again(Exception):
@@ -108,8 +90,8 @@ class ApiClient:
         *,
         auth: requests.auth.AuthBase | tuple[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
-        timeouts: Timeouts = Timeouts(),
-        policy: RetryPolicy = RetryPolicy(),
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        policy: RetryPolicy = DEFAULT_POLICY,
         limits: Mapping[str, Iterable[RateLimit]] | None = None,
         classify: Classifier = default_classify,
         accounting: CallAccounting | None = None,
@@ -127,7 +109,7 @@ class ApiClient:
         self._clock = clock
         self.limiter = RateLimiter(limits, clock, _sleep) if limits else UNLIMITED
         self.session = requests.Session()
-        adapter = _PolicyAdapter(self)
+        adapter = PolicyAdapter(self)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.auth = auth
@@ -329,21 +311,9 @@ class ApiClient:
 
     def raise_for_verdict(self, verdict: Verdict, endpoint: str, status: int, safe: bool) -> None:
         """Turn a final verdict into the matching `HttpError` (no-op for Ok)."""
-        detail = f"HTTP {status}"
-        if isinstance(verdict, RateLimited):
-            raise RetriesExhaustedError(self.system, endpoint, f"{detail}: still rate limited")
-        if isinstance(verdict, Retry):
-            if not safe:
-                raise UnknownOutcomeError(
-                    self.system, endpoint, f"{detail} on a write: outcome unknown"
-                )
-            raise RetriesExhaustedError(self.system, endpoint, f"{detail}: {verdict.reason}")
-        if isinstance(verdict, QuotaExhausted):
-            raise QuotaExhaustedError(self.system, endpoint, verdict.reason, status)
-        if isinstance(verdict, Auth):
-            raise AuthError(self.system, endpoint, f"{verdict.reason}; check the credentials")
-        if isinstance(verdict, Fatal):
-            raise FatalHttpError(self.system, endpoint, f"{detail}: {verdict.reason}", status)
+        error = verdict_error(self.system, verdict, endpoint, status, safe)
+        if error is not None:
+            raise error
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -357,39 +327,3 @@ def _sleep(seconds: float) -> None:
 
 def _result_response(result: object) -> ResponseLike | None:
     return result.response if isinstance(result, _SdkFailure) else None
-
-
-class _PolicyAdapter(HTTPAdapter):
-    """Runs every request of the client's session (ours or a library's) through the policy."""
-
-    def __init__(self, client: ApiClient) -> None:
-        super().__init__(pool_connections=4, pool_maxsize=16)
-        self.client = client
-
-    def send(  # type: ignore[override]
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: Any = None,
-        **kw: Any,
-    ) -> requests.Response:
-        headers = request.headers
-        label = headers.pop(ENDPOINT_HEADER, None) or endpoint_label(request.path_url)
-        bucket = headers.pop(BUCKET_HEADER, None)
-        flag = headers.pop(IDEMPOTENT_HEADER, None)
-        method = (request.method or "GET").upper()
-        idempotent = flag == "1" if flag is not None else method in IDEMPOTENT_METHODS
-        if timeout is None:
-            timeout = (self.client.timeouts.connect, self.client.timeouts.read)
-
-        def attempt() -> requests.Response:
-            response = super(_PolicyAdapter, self).send(request, stream, timeout, **kw)
-            if not stream:
-                _ = response.content  # read the body here, so a broken body is retried too
-            return response
-
-        return self.client.execute(attempt, label, idempotent, bucket, _identity)
-
-
-def _identity(response: requests.Response) -> ResponseLike:
-    return response
