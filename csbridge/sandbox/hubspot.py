@@ -302,7 +302,12 @@ def _association_routes(store: HubSpotStore) -> list[BaseRoute]:
 def _owner_routes(store: HubSpotStore) -> list[BaseRoute]:
     async def owners(request: Request) -> Response:
         email = request.query_params.get("email")
-        rows = [o for o in store.owners if email is None or o["email"] == email]
+        archived = request.query_params.get("archived", "false") == "true"
+        rows = [
+            o
+            for o in store.owners
+            if (email is None or o["email"] == email) and o["archived"] == archived
+        ]
         limit = min(int(request.query_params.get("limit", "100")), 500)
         after = int(request.query_params.get("after", "0") or 0)
         body: dict[str, Any] = {"results": rows[after : after + limit]}

@@ -348,6 +348,7 @@ def test_owners(hs: Hs) -> None:
     assert one["email"] == owners[0]["email"]
     by_email = hs.get("/crm/v3/owners/", params={"email": owners[1]["email"]}).json()["results"]
     assert [o["id"] for o in by_email] == [owners[1]["id"]]
+    assert hs.get("/crm/v3/owners/", params={"archived": "true"}).json()["results"] == []
 
 
 def test_ten_secondly_rolling_limit_in_realistic_mode() -> None:
