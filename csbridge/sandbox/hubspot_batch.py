@@ -126,10 +126,12 @@ def batch_routes(store: HubSpotStore) -> list[BaseRoute]:
                 if problems:
                     errors.append(_validation(problems, item.get("objectWriteTraceId")))
                 else:
-                    planned.append((item, clean))
-            for item, clean in planned:
+                    links = store.plan_associations(obj_type, item.get("associations"))
+                    planned.append((clean, links))
+            for clean, links in planned:
                 obj = store.create(obj_type, clean)
-                store.inline_associations(obj_type, obj.id, item.get("associations"))
+                for to_type, to_id, type_id, category in links:
+                    store.associate(obj_type, obj.id, to_type, to_id, type_id, category)
                 results.append(store.render(obj, list(clean)))
         return _response(store, results, errors, 201)
 

@@ -183,7 +183,20 @@ class HubSpotStore:
     ) -> tuple[dict[str, str | None], list[dict[str, Any]]]:
         """Validate properties for a write to `obj_type`."""
         required = REQUIRED.get(obj_type, ()) if creating else ()
-        return validate(self.props[obj_type], values, creating, required)
+        clean, errors = validate(self.props[obj_type], values, creating, required)
+        owner = clean.get("hubspot_owner_id")
+        if owner and owner not in {str(o["id"]) for o in self.owners}:
+            message = f"{owner} is not a valid owner id"
+            errors.append(
+                {
+                    "isValid": False,
+                    "message": message,
+                    "error": "INVALID_OWNER_ID",
+                    "name": "hubspot_owner_id",
+                    "localizedErrorMessage": message,
+                }
+            )
+        return clean, errors
 
     def checked(self, obj_type: str, values: Any, creating: bool) -> dict[str, str | None]:
         """Validated values, or a 400 VALIDATION_ERROR carrying every problem."""
@@ -267,8 +280,13 @@ class HubSpotStore:
 
     def inline_associations(self, obj_type: str, object_id: str, specs: Any) -> None:
         """Create the `associations` array of a create input (validated first)."""
+        for to_type, to_id, type_id, category in self.plan_associations(obj_type, specs):
+            self.associate(obj_type, object_id, to_type, to_id, type_id, category)
+
+    def plan_associations(self, obj_type: str, specs: Any) -> list[tuple[str, str, int, str]]:
+        """Check a create input's `associations`; (to_type, to_id, type_id, category) each."""
         if not specs:
-            return
+            return []
         planned: list[tuple[str, str, int, str]] = []
         for spec in specs:
             to_id = str((spec.get("to") or {}).get("id", ""))
@@ -298,8 +316,7 @@ class HubSpotStore:
                         str(kind.get("associationCategory", "HUBSPOT_DEFINED")),
                     )
                 )
-        for to_type, to_id, type_id, category in planned:
-            self.associate(obj_type, object_id, to_type, to_id, type_id, category)
+        return planned
 
     # ---- rendering -----------------------------------------------------------------------
     def render(

@@ -416,3 +416,27 @@ def test_v4_batch_read_associations_and_missing_ones(hs: Hs) -> None:
     error = partial.json()["errors"][0]
     assert error["subCategory"] == "crm.associations.NO_ASSOCIATIONS_FOUND"
     assert error["context"]["fromObjectId"] == ["5"]
+
+
+def test_owner_ids_are_checked_and_bad_associations_create_nothing(hs: Hs) -> None:
+    task = {"hs_timestamp": "1767225600000", "hs_task_subject": "owner check"}
+    bad_owner = hs.post(f"{OBJ}/tasks", {"properties": {**task, "hubspot_owner_id": "999"}})
+    assert bad_owner.status_code == 400 and "INVALID_OWNER_ID" in bad_owner.json()["message"]
+    good = {**task, "hubspot_owner_id": WORLD.owners[0].hubspot_id}
+    assert hs.post(f"{OBJ}/tasks", {"properties": good}).status_code == 201
+    spec = [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 192}]
+    before = hs.post(f"{OBJ}/tasks/search", {"limit": 1}).json()["total"]
+    batch = hs.post(
+        f"{OBJ}/tasks/batch/create",
+        {
+            "inputs": [
+                {
+                    "properties": task,
+                    "associations": [{"to": {"id": WORLD.accounts[0].hubspot_id}, "types": spec}],
+                },
+                {"properties": task, "associations": [{"to": {"id": "1"}, "types": spec}]},
+            ]
+        },
+    )
+    assert batch.status_code == 400
+    assert hs.post(f"{OBJ}/tasks/search", {"limit": 1}).json()["total"] == before
