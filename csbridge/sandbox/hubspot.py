@@ -350,12 +350,15 @@ def make_app(
     daily_max: int = 1_000_000,
     search_per_second: int = 5,
     retry_after: int | None = None,
+    search_lag: float = 0.0,
 ) -> Starlette:
     """The HubSpot emulator for `world`. With `rate_limits="realistic"` each token gets
     `ten_second_max` calls per rolling 10 s (429 TEN_SECONDLY_ROLLING) and
     `search_per_second` searches per second; `retry_after` adds a Retry-After header to
-    429s (off by default: on GET it makes the SDK's urllib3 retry silently)."""
-    store = HubSpotStore()
+    429s (off by default: on GET it makes the SDK's urllib3 retry silently). `search_lag`
+    delays by that many seconds the moment a created object becomes visible to search, as
+    HubSpot's search index does (reads by id and listing see it at once)."""
+    store = HubSpotStore(search_lag=search_lag)
     seed_portal(store, world)
     limits = Limits(
         enforce=rate_limits == "realistic",

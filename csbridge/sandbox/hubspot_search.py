@@ -6,6 +6,7 @@ to 200; `after` as a string offset; `total` counts every match but paging stops 
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -169,7 +170,10 @@ def search(store: HubSpotStore, obj_type: str, body: Any) -> dict[str, Any]:
     props = store.props[obj_type]
     text = str(body.get("query") or "").strip()
     with store.lock:
-        rows = [o for o in store.objects[obj_type].values() if not o.archived]
+        now = time.monotonic()
+        rows = [
+            o for o in store.objects[obj_type].values() if not o.archived and o.searchable_at <= now
+        ]
         if groups:
             rows = [o for o in rows if any(all(_matches(o, f, props) for f in g) for g in groups)]
         if text:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -104,6 +105,7 @@ class HsObject:
     updated_at: str
     archived: bool = False
     archived_at: str | None = None
+    searchable_at: float = 0.0  # monotonic time from which search sees it (index lag)
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ class HubSpotStore:
     lock: threading.RLock = field(default_factory=threading.RLock)
     clock: Any = field(default=lambda: datetime.now(UTC))
     ids: Any = field(default_factory=lambda: itertools.count(90_000_000_001))
+    search_lag: float = 0.0  # seconds before a new object shows up in search
 
     # ---- lookups -------------------------------------------------------------------------
     @staticmethod
@@ -218,6 +221,7 @@ class HubSpotStore:
         props: dict[str, str | None] = {k: v for k, v in values.items() if v is not None}
         props.update({"hs_object_id": object_id, created_key: now, modified_key: now})
         obj = HsObject(object_id, obj_type, props, now, now)
+        obj.searchable_at = time.monotonic() + self.search_lag
         self.objects[obj_type][object_id] = obj
         return obj
 

@@ -3,6 +3,7 @@ properties, associations, owners and the TEN_SECONDLY_ROLLING limit."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -440,3 +441,18 @@ def test_owner_ids_are_checked_and_bad_associations_create_nothing(hs: Hs) -> No
     )
     assert batch.status_code == 400
     assert hs.post(f"{OBJ}/tasks/search", {"limit": 1}).json()["total"] == before
+
+
+def test_search_index_lag_hides_fresh_objects_from_search_only() -> None:
+    with serve(make_app(WORLD, search_lag=0.3)) as base:
+        client = Hs(base)
+        made = client.post(f"{OBJ}/companies", {"properties": {"name": "Fresh Co"}}).json()
+        query = {
+            "filterGroups": [
+                {"filters": [{"propertyName": "name", "operator": "EQ", "value": "Fresh Co"}]}
+            ]
+        }
+        assert client.post(f"{OBJ}/companies/search", query).json()["total"] == 0
+        assert client.get(f"{OBJ}/companies/{made['id']}").status_code == 200
+        time.sleep(0.35)
+        assert client.post(f"{OBJ}/companies/search", query).json()["total"] == 1
