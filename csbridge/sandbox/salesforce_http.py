@@ -67,7 +67,8 @@ class ApiUsage:
     limit: int
     enforce: bool
     used: int = 0
-    per_token: dict[str, int] = field(default_factory=dict)
+    # fault injection: sessions answered 401 INVALID_SESSION_ID (an expired token)
+    revoked_tokens: set[str] = field(default_factory=set)
 
     def header(self) -> str:
         """The `Sforce-Limit-Info` header value."""
@@ -99,7 +100,7 @@ class SalesforceGate:
         if scope["type"] != "http" or not path.startswith("/services/data/v"):
             await self.app(scope, receive, send)
             return
-        if bearer_token(scope) is None:
+        if bearer_token(scope) in (None, *self.usage.revoked_tokens):
             await self._reply(scope, receive, send, sf_error(
                 401, "INVALID_SESSION_ID", "Session expired or invalid"))  # fmt: skip
             return

@@ -325,3 +325,15 @@ def test_same_seed_gives_the_same_org() -> None:
         with serve(make_app(build_world(accounts=30, seed=5, now=NOW))) as base:
             bodies.append(Client(base).query(soql).json()["records"])
     assert bodies[0] == bodies[1] and len(bodies[0]) == 30
+
+
+def test_revoked_session_gets_401_while_others_work() -> None:
+    app = make_app(WORLD)
+    app.state.usage.revoked_tokens.add("expired-token")
+    with serve(app) as base:
+        expired = requests.get(
+            base + f"{V}/limits/", timeout=10, headers={"Authorization": "Bearer expired-token"}
+        )
+        assert expired.status_code == 401
+        assert expired.json()[0]["errorCode"] == "INVALID_SESSION_ID"
+        assert Client(base).get(f"{V}/limits/").status_code == 200
