@@ -9,6 +9,7 @@ run report says which streams finished.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -41,6 +42,7 @@ class PullReport:
     records: dict[str, int] = field(default_factory=dict)
     pages: dict[str, int] = field(default_factory=dict)
     stopped: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     accounting: CallAccounting = field(default_factory=CallAccounting)
 
@@ -62,6 +64,7 @@ class PullReport:
                 [r.system, r.endpoint, r.status, r.count] for r in self.accounting.rows()
             ],
             "stopped": self.stopped,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
             **self.extra,
         }
 
@@ -146,6 +149,7 @@ def pull(settings: Settings, store: Store, only: set[str] | None = None) -> Pull
         stored = store.get_cursor(name)
         cursor = stored.token if stored else None
         report.records[name] = report.pages[name] = 0
+        began = time.perf_counter()
         try:
             for page in read(cursor):
                 if page.cursor is not None and page.cursor != cursor:
@@ -164,5 +168,6 @@ def pull(settings: Settings, store: Store, only: set[str] | None = None) -> Pull
             halted.add(system)
             report.stopped[name] = str(exc)
             log.error("pull.stream_failed", stream=name, error=str(exc))
+        report.seconds[name] = time.perf_counter() - began
     store.finish_run(run_id, "ok" if report.ok else "partial", report.as_dict())
     return report
