@@ -17,12 +17,14 @@ from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from csbridge.sandbox.salesforce_bulk import bulk_routes
 from csbridge.sandbox.salesforce_collections import collection_routes
+from csbridge.sandbox.salesforce_composite import CompositeTarget, composite_routes
 from csbridge.sandbox.salesforce_http import (
     ApiUsage,
     SalesforceGate,
@@ -80,7 +82,9 @@ def _page(result: QueryResult, locator: str, offset: int, size: int, version: st
     return body
 
 
-def _routes(store: SalesforceStore, usage: ApiUsage, cursors: QueryCursors) -> list[BaseRoute]:
+def _routes(
+    store: SalesforceStore, usage: ApiUsage, cursors: QueryCursors, target: CompositeTarget
+) -> list[BaseRoute]:
     def version_of(request: Request) -> str:
         version = str(request.path_params["version"])
         if version not in VERSIONS:
@@ -324,6 +328,7 @@ def _routes(store: SalesforceStore, usage: ApiUsage, cursors: QueryCursors) -> l
             prefix + "/sobjects/{sobject}/{field}/{value}", by_external_id, methods=["GET", "PATCH"]
         ),
         *collection_routes(store, prefix),
+        *composite_routes(store, prefix, target),
         *bulk_routes(store, prefix),
         *tooling_routes(store, prefix),
     ]
@@ -368,14 +373,16 @@ def make_app(
         limit=daily_api_limit or DAILY_LIMIT,
         enforce=rate_limits == "realistic" or daily_api_limit is not None,
     )
+    handlers: dict[Any, Any] = {
+        SfHttpError: _sf_http_error,
+        404: _method_not_allowed,
+        405: _method_not_allowed,
+    }
+    target = CompositeTarget()
     app = Starlette(
-        routes=_routes(store, usage, QueryCursors()),
-        exception_handlers={
-            SfHttpError: _sf_http_error,
-            404: _method_not_allowed,
-            405: _method_not_allowed,
-        },
+        routes=_routes(store, usage, QueryCursors(), target), exception_handlers=handlers
     )
+    target.app = ExceptionMiddleware(app.router, handlers=handlers)
     app.add_middleware(SalesforceGate, usage=usage)
     app.state.store = store
     app.state.usage = usage

@@ -224,3 +224,80 @@ def test_replication_deleted_and_updated_windows(sf: Client) -> None:
     updated = sf.get(f"{V}/sobjects/Task/updated/", params=window).json()
     assert kept in updated["ids"] and made not in updated["ids"]
     assert sf.get(f"{V}/sobjects/Task/deleted/").status_code == 400
+
+
+def test_composite_references_and_counts_once(sf: Client) -> None:
+    before = sf.get(f"{V}/limits/").json()["DailyApiRequests"]["Remaining"]
+    resp = sf.post(
+        f"{V}/composite",
+        json={
+            "compositeRequest": [
+                {
+                    "method": "POST",
+                    "url": f"{V}/sobjects/Account",
+                    "referenceId": "acct",
+                    "body": {"Name": "Composite Co"},
+                },
+                {
+                    "method": "POST",
+                    "url": f"{V}/sobjects/Task",
+                    "referenceId": "task",
+                    "body": {"Subject": "Welcome", "WhatId": "@{acct.id}"},
+                },
+                {
+                    "method": "GET",
+                    "referenceId": "q",
+                    "url": f"{V}/query/?q=SELECT+Id,AccountId+FROM+Task"
+                    "+WHERE+WhatId='@{acct.id}'",
+                },
+            ]
+        },
+    )
+    assert resp.status_code == 200
+    answers = resp.json()["compositeResponse"]
+    assert [a["httpStatusCode"] for a in answers] == [201, 201, 200]
+    account_id = answers[0]["body"]["id"]
+    assert answers[2]["body"]["records"][0]["AccountId"] == account_id
+    after = sf.get(f"{V}/limits/").json()["DailyApiRequests"]["Remaining"]
+    assert before - after == 2  # the composite call and this limits call
+
+
+def test_composite_all_or_none_rolls_back(sf: Client) -> None:
+    resp = sf.post(
+        f"{V}/composite",
+        json={
+            "allOrNone": True,
+            "compositeRequest": [
+                {
+                    "method": "POST",
+                    "url": f"{V}/sobjects/Account",
+                    "referenceId": "ok",
+                    "body": {"Name": "Rolled Back Co"},
+                },
+                {
+                    "method": "POST",
+                    "url": f"{V}/sobjects/Account",
+                    "referenceId": "bad",
+                    "body": {"Nope__c": 1},
+                },
+                {
+                    "method": "POST",
+                    "url": f"{V}/sobjects/Account",
+                    "referenceId": "later",
+                    "body": {"Name": "Never"},
+                },
+            ],
+        },
+    )
+    answers = resp.json()["compositeResponse"]
+    assert [a["httpStatusCode"] for a in answers] == [400, 400, 400]
+    assert answers[0]["body"][0]["errorCode"] == "PROCESSING_HALTED"
+    assert answers[1]["body"][0]["errorCode"] == "INVALID_FIELD"
+    found = sf.query("SELECT Id FROM Account WHERE Name = 'Rolled Back Co'").json()
+    assert found["totalSize"] == 0
+    too_many = {
+        "compositeRequest": [
+            {"method": "GET", "url": f"{V}/limits", "referenceId": str(i)} for i in range(26)
+        ]
+    }
+    assert sf.post(f"{V}/composite", json=too_many).status_code == 400
