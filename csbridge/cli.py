@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from csbridge import __version__
 from csbridge.errors import CsbridgeError
+from csbridge.logs import LEVELS
+from csbridge.logs import configure as configure_logs
 
 # Each module exposes `register(subparsers)`, which adds its sub-command and sets
 # `handler` (a function of the parsed namespace returning an exit code).
@@ -21,6 +24,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Customer-health sync: score accounts and write the result into the CRM.",
     )
     parser.add_argument("--version", action="version", version=f"csbridge {__version__}")
+    parser.add_argument(
+        "--log-level",
+        choices=LEVELS,
+        default=os.environ.get("CSBRIDGE_LOG_LEVEL", "warning").lower(),
+        help="log events at this level and above to stderr (default warning; "
+        "env CSBRIDGE_LOG_LEVEL)",
+    )
+    parser.add_argument(
+        "--log-json", action="store_true", help="log as JSON lines (for log collectors)"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"csbridge.commands.{name}").register(subparsers)
@@ -30,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_logs(args.log_level, json_format=args.log_json)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 POSTGRES_ADMIN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 
@@ -34,3 +35,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     finally:
         with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(autouse=True)
+def _reset_structlog() -> Iterator[None]:
+    """`csbridge.cli.main` configures logging globally; give every test the defaults back."""
+    yield
+    structlog.reset_defaults()

@@ -4,3 +4,32 @@ from csbridge.cli import main
 def test_no_command_prints_help_and_exits_2(capsys):
     assert main([]) == 2
     assert "COMMAND" in capsys.readouterr().err
+
+
+def test_logs_go_to_stderr_and_debug_is_off_by_default(capsys):
+    import structlog
+
+    assert main(["demo"]) == 0
+    structlog.get_logger().debug("hidden.event")
+    structlog.get_logger().warning("shown.event", system="zendesk")
+    captured = capsys.readouterr()
+    assert "hidden.event" not in captured.err + captured.out
+    assert "shown.event" in captured.err
+    assert "shown.event" not in captured.out
+
+
+def test_log_level_and_json_format(capsys):
+    import json
+
+    import structlog
+
+    assert main(["--log-level", "debug", "--log-json", "demo"]) == 0
+    capsys.readouterr()
+    structlog.get_logger().debug("now.shown", attempt=2)
+    line = capsys.readouterr().err.strip()
+    assert json.loads(line) | {"timestamp": None} == {
+        "event": "now.shown",
+        "attempt": 2,
+        "level": "debug",
+        "timestamp": None,
+    }
