@@ -49,15 +49,16 @@ def synthetic_export(total_bytes: int, chunk: int = 256 * 1024) -> Iterator[byte
     size = 0
     while sent < total_bytes:
         n = i - 1 if i % 100 == 99 else i  # every 100th event repeats the previous one
+        company = (n // 20) % 2000  # bursts of 20 events per account from 10 users
         line = (
             json.dumps(
                 {
                     "event": ("Login", "Viewed Report", "Exported CSV")[n % 3],
                     "properties": {
-                        "time": base + n % 86_400 * 7,
-                        "distinct_id": f"user-{n % 5000}",
+                        "time": base + (n * 3) % 86_400,  # one day, one export window
+                        "distinct_id": f"user-{company}-{n % 10}",
                         "$insert_id": f"ins-{n}",
-                        "company_domain": f"company{n % 2000}.com",
+                        "company_domain": f"company{company}.com",
                         "$browser": "Chrome",
                         "pad": pad,
                     },
@@ -98,7 +99,7 @@ def bench_mixpanel(megabytes: int) -> None:
         f"mixpanel parse: {megabytes} MB, {events} events in {seconds:.1f} s = "
         f"{megabytes / seconds:.1f} MB/s ({events / seconds:,.0f} events/s)"
     )
-    small = max(1, megabytes // 10)
+    small = max(1, megabytes // 5)
     _, peak_small, _ = parse_once(small, traced=True)
     _, peak_big, _ = parse_once(small * 5, traced=True)
     print(

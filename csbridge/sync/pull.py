@@ -9,6 +9,7 @@ run report says which streams finished.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -85,7 +86,12 @@ def watermark(stream: str, token: str | None) -> datetime | None:
     return None
 
 
-def streams(settings: Settings, store: Store, accounting: CallAccounting) -> Iterator[Stream]:
+def streams(
+    settings: Settings,
+    store: Store,
+    accounting: CallAccounting,
+    extra: dict[str, Any] | None = None,
+) -> Iterator[Stream]:
     """(name, read(cursor)) for every stream of every configured source, in a safe order."""
     src, http = settings.sources, settings.http
     if src.salesforce is not None:
@@ -100,6 +106,8 @@ def streams(settings: Settings, store: Store, accounting: CallAccounting) -> Ite
 
         for name in ("owners", "accounts", "contacts", "opportunities", "nps_answers"):
             yield f"salesforce.{name}", partial(_read, sf, name)
+        if extra is not None:
+            extra["salesforce_api_usage"] = list(sf().api_usage() or ()) if holder else None
     if src.hubspot is not None:
         hs = HubspotConnector(hubspot_client(src.hubspot, http, accounting))
         yield "hubspot.owners", lambda c: hs.owners()
@@ -125,12 +133,19 @@ def streams(settings: Settings, store: Store, accounting: CallAccounting) -> Ite
         )
     if src.mixpanel is not None:
         mp = MixpanelConnector(src.mixpanel, mixpanel_client(src.mixpanel, http, accounting))
-        yield "mixpanel.usage_days", lambda c: mp.usage_days(c)
+        yield "mixpanel.usage_days", partial(_usage_days, mp, extra if extra is not None else {})
 
 
 def _read(connector: Callable[[], Any], method: str, cursor: str | None) -> Iterable[Page[Any]]:
     stream: Iterable[Page[Any]] = getattr(connector(), method)(cursor)
     return stream
+
+
+def _usage_days(
+    mp: MixpanelConnector, extra: dict[str, Any], cursor: str | None
+) -> Iterator[Page[Any]]:
+    yield from mp.usage_days(cursor)
+    extra["mixpanel_events"] = dataclasses.asdict(mp.stats)  # duplicates, unattributed, ...
 
 
 def _archived(hs: HubspotConnector, object_type: str, cursor: str | None) -> Iterable[Page[Any]]:
@@ -142,7 +157,7 @@ def pull(settings: Settings, store: Store, only: set[str] | None = None) -> Pull
     report = PullReport()
     run_id = store.start_run("pull")
     halted: set[str] = set()
-    for name, read in streams(settings, store, report.accounting):
+    for name, read in streams(settings, store, report.accounting, report.extra):
         system = name.split(".", 1)[0]
         if (only and system not in only) or system in halted:
             continue

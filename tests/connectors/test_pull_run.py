@@ -41,6 +41,10 @@ def test_pull_twice_full_then_incremental(
         nps = [r for r in store.load(SurveyResponse, source="salesforce") if r.kind == "nps"]
         assert len(nps) == len(world.nps_answers)
         assert stored(UsageDay, "mixpanel") > 0
+        assert first.extra["mixpanel_events"]["unattributed"] == 0
+        assert first.extra["mixpanel_events"]["events"] > 0
+        used, limit = first.extra["salesforce_api_usage"]
+        assert 0 < used < limit
         tickets_cursor = store.get_cursor("zendesk.tickets")
         assert tickets_cursor is not None and tickets_cursor.token
 
