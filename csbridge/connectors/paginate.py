@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -26,12 +26,12 @@ class Page(Generic[T]):
 
     `cursor` is what the store should persist, in the same transaction as `records`,
     so a crash after this page re-reads from here and never skips. `None` means the
-    page does not move the cursor (e.g. a full-refresh stream).
+    page does not move the cursor (e.g. a full-refresh stream). Deletions travel as
+    records with `deleted=True`.
     """
 
     records: list[T]
     cursor: str | None = None
-    deleted_ids: list[str] = field(default_factory=list)
 
 
 class Paginator(ABC):
