@@ -113,6 +113,32 @@ class IdentitySettings(_Section):
     key: Literal["domain", "external_id"] = "domain"
 
 
+WebhookSource = Literal[
+    "hubspot", "zendesk", "standard", "gainsight", "churnzero", "totango", "vitally", "planhat"
+]
+
+
+class WebhookSourceSettings(_Section):
+    """One sender: its secrets (several during a rotation) and, for CS platforms, the scheme."""
+
+    secrets: list[SecretStr] = Field(default_factory=list, description="newest first")
+    scheme: Literal["token", "hmac"] = Field(
+        default="token", description="CS platforms: shared-secret header or HMAC-SHA256 of body"
+    )
+    header: str | None = Field(default=None, description="CS platforms: header carrying it")
+
+
+class WebhookSettings(_Section):
+    """The webhook service: limits, the public URL HubSpot signs, and the senders."""
+
+    max_body_bytes: int = Field(default=256 * 1024, gt=0)
+    tolerance_seconds: int = Field(default=300, gt=0)
+    public_url: str | None = Field(default=None, description="scheme://host as senders call it")
+    lease_seconds: float = Field(default=60.0, gt=0, description="a claimed row is reclaimed after")
+    worker_in_serve: bool = False
+    sources: dict[WebhookSource, WebhookSourceSettings] = Field(default_factory=dict)
+
+
 class Settings(BaseSettings):
     """The whole configuration of a csbridge deployment."""
 
@@ -129,6 +155,7 @@ class Settings(BaseSettings):
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     crm: CrmSettings = Field(default_factory=CrmSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,152 @@
+"""The webhook HTTP service (FastAPI): intake, health, readiness, metrics.
+
+Order of checks on `POST /webhooks/{source}`: body size (413) → enabled sender
+(404, never 410: 410 tells senders to disable the endpoint) → signature and
+timestamp on the raw bytes (401, never 500) → insert into the inbox, unique on
+(source, event id), committed before answering → 200. A duplicate is a 200 with
+no new row; a validly signed body that does not parse is stored all the same and
+dead-lettered by the worker with its raw bytes. A database failure is a 503 with
+`Retry-After`, so nothing is acknowledged without a commit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from csbridge.config import WebhookSettings
+from csbridge.webhooks import inbox
+from csbridge.webhooks.adapters import ADAPTERS
+from csbridge.webhooks.metrics import Metrics
+from csbridge.webhooks.senders import Sender, check_signature, enabled_senders
+from csbridge.webhooks.verify import VerificationError
+
+log = structlog.get_logger("csbridge.webhooks")
+
+
+class BodyTooLarge(Exception):
+    """The body passed the configured limit while being read."""
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The raw body, refusing (before buffering it) anything over `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _error(status: int, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers or None)
+
+
+def create_app(
+    settings: WebhookSettings,
+    engine: Engine,
+    *,
+    senders: dict[str, Sender] | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    metrics: Metrics | None = None,
+) -> FastAPI:
+    """The ASGI app for `settings` on `engine` (already migrated)."""
+    enabled = enabled_senders(settings) if senders is None else senders
+    counters = metrics or Metrics()
+    app = FastAPI(title="csbridge webhooks", version="1")
+    app.state.metrics = counters
+    app.state.senders = enabled
+
+    def store(source: str, events: list[tuple[str, bytes]], headers: dict[str, str]) -> int:
+        with engine.begin() as connection:
+            return inbox.insert_events(connection, source, events, headers, clock())
+
+    @app.post("/webhooks/{source}", responses={401: {}, 404: {}, 413: {}, 503: {}})
+    async def receive(source: str, request: Request) -> Response:
+        """Verify and durably store one delivery; 200 once committed."""
+        started = time.perf_counter()
+        bound = log.bind(source=source[:40])
+        try:
+            body = await read_limited(request, settings.max_body_bytes)
+        except BodyTooLarge:
+            counters.inc("csbridge_webhook_requests_total", source=source[:40], outcome="too_large")
+            bound.warning("webhook_rejected", reason="body too large")
+            return _error(413, f"body larger than {settings.max_body_bytes} bytes")
+        sender = enabled.get(source)
+        if sender is None:
+            counters.inc("csbridge_webhook_requests_total", source="unknown", outcome="unknown")
+            return _error(404, "unknown webhook source")
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        base = settings.public_url.rstrip("/") if settings.public_url else None
+        url = f"{base}{request.url.path}" if base else str(request.url)
+        if base and request.url.query:
+            url += f"?{request.url.query}"
+        try:
+            header_id = check_signature(
+                sender,
+                method=request.method,
+                url=url,
+                headers=headers,
+                body=body,
+                now=clock(),
+                tolerance=settings.tolerance_seconds,
+            )
+        except VerificationError as exc:
+            counters.inc("csbridge_webhook_requests_total", source=source, outcome="unauthorized")
+            bound.warning("webhook_rejected", reason=exc.reason)
+            return _error(401, "signature verification failed")
+        events = ADAPTERS[source].events(body, headers, header_id)
+        try:
+            new = await run_in_threadpool(store, source, events, inbox.kept_headers(headers))
+        except SQLAlchemyError as exc:
+            counters.inc("csbridge_webhook_requests_total", source=source, outcome="unavailable")
+            bound.error("webhook_store_failed", error=exc.__class__.__name__)
+            return _error(503, "inbox unavailable; retry later", **{"Retry-After": "30"})
+        counters.inc("csbridge_webhook_requests_total", source=source, outcome="accepted")
+        counters.inc("csbridge_webhook_events_total", new, source=source, result="new")
+        counters.inc(
+            "csbridge_webhook_events_total", len(events) - new, source=source, result="duplicate"
+        )
+        counters.observe_ack(time.perf_counter() - started)
+        bound.info("webhook_accepted", events=len(events), new=new, event_id=events[0][0][:80])
+        return JSONResponse({"accepted": len(events), "new": new})
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", responses={503: {}})
+    def readyz() -> Response:
+        """The database answers."""
+        try:
+            inbox.ping(engine)
+        except SQLAlchemyError:
+            return _error(503, "database unreachable")
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    def metrics_text() -> PlainTextResponse:
+        """Prometheus text format."""
+        try:
+            counts: dict[str, int] | None = inbox.status_counts(engine)
+        except SQLAlchemyError:
+            counts = None
+        return PlainTextResponse(
+            counters.render(counts), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
+
+    return app
