@@ -1,0 +1,230 @@
+"""Playbook rules as configuration: the schema, the packaged defaults, and how to load them.
+
+The defaults (`rules_defaults.yaml`, beside this module) reproduce the seeds' playbooks.
+A deployment's file has the same shape; each key it gives replaces the default one
+(`rules.churn_risk.below: 55` changes that threshold and keeps everything else).
+Errors are one line naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import string
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from csbridge.errors import CsbridgeError
+
+Assignee = Literal["owner", "cs_manager"]
+NotifyTarget = Literal["csm", "cs_manager"]
+
+TEMPLATE_FIELDS = frozenset(
+    {
+        "score",
+        "status",
+        "nps",
+        "verbatim",
+        "reasons",
+        "days",
+        "renewal_date",
+        "license",
+        "last_activity",
+        "context",
+    }
+)
+"""The names a task subject or description may use in braces."""
+
+
+def _check_template(text: str) -> str:
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError as exc:
+        raise ValueError(f"bad braces in {text!r}: {exc}") from None
+    unknown = sorted(names - TEMPLATE_FIELDS)
+    if unknown:
+        raise ValueError(
+            f"unknown placeholder {{{unknown[0]}}}; use {', '.join(sorted(TEMPLATE_FIELDS))}"
+        )
+    return text
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _templates(self) -> _Rule:
+        for name, value in self:
+            if name.endswith(("subject", "description")) and isinstance(value, str):
+                _check_template(value)
+        return self
+
+
+class DetractorRule(_Rule):
+    max_nps: int = Field(6, ge=0, le=10)
+    lookback_days: int = Field(14, ge=0)
+    due_hours: int = Field(24, ge=0)
+    remeasure_days: int = Field(30, ge=1)
+    pause_marketing_days: int = Field(30, ge=0)
+    notify: tuple[NotifyTarget, ...] = ("csm", "cs_manager")
+    subject: str
+    description: str = ""
+    remeasure_subject: str
+
+
+class PromoterRule(_Rule):
+    min_nps: int = Field(9, ge=0, le=10)
+    lookback_days: int = Field(14, ge=0)
+    tag: str | None = "Promoter"
+    due_days: int = Field(7, ge=0)
+    subject: str
+    description: str = ""
+
+
+class ChurnRiskRule(_Rule):
+    below: float = Field(60, ge=0, le=100)
+    drop: float = Field(20, gt=0, le=100)
+    urgent_tickets: int = Field(2, ge=1)
+    champion_left: bool = True
+    tag: str | None = "Churn Risk"
+    due_days: int = Field(2, ge=0)
+    notify: tuple[NotifyTarget, ...] = ("csm", "cs_manager")
+    subject: str
+    description: str = ""
+
+
+class ExpansionRule(_Rule):
+    above: float = Field(80, ge=0, le=100)
+    license_above: float = Field(0.70, ge=0, le=10)
+    license_margin: float = Field(0.05, ge=0, le=1)
+    due_days: int = Field(14, ge=0)
+    subject: str
+    description: str = ""
+
+
+class RenewalStep(_Rule):
+    days: int = Field(ge=1)
+    assignee: Assignee = "owner"
+    subject: str
+    description: str = ""
+
+
+class RenewalRule(_Rule):
+    steps: tuple[RenewalStep, ...]
+
+    @model_validator(mode="after")
+    def _distinct_days(self) -> RenewalRule:
+        days = [s.days for s in self.steps]
+        if len(set(days)) != len(days):
+            raise ValueError("two renewal steps have the same days")
+        return self
+
+    def ordered(self) -> tuple[RenewalStep, ...]:
+        """The steps from the nearest to the renewal (7 d) to the farthest (180 d)."""
+        return tuple(sorted(self.steps, key=lambda s: s.days))
+
+
+class SilentRule(_Rule):
+    days: int = Field(14, ge=1)
+    due_days: int = Field(1, ge=0)
+    subject: str
+    description: str = ""
+
+
+class OnboardingRule(_Rule):
+    no_login_days: int = Field(3, ge=0)
+    no_value_days: int = Field(14, ge=0)
+    window_days: int = Field(30, ge=1)
+    due_days: int = Field(1, ge=0)
+    no_login_subject: str
+    no_value_subject: str
+    notify_no_value: tuple[NotifyTarget, ...] = ("cs_manager",)
+
+
+class Rules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    detractor: DetractorRule
+    promoter: PromoterRule
+    churn_risk: ChurnRiskRule
+    expansion: ExpansionRule
+    renewal: RenewalRule
+    silent: SilentRule
+    onboarding: OnboardingRule
+
+
+class RulesConfig(BaseModel):
+    """Every playbook rule, the tags csbridge owns, and the hysteresis margin."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    owned_tags: tuple[str, ...] = ()
+    score_margin: float = Field(5, ge=0, le=50)
+    rules: Rules
+
+    @model_validator(mode="after")
+    def _tags_owned(self) -> RulesConfig:
+        for name, tag in (
+            ("promoter", self.rules.promoter.tag),
+            ("churn_risk", self.rules.churn_risk.tag),
+        ):
+            if tag is not None and tag not in self.owned_tags:
+                raise ValueError(f"rules.{name}.tag {tag!r} must be listed in owned_tags")
+        return self
+
+
+def _read(text: str, label: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise CsbridgeError(f"{label}: not valid YAML; fix the syntax") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise CsbridgeError(f"{label}: the top level must be a mapping (owned_tags:, rules:)")
+    return data
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def default_rules_text() -> str:
+    """The packaged defaults as YAML text (a starting point for a deployment's file)."""
+    return resources.files("csbridge.scoring").joinpath("rules_defaults.yaml").read_text("utf-8")
+
+
+def parse_rules(text: str | None = None, *, source: str = "rules") -> RulesConfig:
+    """The defaults with `text` (a rules YAML document) merged on top, validated."""
+    data = _read(default_rules_text(), "rules_defaults.yaml")
+    if text is not None:
+        data = _merge(data, _read(text, source))
+    try:
+        return RulesConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise CsbridgeError(f"{source}: {loc or 'rules'}: {message}") from None
+
+
+def load_rules(path: str | Path | None = None) -> RulesConfig:
+    """The packaged defaults, or a deployment's rules file merged onto them."""
+    if path is None:
+        return parse_rules()
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CsbridgeError(f"{file}: cannot read the rules file ({exc.strerror})") from None
+    return parse_rules(text, source=str(file))

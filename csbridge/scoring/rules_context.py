@@ -1,0 +1,81 @@
+"""The inputs and outputs of the playbook rules: an account's context, actions, keys."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+from csbridge.scoring.rules_config import Assignee, NotifyTarget
+
+ActionKind = Literal["task", "tag_add", "tag_remove", "field", "notify"]
+FieldValue = str | int | float | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class NpsAnswer:
+    """One NPS answer of the account (its id is the source's survey response id)."""
+
+    id: str
+    score: int
+    responded_at: datetime
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    """Everything the playbooks read about one account; built from store facts and history."""
+
+    account_id: str
+    owner_id: str | None = None
+    score: float | None = None
+    status: str | None = None
+    previous_status: str | None = None
+    score_30d_ago: float | None = None
+    episodes: Mapping[str, date] = field(default_factory=dict)
+    nps_answers: tuple[NpsAnswer, ...] = ()  # oldest first
+    urgent_tickets_30d: int = 0
+    open_tickets: int = 0
+    champion_left: bool = False
+    license_utilisation: float | None = None  # share, 0.72 = 72 %
+    renewal_date: date | None = None
+    last_activity: datetime | None = None
+    onboarding_started: date | None = None
+    first_login: date | None = None
+    first_value: date | None = None
+
+    @property
+    def latest_nps(self) -> NpsAnswer | None:
+        """The most recent NPS answer, if any."""
+        return max(self.nps_answers, key=lambda a: a.responded_at, default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One thing a playbook asks for: a task, a tag, a field value or a notification."""
+
+    kind: ActionKind
+    rule: str
+    key: str
+    account_id: str
+    subject: str = ""
+    description: str = ""
+    due: date | None = None
+    assignee: Assignee = "owner"
+    owner_id: str | None = None
+    tag: str | None = None
+    field: str | None = None
+    value: FieldValue = None
+    notify: tuple[NotifyTarget, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    actions: tuple[Action, ...]
+    episodes: Mapping[str, date]
+
+
+def task_key(account_id: str, rule: str, period: object) -> str:
+    """The deterministic key of a rule's task for one account and period."""
+    return f"{account_id}:{rule}:{period}"

@@ -1,0 +1,134 @@
+"""Desired CRM state: score fields under the mapping's API names, tags, tasks, sticky status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from csbridge.mappings.fields import load_field_mapping
+from csbridge.scoring import Engine, load_model
+from csbridge.scoring.rules import NpsAnswer, RuleContext, evaluate
+from csbridge.scoring.rules_config import load_rules
+from csbridge.sync.desired import desired_state, drivers_text, sticky_band
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+MODEL = load_model("seed-6d")
+ENGINE = Engine(MODEL)
+RULES = load_rules()
+SF = load_field_mapping("salesforce")
+HS = load_field_mapping("hubspot")
+
+
+def test_score_fields_use_each_crms_api_names() -> None:
+    score = ENGINE.score("A1", indicator_scores={"usage.dau_mau": 40, "support.severity_share": 80})
+    assert score.score is not None
+    ctx = RuleContext("A1", owner_id="u1", score=score.score, score_30d_ago=70.0)
+    sf = desired_state(score, ctx, [], SF, NOW, record_id="001A")
+    assert sf.record_id == "001A"
+    assert sf.fields["Health_Score__c"] == round(score.score, 1)
+    assert sf.fields["Health_Status__c"] == score.status
+    assert sf.fields["Health_Trend__c"] == round(score.score - 70.0, 1)
+    assert sf.fields["Health_Coverage__c"] == round(score.coverage * 100, 1)
+    assert "usage.dau_mau" in str(sf.fields["Health_Drivers__c"])
+    assert sf.touch_fields == {"Health_Updated__c": NOW.isoformat()}
+    hs = desired_state(score, ctx, [], HS, NOW)
+    assert hs.record_id == "A1"
+    assert set(hs.fields) == {
+        "cs_health_score",
+        "cs_health_status",
+        "cs_health_trend",
+        "cs_segment",
+        "cs_health_coverage",
+        "cs_health_drivers",
+    }
+    assert list(hs.fields.values()) == list(sf.fields.values())
+
+
+def test_rule_actions_become_tasks_tags_notifications_and_fields() -> None:
+    answer = NpsAnswer("n1", 2, NOW - timedelta(hours=3), "Too slow")
+    score = ENGINE.score("A1", indicator_scores={"usage.dau_mau": 10, "support.severity_share": 20})
+    ctx = RuleContext("A1", owner_id="u1", score=score.score, nps_answers=(answer,))
+    actions = evaluate(ctx, RULES, NOW).actions
+    state = desired_state(score, ctx, actions, SF, NOW)
+    assert state.fields["NPS_Category__c"] == "detractor"
+    keys = {t.key for t in state.tasks}
+    assert keys == {
+        "A1:detractor:n1",
+        "A1:detractor_remeasure:n1",
+        f"A1:churn_risk:{NOW.date()}",
+    }
+    assert {n.key for n in state.notifications} == {
+        "A1:detractor:n1:notify",
+        f"A1:churn_risk:{NOW.date()}:notify",
+    }
+    assert state.tags == frozenset({"Churn Risk"})
+    # The default mappings carry neither a marketing flag nor a tags field: said, not guessed.
+    assert state.unmapped == ("marketing_paused", "tags")
+    assert not any("marketing" in name.lower() for name in state.fields)
+
+
+def test_override_mapping_maps_the_flag_and_tags(tmp_path: Path) -> None:
+    file = tmp_path / "sf.yaml"
+    file.write_text(
+        "write:\n"
+        "  marketing_paused: {api_name: Marketing_Paused__c, type: boolean, label: Paused}\n"
+        "  tags: {api_name: CS_Tags__c, type: text, label: Tags}\n"
+    )
+    mapping = load_field_mapping("salesforce", file)
+    answer = NpsAnswer("n1", 10, NOW - timedelta(hours=3))
+    ctx = RuleContext("A1", nps_answers=(answer,))
+    state = desired_state(None, ctx, evaluate(ctx, RULES, NOW).actions, mapping, NOW)
+    assert state.fields == {"NPS_Category__c": "promoter", "Marketing_Paused__c": False}
+    assert state.tags == frozenset({"Promoter"}) and state.unmapped == ()
+
+
+def test_no_score_no_score_fields_and_no_touch() -> None:
+    state = desired_state(None, RuleContext("A1"), [], SF, NOW)
+    assert state.fields == {} and state.touch_fields == {}
+
+
+def test_actions_for_another_account_are_refused() -> None:
+    ctx = RuleContext("A2", score=10)
+    actions = evaluate(ctx, RULES, NOW).actions
+    with pytest.raises(ValueError, match="not A1"):
+        desired_state(None, RuleContext("A1"), actions, SF, NOW)
+
+
+@pytest.mark.parametrize(
+    ("score", "previous", "expected"),
+    [
+        (61, "at_risk", "at_risk"),  # just above 59 | 60: stays inside the margin
+        (64.9, "at_risk", "at_risk"),
+        (65, "at_risk", "stable"),
+        (56, "stable", "stable"),
+        (54, "stable", "at_risk"),
+        (84.9, "stable", "stable"),  # stable is below 80: kept below 80 + 5
+        (85, "stable", "healthy"),
+        (30, None, "critical"),
+        (30, "unknown-band", "critical"),
+    ],
+)
+def test_sticky_band(score: float, previous: str | None, expected: str) -> None:
+    assert sticky_band(score, previous, MODEL.bands, 5) == expected
+
+
+def test_sticky_status_hovering_at_a_boundary_does_not_flap() -> None:
+    statuses = []
+    previous = None
+    for value in (58, 61, 59, 62, 58):
+        score = ENGINE.score("A1", indicator_scores={"usage.dau_mau": value})
+        ctx = RuleContext("A1", score=score.score, previous_status=previous)
+        state = desired_state(score, ctx, [], SF, NOW, bands=MODEL.bands)
+        previous = str(state.fields["Health_Status__c"])
+        statuses.append(previous)
+    assert statuses == ["at_risk"] * 5
+    raw = [ENGINE.score("A1", indicator_scores={"usage.dau_mau": v}).status for v in (58, 61)]
+    assert raw == ["at_risk", "stable"]  # the control: without hysteresis it flaps
+
+
+def test_drivers_text_is_capped() -> None:
+    score = ENGINE.score("A1", indicator_scores={"usage.dau_mau": 5, "support.severity_share": 95})
+    assert drivers_text(score).startswith("usage.dau_mau -")
+    assert len(drivers_text(score, limit=10)) == 10
