@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 from csbridge.config import load_config
 from csbridge.errors import CsbridgeError
 from csbridge.store.store import open_store
+from csbridge.sync.portfolio import load_portfolio
 from csbridge.sync.pull import pull
 
 SOURCES = ("salesforce", "hubspot", "zendesk", "mixpanel")
@@ -46,10 +48,13 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(settings.database_url)
     try:
         report = pull(settings, store, set(args.source) if args.source else None)
+        # identity: what joined no CRM account is reported, never dropped silently
+        portfolio = load_portfolio(store, settings.identity.key, datetime.now(UTC))
     finally:
         store.close()
     if args.json:
-        sys.stdout.write(json.dumps(report.as_dict(), indent=2, sort_keys=True) + "\n")
+        document = {**report.as_dict(), "unmatched": portfolio.unmatched()}
+        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
     else:
         calls = report.as_dict()["calls"]
         for name in sorted(report.records):
@@ -57,4 +62,9 @@ def run(args: argparse.Namespace) -> int:
             counts = f"{report.records[name]:>8} records {report.pages[name]:>6} pages"
             sys.stdout.write(f"{name:<36} {counts}  {state}\n")
         sys.stdout.write("calls: " + ", ".join(f"{k}={v}" for k, v in sorted(calls.items())) + "\n")
+        sys.stdout.write(
+            f"customers: {len(portfolio.customers)}, unmatched: {portfolio.report.total}\n"
+        )
+        for line in portfolio.report.lines():
+            sys.stdout.write(f"  {line}\n")
     return 0 if report.ok else 1

@@ -1,0 +1,134 @@
+"""End to end over real HTTP: sandbox → `csbridge pull` (real SDKs) → `csbridge health`.
+
+Every sandbox CRM account is scored with data behind it; the ~2 % Zendesk
+organizations and Mixpanel group keys that match no CRM account are reported with
+counts and examples (not dropped); the sandbox's behaviour profiles order the scores.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from statistics import fmean
+from typing import Any
+
+import pytest
+import yaml
+
+from csbridge.cli import main
+from csbridge.config import load_config
+from csbridge.sandbox.runner import Sandbox, run_sandbox
+from csbridge.store.store import open_store
+from csbridge.sync.pull import pull
+
+ACCOUNTS = 50
+
+
+@pytest.fixture(scope="module")
+def pulled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Path, str]]:
+    tmp = tmp_path_factory.mktemp("health")
+    with run_sandbox(port_base=0, accounts=ACCOUNTS, seed=5, rate_limits="off") as sandbox:
+        config = sandbox.write_config(tmp / "csbridge.yaml")
+        data = yaml.safe_load(config.read_text())
+        data["database_url"] = f"sqlite:///{tmp / 'state.db'}"
+        config.write_text(yaml.safe_dump(data))
+        store = open_store(data["database_url"])
+        try:
+            assert pull(load_config(config), store).ok  # the full first pull, for every test
+        finally:
+            store.close()
+        yield sandbox, config, sandbox.world.now.isoformat()
+
+
+def json_out(text: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(text[text.index("{\n") :])  # logs may precede it
+    return document
+
+
+def test_pull_reports_unmatched_then_health_scores_every_crm_account(
+    pulled: tuple[Sandbox, Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox, config, now = pulled
+    world = sandbox.world
+    assert main(["pull", "--config", str(config), "--json"]) == 0  # incremental, CLI report
+    pull_report = json_out(capsys.readouterr().out)
+    orphan_orgs = {str(o.id) for o in world.zendesk_orgs if o.account_key is None}
+    crm_domains = {a.domain for a in world.accounts}
+    orphan_groups = {p.domain for p in world.usage_plans if p.domain not in crm_domains}
+    assert orphan_orgs and orphan_groups  # the sandbox's deliberate ~2 %
+    unmatched = {(u["source"], u["kind"]): u for u in pull_report["unmatched"]}
+    assert unmatched[("zendesk", "accounts")]["count"] == len(orphan_orgs)
+    assert set(unmatched[("zendesk", "accounts")]["examples"]) <= orphan_orgs
+
+    assert main(["health", "--config", str(config), "--format", "json", "--now", now]) == 0
+    health = json_out(capsys.readouterr().out)
+    assert health["model"]["name"] == "seed-5d"
+    scored = {a["id"]: a for a in health["accounts"]}
+    assert set(scored) == crm_domains  # every CRM account, keyed by its domain
+    for account in world.accounts:
+        entry = scored[account.domain]
+        assert entry["ids"]["salesforce"] == account.salesforce_id
+        assert entry["ids"]["zendesk"] == str(account.zendesk_org_id)
+        assert entry["coverage"] > 0 and entry["score"] is not None
+        assert set(entry["signals"]) >= {"satisfaction.support_tickets", "usage.dau_mau"}
+
+    report = {(u["source"], u["kind"]): u for u in health["unmatched"]}
+    orgs = report[("zendesk", "accounts")]
+    assert orgs["count"] == len(orphan_orgs) and set(orgs["examples"]) <= orphan_orgs
+    groups = report[("mixpanel", "group keys")]
+    assert groups["count"] == len(orphan_groups) and set(groups["examples"]) <= orphan_groups
+    orphan_tickets = [t for t in world.tickets if str(t.org_id) in orphan_orgs]
+    assert report[("zendesk", "tickets")]["count"] == len(orphan_tickets)
+
+    by_profile: dict[str, list[float]] = {}
+    for account in world.accounts:
+        by_profile.setdefault(account.profile, []).append(scored[account.domain]["score"])
+    assert fmean(by_profile["champion"]) > fmean(by_profile["at_risk"]) + 10
+    # last product event, for the silent-account rule: silent ones 14+ days ago, champions lately
+    seen = {d: datetime.fromisoformat(e["last_seen_at"]) for d, e in scored.items()}
+    silent = [seen[a.domain] for a in world.accounts if a.profile == "silent"]
+    assert silent and max(silent) < world.now - timedelta(days=14)
+    champions = [seen[a.domain] for a in world.accounts if a.profile == "champion"]
+    assert min(champions) > world.now - timedelta(days=4)
+
+
+def test_health_seed_6d_table_with_unmatched_lines(
+    pulled: tuple[Sandbox, Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox, config, now = pulled
+    assert main(["pull", "--config", str(config), "--source", "zendesk"]) == 0
+    summary = capsys.readouterr().out
+    assert f"customers: {len(sandbox.world.accounts)}, unmatched: " in summary
+    assert "zendesk accounts: " in summary
+    data = yaml.safe_load(config.read_text())
+    data["model"] = "seed-6d"
+    six = tmp_path / "six.yaml"
+    six.write_text(yaml.safe_dump(data))
+    code = main(["health", "--config", str(six), "--now", now])
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("account"))
+    assert "financial" in lines[header] and "support" in lines[header]
+    rows = [line.split()[0] for line in lines[header + 2 :] if line and not line[0].isspace()]
+    assert {a.domain for a in sandbox.world.accounts} <= set(rows)
+    assert any(line.startswith("unmatched: ") for line in lines)
+    assert any("mixpanel group keys" in line for line in lines)
+
+
+def test_health_errors_are_one_line(
+    pulled: tuple[Sandbox, Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, config, _ = pulled
+    assert main(["health", "--config", str(config), "--now", "yesterday"]) == 2
+    assert "--now 'yesterday'" in capsys.readouterr().err
+    bad = tmp_path / "signals.yaml"
+    bad.write_text("key_feature: [x]\n")
+    assert main(["health", "--config", str(config), "--signals", str(bad)]) == 2
+    assert "key_feature: unknown key" in capsys.readouterr().err
+    empty = tmp_path / "empty.yaml"
+    empty.write_text(yaml.safe_dump({"database_url": f"sqlite:///{tmp_path / 'none.db'}"}))
+    assert main(["health", "--config", str(empty)]) == 2
+    assert "run `csbridge pull`" in capsys.readouterr().err
