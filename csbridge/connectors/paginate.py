@@ -87,6 +87,15 @@ class EndOfStreamPaginator(Paginator):
         return (str(token) if token else None), bool(body.get("end_of_stream"))
 
 
+class EndTimePaginator(Paginator):
+    """Zendesk time-based export: the next `start_time` is this page's `end_time`, until
+    `end_of_stream`. An `end_time` that does not move (over a page of one timestamp) loops."""
+
+    def next_token(self, body: Mapping[str, Any]) -> tuple[str | None, bool]:
+        end = body.get("end_time")
+        return (str(end) if end is not None else None), bool(body.get("end_of_stream"))
+
+
 class HasMorePaginator(Paginator):
     """Zendesk cursor pagination: `meta.has_more` with `meta.after_cursor` (and `links.next`)."""
 

@@ -18,7 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from csbridge.connectors.paginate import EndOfStreamPaginator, HasMorePaginator, Page
+from csbridge.connectors.paginate import (
+    EndOfStreamPaginator,
+    EndTimePaginator,
+    HasMorePaginator,
+    Page,
+)
 from csbridge.connectors.zendesk_parse import parse_organization, parse_rating, parse_ticket
 from csbridge.http import ApiClient
 from csbridge.http_errors import (
@@ -29,6 +34,7 @@ from csbridge.models import Account, SurveyResponse, Ticket
 SYSTEM = "zendesk"
 TICKETS_PATH = "/api/v2/incremental/tickets/cursor.json"
 ORGANIZATIONS_PATH = "/api/v2/organizations.json"
+INCREMENTAL_ORGS_PATH = "/api/v2/incremental/organizations.json"
 RATINGS_PATH = "/api/v2/satisfaction_ratings.json"
 SHOW_MANY_PATH = "/api/v2/tickets/show_many.json"
 TicketOrgLookup = Callable[[Iterable[str]], Mapping[str, str | None]]
@@ -90,21 +96,47 @@ class ZendeskConnector:
             params = {"include": "metric_sets", "per_page": self.options.ticket_page_size}
             params["cursor"] = token
 
-    def organizations(self) -> Iterator[Page[Account]]:
-        """Every organization, with `external_id` and `domain_names` (a full listing).
+    def organizations(self, cursor: str | None = None) -> Iterator[Page[Account]]:
+        """Organizations with `external_id` and `domain_names`.
 
-        The listing is not ordered by change time, so pages carry no cursor.
+        First run (no cursor): the full listing with `page[size]` / `meta.has_more`; it is
+        not ordered by change time, so only its last page carries a cursor (the run's
+        start). Later runs: the time-based incremental export from the cursor minus the
+        lookback, `start_time` = the previous page's `end_time`, until `end_of_stream`.
         """
+        if cursor:
+            yield from self._organizations_since(int(cursor))
+            return
+        started = int((self.now() - timedelta(minutes=1)).timestamp())
         params: dict[str, Any] = {"page[size]": self.options.page_size}
         pager = HasMorePaginator()
         while True:
             body = self._get(ORGANIZATIONS_PATH, params, "organizations")
             orgs = [parse_organization(raw) for raw in body.get("organizations") or []]
             token = pager.advance(body)
-            yield Page(orgs, None)
+            yield Page(orgs, None if token else str(started))
             if token is None:
                 return
             params = {"page[size]": self.options.page_size, "page[after]": token}
+
+    def _organizations_since(self, floor: int) -> Iterator[Page[Account]]:
+        lookback = int(self.options.ratings_lookback.total_seconds())
+        start = str(max(floor - lookback, 0))
+        pager = EndTimePaginator(first_token=start)
+        while True:
+            body = self._get(
+                INCREMENTAL_ORGS_PATH,
+                {"start_time": start, "per_page": self.options.ticket_page_size},
+                "incremental/organizations",
+                "incremental",
+            )
+            orgs = [parse_organization(raw) for raw in body.get("organizations") or []]
+            token = pager.advance(body)
+            end = int(pager.token or start)
+            yield Page(orgs, str(max(floor, end)))
+            if token is None:
+                return
+            start = token
 
     def satisfaction_ratings(
         self,

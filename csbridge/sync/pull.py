@@ -81,7 +81,7 @@ def watermark(stream: str, token: str | None) -> datetime | None:
     if stream.startswith("mixpanel."):
         day = date.fromisoformat(token)
         return datetime(day.year, day.month, day.day, tzinfo=UTC)
-    if stream == "zendesk.satisfaction_ratings":
+    if stream in ("zendesk.satisfaction_ratings", "zendesk.organizations"):
         return datetime.fromtimestamp(int(token), tz=UTC)
     return None
 
@@ -125,7 +125,7 @@ def streams(
                     known[t.id] = t.account_id
             return {i: known[i] for i in ids if i in known}
 
-        yield "zendesk.organizations", lambda c: zd.organizations()
+        yield "zendesk.organizations", lambda c: zd.organizations(c)
         yield "zendesk.tickets", lambda c: zd.tickets(c)
         yield (
             "zendesk.satisfaction_ratings",

@@ -12,6 +12,7 @@ from connector_cases import HTTP, NOW, ZD_TICKETS, ZENDESK
 from responses import matchers
 from responses.registries import OrderedRegistry
 
+from csbridge.connectors.paginate import PaginationLoopError
 from csbridge.connectors.zendesk import ZendeskConnector, ZendeskOptions
 from csbridge.http_errors import FatalHttpError
 from csbridge.http_vendors import zendesk_client
@@ -115,7 +116,36 @@ def test_organizations_follow_has_more_with_page_after(rsps: responses.RequestsM
     pages = list(zendesk().organizations())
     assert [a.id for p in pages for a in p.records] == ["5", "6"]
     assert pages[0].records[0].external_id == "acme.com"
-    assert all(p.cursor is None for p in pages)  # unordered listing: no cursor to commit
+    started = str(int((NOW - timedelta(minutes=1)).timestamp()))
+    assert [p.cursor for p in pages] == [None, started]  # unordered: only the end commits
+
+
+def test_organizations_later_runs_use_the_time_based_export(rsps: responses.RequestsMock) -> None:
+    cursor = int(NOW.timestamp()) - 86_400
+    start = cursor - 2 * 86_400  # the lookback
+    org = {"id": 5, "name": "Acme", "external_id": "acme.com", "updated_at": "2024-03-09T00:00:00Z"}
+    url = f"{BASE}/incremental/organizations.json"
+    rsps.get(
+        url,
+        json={"organizations": [org], "count": 1, "end_time": cursor + 50, "end_of_stream": False},
+        match=[matchers.query_param_matcher({"start_time": str(start), "per_page": "1000"})],
+    )
+    rsps.get(
+        url,
+        json={"organizations": [], "count": 0, "end_time": cursor + 50, "end_of_stream": True},
+        match=[matchers.query_param_matcher({"start_time": str(cursor + 50)}, strict_match=False)],
+    )
+    pages = list(zendesk().organizations(str(cursor)))
+    assert [p.cursor for p in pages] == [str(cursor + 50)] * 2
+    assert pages[0].records[0].external_id == "acme.com"
+
+
+def test_organizations_export_stuck_on_one_end_time_raises(rsps: responses.RequestsMock) -> None:
+    cursor = int(NOW.timestamp())
+    body = {"organizations": [], "count": 1000, "end_time": cursor - 10, "end_of_stream": False}
+    rsps.get(f"{BASE}/incremental/organizations.json", json=body)  # end_time == start_time
+    with pytest.raises(PaginationLoopError):
+        list(zendesk(ratings_lookback=timedelta(seconds=10)).organizations(str(cursor)))
 
 
 def test_ratings_windows_join_organizations_through_tickets(rsps: responses.RequestsMock) -> None:
