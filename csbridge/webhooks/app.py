@@ -20,11 +20,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 
 from csbridge.config import WebhookSettings
 from csbridge.webhooks import inbox
 from csbridge.webhooks.adapters import ADAPTERS
+from csbridge.webhooks.committer import GroupCommitter
 from csbridge.webhooks.metrics import Metrics
 from csbridge.webhooks.senders import Sender, check_signature, enabled_senders
 from csbridge.webhooks.verify import VerificationError
@@ -70,9 +70,8 @@ def create_app(
     app.state.metrics = counters
     app.state.senders = enabled
 
-    def store(source: str, events: list[tuple[str, bytes]], headers: dict[str, str]) -> int:
-        with engine.begin() as connection:
-            return inbox.insert_events(connection, source, events, headers, clock())
+    committer = GroupCommitter(engine, clock)
+    app.router.on_shutdown.append(committer.close)
 
     @app.post("/webhooks/{source}", responses={401: {}, 404: {}, 413: {}, 503: {}})
     async def receive(source: str, request: Request) -> Response:
@@ -110,7 +109,7 @@ def create_app(
             return _error(401, "signature verification failed")
         events = ADAPTERS[source].events(body, headers, header_id)
         try:
-            new = await run_in_threadpool(store, source, events, inbox.kept_headers(headers))
+            new = await committer.submit(source, events, inbox.kept_headers(headers))
         except SQLAlchemyError as exc:
             counters.inc("csbridge_webhook_requests_total", source=source, outcome="unavailable")
             bound.error("webhook_store_failed", error=exc.__class__.__name__)

@@ -66,26 +66,52 @@ def insert_events(
 
     Returns how many rows were new. Runs in the caller's transaction.
     """
+    return insert_many(connection, [(source, events, headers)], now)[0]
+
+
+def insert_many(
+    connection: Connection,
+    deliveries: Sequence[tuple[str, Sequence[tuple[str, bytes]], Mapping[str, str]]],
+    now: datetime,
+) -> list[int]:
+    """Insert several deliveries' events in one statement; new rows per delivery.
+
+    A (source, event id) seen twice (already stored, or twice in this call) is
+    stored once and counted as new for the first delivery that carried it only.
+    """
+    rows = []
+    for source, events, headers in deliveries:
+        for event_id, body in events:
+            rows.append(
+                {
+                    "source": source,
+                    "event_id": event_id,
+                    "received_at": now,
+                    "headers": dict(headers),
+                    "body": body,
+                    "status": "pending",
+                    "attempts": 0,
+                }
+            )
+    if not rows:
+        return [0] * len(deliveries)
     dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    rows = [
-        {
-            "source": source,
-            "event_id": event_id,
-            "received_at": now,
-            "headers": dict(headers),
-            "body": body,
-            "status": "pending",
-            "attempts": 0,
-        }
-        for event_id, body in events
-    ]
     statement = (
         dialect_insert(webhook_inbox)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["source", "event_id"])
-        .returning(webhook_inbox.c.id)
+        .returning(webhook_inbox.c.source, webhook_inbox.c.event_id)
     )
-    return len(connection.execute(statement).all())
+    inserted = {(row.source, row.event_id) for row in connection.execute(statement)}
+    counts = []
+    for source, events, _headers in deliveries:
+        count = 0
+        for event_id, _body in events:
+            if (source, event_id) in inserted:
+                inserted.discard((source, event_id))
+                count += 1
+        counts.append(count)
+    return counts
 
 
 def claim(engine: Engine, now: datetime, lease_seconds: float) -> InboxRow | None:
