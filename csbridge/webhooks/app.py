@@ -60,10 +60,11 @@ def create_app(
     engine: Engine,
     *,
     senders: dict[str, Sender] | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime] | None = None,
     metrics: Metrics | None = None,
 ) -> FastAPI:
     """The ASGI app for `settings` on `engine` (already migrated)."""
+    clock = clock or (lambda: datetime.now(UTC))
     enabled = enabled_senders(settings) if senders is None else senders
     counters = metrics or Metrics()
     app = FastAPI(title="csbridge webhooks", version="1")

@@ -22,6 +22,8 @@ from sqlalchemy import Engine
 
 from csbridge.webhooks import inbox
 
+MAX_ROWS = 2000  # x 7 columns stays far below PostgreSQL's 65,535 bind parameters
+
 
 @dataclass
 class _Job:
@@ -85,8 +87,10 @@ class GroupCommitter:
             if first is None:
                 return
             batch = [first]
+            rows = len(first.events)
             stop = False
-            while len(batch) < self._max_batch:
+            # bounded by requests and by rows (PostgreSQL allows 65,535 parameters)
+            while len(batch) < self._max_batch and rows < MAX_ROWS:
                 try:
                     job = self._queue.get_nowait()
                 except queue.Empty:
@@ -95,6 +99,7 @@ class GroupCommitter:
                     stop = True
                     break
                 batch.append(job)
+                rows += len(job.events)
             self._commit(batch)
             if stop:
                 return

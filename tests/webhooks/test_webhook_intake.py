@@ -200,3 +200,44 @@ def test_health_ready_metrics(service: Service) -> None:
     assert "csbridge_webhook_ack_seconds_count 2" in text
     with service.store.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(webhook_inbox)).scalar() == 1
+
+
+def test_duplicate_after_seven_days_is_still_one_row(database_url: str) -> None:
+    """F5(d): the dedupe is the inbox's unique key, so it outlives any sender's retry horizon."""
+    from datetime import UTC, datetime, timedelta
+
+    import httpx
+    from conftest import serve, webhook_settings
+
+    from csbridge.store.store import open_store
+    from csbridge.webhooks.app import create_app
+
+    store = open_store(database_url)
+    later = datetime.now(UTC) + timedelta(days=7)
+    body = signing.standard_event()
+    try:
+        for clock, ts in ((None, None), (later, int(later.timestamp()))):
+            app = create_app(
+                webhook_settings(), store.engine, clock=(lambda at=clock: at) if clock else None
+            )
+            server, thread, port = serve(app)
+            response = httpx.post(
+                f"http://127.0.0.1:{port}/webhooks/standard",
+                content=body,
+                headers=signing.standard_headers(body, "weekly", ts=ts),
+            )
+            server.should_exit = True
+            thread.join(timeout=10)
+            assert response.status_code == 200
+        assert response.json() == {"accepted": 1, "new": 0}
+    finally:
+        store.close()
+
+
+def test_hubspot_body_without_event_ids_is_kept_whole(service: Service) -> None:
+    url = f"{service.url}/webhooks/hubspot"
+    body = json.dumps([{"subscriptionType": "contact.creation"}]).encode()
+    response = service.client.post(url, content=body, headers=signing.hubspot_headers(url, body))
+    assert response.status_code == 200
+    [(source, event_id, status)] = inbox_rows(service)
+    assert (source, status) == ("hubspot", "pending") and event_id.startswith("sha256:")

@@ -98,6 +98,7 @@ def test_every_row_ends_with_a_reason(store: Store) -> None:
     )
     put(store, "hubspot", [("hs-nps", hubspot_nps("4")), ("hs-nan", hubspot_nps("NaN"))])
     put(store, "hubspot", [("hs-nobody", hubspot_nps("9", contact=1))])
+    put(store, "hubspot", [("hs-batch", b'[{"subscriptionType": "contact.creation"}]')])
     put(
         store,
         "zendesk",
@@ -126,6 +127,7 @@ def test_every_row_ends_with_a_reason(store: Store) -> None:
         "hs-nps": ("processed", "no reaction configured yet (account hubspot:555)"),
         "hs-nan": ("dead_lettered", "invalid_payload: hs_feedback_last_nps_rating is not"),
         "hs-nobody": ("parked", "unknown account: 1"),
+        "hs-batch": ("dead_lettered", "invalid_payload: a batch that could not be split"),
         "zd-urgent": ("processed", "no reaction configured yet (account zendesk:9001)"),
         "zd-low": ("processed", "not an alert: ticket 35436 priority is low"),
         "ph-11": ("dead_lettered", "invalid_payload: score: out of range 0-10"),

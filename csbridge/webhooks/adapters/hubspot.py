@@ -25,6 +25,7 @@ from csbridge.webhooks.adapters.common import (
 from csbridge.webhooks.alert import Alert, InvalidPayload, UnknownEventType
 
 NPS_PROPERTY = "hs_feedback_last_nps_rating"
+MAX_EVENTS = 1000  # a larger array is kept whole and dead-lettered, never split
 _DECIMAL = re.compile(r"-?\d{1,6}(\.\d{1,6})?")
 
 
@@ -48,7 +49,7 @@ class HubspotAdapter:
     ) -> list[tuple[str, bytes]]:
         """One (eventId, event JSON) per array element; the whole body if it is not that."""
         data = lenient_json(body)
-        if not isinstance(data, list) or not data:
+        if not isinstance(data, list) or not data or len(data) > MAX_EVENTS:
             return [(body_id(body), body)]
         found = []
         for item in data:
@@ -62,7 +63,7 @@ class HubspotAdapter:
         """The Alert in one event; raises InvalidPayload / UnknownEventType."""
         raw = strict_json(body)
         if isinstance(raw, list):
-            raise InvalidPayload("invalid_payload: events without a usable eventId")
+            raise InvalidPayload("invalid_payload: a batch that could not be split into events")
         event: _Event = validate(_Event, raw)
         kind = f"{event.subscriptionType}:{event.propertyName}"
         if kind != f"contact.propertyChange:{NPS_PROPERTY}":
