@@ -15,7 +15,18 @@ from csbridge.logs import configure as configure_logs
 
 # Each module exposes `register(subparsers)`, which adds its sub-command and sets
 # `handler` (a function of the parsed namespace returning an exit code).
-COMMAND_MODULES = ("score", "demo", "db", "sandbox", "pull", "serve", "worker", "inbox", "health")
+COMMAND_MODULES = (
+    "score",
+    "demo",
+    "db",
+    "sandbox",
+    "pull",
+    "serve",
+    "worker",
+    "inbox",
+    "health",
+    "plan",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

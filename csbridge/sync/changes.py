@@ -143,6 +143,7 @@ class ChangeSet:
     def render_table(self, width: int = 60) -> str:
         """A plain-text table, one line per change, and a summary line."""
         rows: list[tuple[str, str, str, str]] = []
+        warned: dict[str, int] = {}
         for acc in self.accounts:
             name = (
                 acc.account_id
@@ -159,12 +160,16 @@ class ChangeSet:
             for note in acc.notifications:
                 to = ",".join(note.targets)
                 rows.append((name, "notify", note.key, _cut(f"to {to}: {note.subject}", width)))
-            rows.extend((name, "warning", w, "") for w in acc.warnings)
+            for warning in acc.warnings:
+                warned[warning] = warned.get(warning, 0) + 1
         s = self.summary()
         footer = (
             f"{s['fields']} field changes on {s['records']} records, "
             f"{s['tags_added']} tags added, {s['tags_removed']} removed, "
             f"{s['tasks']} tasks to create, {s['notifications']} notifications"
+        )
+        footer += "".join(
+            f"\nwarning: {w} ({n} account{'s' if n > 1 else ''})" for w, n in warned.items()
         )
         if not rows:
             return f"No changes.\n{footer}\n"

@@ -1,9 +1,10 @@
 """The plan: desired CRM state against the ledger of what was last written → a ChangeSet. Pure.
 
 - Fields: only those whose desired value differs from the ledger's, with before and
-  after. Touch fields (the last-updated time) ride along with a real change only.
+  after; an empty value is not written to a field csbridge never wrote. Touch fields
+  (the last-updated time) ride along with a real change only.
 - Tags: only tags csbridge owns (`owned_tags`) are added or removed; any other tag on
-  the record is left as it is.
+  the record is left as it is. Without a `tags` field in the mapping none are planned.
 - Tasks and notifications: only keys not already in the ledger.
 
 `applied(ledger, changes)` is the ledger after a fully successful apply, so planning
@@ -35,7 +36,11 @@ def plan_account(
     fields = [
         FieldChange(name, ledger.fields.get(name), value)
         for name, value in desired.fields.items()
-        if name not in ledger.fields or not _same(ledger.fields[name], value)
+        if (
+            value is not None
+            if name not in ledger.fields
+            else not _same(ledger.fields[name], value)
+        )
     ]
     if fields:
         fields += [
@@ -49,6 +54,8 @@ def plan_account(
         added=tuple(sorted(wanted - ledger.tags)),
         removed=tuple(sorted((ledger.tags & owned) - wanted)),
     )
+    if "tags" in desired.unmapped:
+        tags = TagChange()  # nowhere to write them: the warning below says so
     tasks = tuple(t for t in _unique(desired.tasks) if t.key not in ledger.task_keys)
     notes = tuple(n for n in _unique(desired.notifications) if n.key not in ledger.notified_keys)
     warnings = tuple(

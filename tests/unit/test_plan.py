@@ -7,7 +7,7 @@ import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from csbridge.mappings.fields import load_field_mapping
+from csbridge.mappings.fields import FieldSpec, load_field_mapping
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules import NpsAnswer, RuleContext, evaluate
 from csbridge.scoring.rules_config import load_rules
@@ -26,7 +26,16 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 OWNED = ("Promoter", "Churn Risk")
 RULES = load_rules()
 ENGINE = Engine(load_model("seed-6d"))
-SF = load_field_mapping("salesforce")
+_SF = load_field_mapping("salesforce")
+SF = _SF.model_copy(
+    update={
+        "write": {
+            **_SF.write,
+            "tags": FieldSpec(api_name="CS_Tags__c", type="text", label="Tags"),
+            "marketing_paused": FieldSpec(api_name="Paused__c", type="boolean", label="Paused"),
+        }
+    }
+)
 
 
 def task(key: str) -> TaskToCreate:
@@ -56,9 +65,10 @@ def test_only_changed_fields_with_before_and_after() -> None:
     assert plan_account(want, same, OWNED).is_empty  # the touch field alone is no change
 
 
-def test_missing_ledger_field_is_a_change_even_to_none() -> None:
-    changes = plan_account(desired(fields={"Health_Trend__c": None}), LedgerState(), OWNED)
-    assert changes.fields == (FieldChange("Health_Trend__c", None, None),)
+def test_empty_value_is_written_only_over_a_value() -> None:
+    want = desired(fields={"Health_Trend__c": None, "CS_Segment__c": None})
+    changes = plan_account(want, LedgerState({"CS_Segment__c": "high-touch"}), OWNED)
+    assert changes.fields == (FieldChange("CS_Segment__c", "high-touch", None),)
 
 
 def test_bool_and_number_are_not_the_same_value() -> None:
@@ -73,6 +83,15 @@ def test_tags_owned_are_added_and_removed_others_never_touched() -> None:
     assert changes.tags.removed == ("Churn Risk",)
     after = applied(ledger, changes)
     assert after.tags == frozenset({"Promoter", "VIP", "Reference"})
+
+
+def test_no_tag_changes_without_a_tags_field() -> None:
+    want = desired(tags=frozenset({"Promoter"}), unmapped=("tags",))
+    changes = plan_account(want, LedgerState(tags=frozenset({"Churn Risk"})), OWNED)
+    assert not changes.tags
+    assert changes.warnings == (
+        "tags: not in the field mapping; add it to the mapping's write: section",
+    )
 
 
 def test_a_desired_tag_csbridge_does_not_own_is_not_written() -> None:
@@ -101,9 +120,11 @@ def test_tasks_and_notifications_only_for_new_keys_once() -> None:
 def test_unmapped_fields_are_warned_about() -> None:
     changes = plan_account(desired(unmapped=("marketing_paused",)), LedgerState(), OWNED)
     assert changes.is_empty
-    assert changes.warnings == (
-        "marketing_paused: not in the field mapping; add it to the mapping's write: section",
-    )
+    warning = "marketing_paused: not in the field mapping; add it to the mapping's write: section"
+    assert changes.warnings == (warning,)
+    table = ChangeSet((changes, replace(changes, account_id="A2"))).render_table()
+    assert table.startswith("No changes.")
+    assert table.splitlines()[-1] == f"warning: {warning} (2 accounts)"
 
 
 def _portfolio(rng: random.Random, n: int) -> dict[str, DesiredState]:
