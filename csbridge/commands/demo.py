@@ -1,39 +1,102 @@
-"""`csbridge demo`: score the bundled example portfolio and show how to read it."""
+"""`csbridge demo`: the main job on the embedded sandbox, then what it found.
+
+Starts the four emulators with a seeded customer base, pulls everything into a
+fresh store, scores every customer and shows the portfolio as a CS lead would read
+it. Nothing outside a temporary directory is touched.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import os
 import sys
+import tempfile
+import time
 from collections import Counter
-from importlib import resources
-from typing import Any
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
 
-from csbridge.commands.score import score_file, write_table
-from csbridge.scoring import Engine, load_model
+import orjson
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("demo", help="run the main job on the bundled example data")
-    parser.add_argument("--model", default="seed-5d", help="seed-5d, seed-6d or a YAML path")
+    parser = subparsers.add_parser(
+        "demo", help="run the main job on the embedded sandbox and show the result"
+    )
+    parser.add_argument("--accounts", type=int, default=500, help="size of the sandbox (500)")
+    parser.add_argument("--seed", type=int, default=7, help="sandbox seed (7)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    engine = Engine(load_model(args.model))
-    portfolio = resources.files("csbridge.examples").joinpath("portfolio.jsonl")
-    with resources.as_file(portfolio) as path:
-        results = list(score_file(engine, str(path)))
+    from csbridge.cli import main
+    from csbridge.sandbox.runner import run_sandbox
+
     out = sys.stdout
-    out.write(f"csbridge demo: {len(results)} example accounts scored with {engine.model.name}")
-    out.write(f" (model hash {engine.model_hash})\n\n")
-    write_table(engine, results, out)
-    bands = Counter(r.status for r in results)
-    out.write("\nby status: " + ", ".join(f"{k} {v}" for k, v in sorted(bands.items())) + "\n")
-    first = results[0]
-    out.write(f"\nwhy {first.account_id} scores {first.score} ({first.status}):\n")
-    for d in first.dimensions:
-        shown = "no data" if d.score is None else f"{d.score:6.2f} x {d.weight:.0%}"
-        out.write(f"  {d.name:<14} {shown:>16}  = {d.contribution:6.2f}\n")
-    for driver in first.drivers:
-        out.write(f"  {driver.direction:>4}: {driver.indicator} ({driver.impact:+.2f} points)\n")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="csbridge-demo-") as tmp:
+        config = Path(tmp) / "csbridge.yaml"
+        out.write(f"Starting the sandbox with {args.accounts} accounts (seed {args.seed})...\n")
+        with (
+            run_sandbox(port_base=0, accounts=args.accounts, seed=args.seed) as sandbox,
+            _env(CSBRIDGE_DATABASE_URL=f"sqlite:///{Path(tmp) / 'csbridge.db'}"),
+        ):
+            sandbox.write_config(config)
+            for name, url in sandbox.urls.items():
+                out.write(f"  {name:<11} {url}\n")
+            out.write("\n$ csbridge pull --config csbridge.yaml\n")
+            code = main(["pull", "--config", str(config)])
+            if code != 0:
+                return code
+            out.write("\n$ csbridge health --config csbridge.yaml\n")
+            buffer = io.StringIO()
+            with contextlib.redirect_stdout(buffer):
+                code = main(["health", "--config", str(config), "--format", "json"])
+            if code != 0:
+                return code
+    show_portfolio(orjson.loads(buffer.getvalue()), out)
+    out.write(f"\nDone in {time.monotonic() - started:.0f} s.\n")
     return 0
+
+
+def show_portfolio(report: dict[str, Any], out: IO[str]) -> None:
+    """Counts per status, the accounts most at risk with why, and what matched nothing."""
+    accounts = report["accounts"]
+    model = report["model"]
+    out.write(f"{len(accounts)} customers scored with {model['name']} (hash {model['hash']})\n")
+    statuses = Counter(a["status"] for a in accounts)
+    out.write("by status: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())) + "\n")
+    scored = [a for a in accounts if a["score"] is not None]
+    if scored:
+        mean_cov = sum(a["coverage"] for a in scored) / len(scored)
+        out.write(f"mean coverage: {mean_cov:.0%} of the model's weight backed by data\n")
+    out.write("\nMost at risk, and why:\n")
+    for a in sorted(scored, key=lambda a: a["score"])[:5]:
+        down = [d for d in a["drivers"] if d["direction"] == "down"][:2]
+        why = "; ".join(f"{d['indicator']} {d['score']:.0f}/100 ({d['impact']:+.1f})" for d in down)
+        out.write(f"  {a['name'][:28]:<28} {a['score']:6.2f} {a['status']:<10} {why}\n")
+    unmatched = report.get("unmatched") or []
+    total = sum(row["count"] for row in unmatched)
+    out.write(f"\nRecords that match no CRM account (reported, not dropped): {total}\n")
+    for row in unmatched:
+        examples = ", ".join(row["examples"][:3])
+        out.write(
+            f"  {row['source']} {row['kind']}: {row['count']} ({row['reason']}), e.g. {examples}\n"
+        )
+
+
+@contextlib.contextmanager
+def _env(**values: str) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -61,7 +61,8 @@ def test_image_steps_install_and_run_the_demo(tmp_path):
         [
             sys.executable,
             "-c",
-            "import sys; from csbridge.cli import main; sys.exit(main(['demo']))",
+            "import sys; from csbridge.cli import main; "
+            "sys.exit(main(['demo', '--accounts', '20']))",
         ],
         cwd=tmp_path,
         env=env,
@@ -70,7 +71,7 @@ def test_image_steps_install_and_run_the_demo(tmp_path):
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    assert "example accounts scored with seed-5d" in run.stdout
+    assert "20 customers scored with seed-5d" in run.stdout
     check = subprocess.run(
         [sys.executable, "-c", "import csbridge; print(csbridge.__file__)"],
         cwd=tmp_path,
