@@ -99,17 +99,17 @@ def parse_events(lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
 
 
 class CompactKeySet:
-    """An exact-enough set of 64-bit key hashes in one flat array (16 bytes per key).
+    """An exact-enough set of 64-bit key hashes in one flat array (11-21 bytes per key).
 
     Used to drop duplicated events within one export window. A Python set of ints costs
-    ~60-70 bytes per entry; this open-addressing table costs ~16 and never creates objects.
+    ~60-70 bytes per entry; this open-addressing table (load under 3/4) never creates objects.
     """
 
     def __init__(self, capacity: int = 1 << 16) -> None:
         size = 1
         while size < capacity:
             size <<= 1
-        self._slots = array("Q", bytes(8 * size))
+        self._slots = array("Q", [0]) * size
         self._mask = size - 1
         self.count = 0
 
@@ -123,7 +123,7 @@ class CompactKeySet:
             if current == 0:
                 slots[index] = key
                 self.count += 1
-                if self.count * 2 > mask:
+                if self.count * 4 > mask * 3:  # keep the load under 3/4
                     self._grow()
                 return True
             if current == key:
@@ -133,7 +133,7 @@ class CompactKeySet:
     def _grow(self) -> None:
         old = self._slots
         size = (self._mask + 1) * 2
-        self._slots = array("Q", bytes(8 * size))
+        self._slots = array("Q", [0]) * size  # no temporary bytes object of the same size
         self._mask = size - 1
         for key in old:
             if key:
