@@ -6,10 +6,10 @@ def test_no_command_prints_help_and_exits_2(capsys):
     assert "COMMAND" in capsys.readouterr().err
 
 
-def test_logs_go_to_stderr_and_debug_is_off_by_default(capsys):
+def test_logs_go_to_stderr_and_debug_is_off_by_default(tmp_path, capsys):
     import structlog
 
-    assert main(["demo"]) == 0
+    assert main(_score_args(tmp_path)) == 0
     structlog.get_logger().debug("hidden.event")
     structlog.get_logger().warning("shown.event", system="zendesk")
     captured = capsys.readouterr()
@@ -18,12 +18,12 @@ def test_logs_go_to_stderr_and_debug_is_off_by_default(capsys):
     assert "shown.event" not in captured.out
 
 
-def test_log_level_and_json_format(capsys):
+def test_log_level_and_json_format(tmp_path, capsys):
     import json
 
     import structlog
 
-    assert main(["--log-level", "debug", "--log-json", "demo"]) == 0
+    assert main(["--log-level", "debug", "--log-json", *_score_args(tmp_path)]) == 0
     capsys.readouterr()
     structlog.get_logger().debug("now.shown", attempt=2)
     line = capsys.readouterr().err.strip()
@@ -33,3 +33,9 @@ def test_log_level_and_json_format(capsys):
         "level": "debug",
         "timestamp": None,
     }
+
+
+def _score_args(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": "a", "signals": {"usage.dau_mau": 0.3}}\n')
+    return ["score", "--input", str(src)]
