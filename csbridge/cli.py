@@ -29,7 +29,12 @@ COMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser; with a command named in `argv`, only that command's module is imported.
+
+    Command modules import their dependencies (SDKs, SQLAlchemy, FastAPI) at import time;
+    loading all of them costs about a second, which `csbridge score` need not pay.
+    """
     parser = argparse.ArgumentParser(
         prog="csbridge",
         description="Customer-health sync: score accounts and write the result into the CRM.",
@@ -46,13 +51,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-json", action="store_true", help="log as JSON lines (for log collectors)"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    chosen = _command_in(argv)
+    for name in (chosen,) if chosen else COMMAND_MODULES:
         importlib.import_module(f"csbridge.commands.{name}").register(subparsers)
     return parser
 
 
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The sub-command named in argv (skipping global options and their values), if any."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--log-level":
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg if arg in COMMAND_MODULES else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     configure_logs(args.log_level, json_format=args.log_json)
     handler = getattr(args, "handler", None)

@@ -1,3 +1,8 @@
+import subprocess
+import sys
+
+import pytest
+
 from csbridge.cli import main
 
 
@@ -39,3 +44,21 @@ def _score_args(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text('{"id": "a", "signals": {"usage.dau_mau": 0.3}}\n')
     return ["score", "--input", str(src)]
+
+
+def test_a_named_command_loads_only_its_own_module():
+    code = (
+        "import sys; from csbridge.cli import build_parser; build_parser(['score']); "
+        "print('simple_salesforce' in sys.modules, 'sqlalchemy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_help_lists_every_command(capsys):
+    from csbridge.cli import COMMAND_MODULES
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert all(f"    {name}" in out for name in COMMAND_MODULES)
