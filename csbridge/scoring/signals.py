@@ -14,9 +14,10 @@ Windows end at `now`. Usage windows are whole days: the 30 days before `now`'s d
 Which facts count: the customer's CRM facts (contacts, deals, NPS/CSAT answers from a
 CRM) come from ONE CRM, the primary one (`CustomerFacts.crm`: the first of
 Salesforce, HubSpot that holds the customer), so a company kept in both CRMs is not
-counted twice. Zendesk and Mixpanel facts are always used. Usage indicators need the
-customer to have usage days in Mixpanel at all (then 30 silent days give 0, not
-"missing"); ticket indicators need a matched Zendesk organization or tickets.
+counted twice (`CustomerFacts.primary_crm_only()`). Zendesk and Mixpanel facts are
+always used. Usage indicators need the customer to have usage days in Mixpanel at
+all (then 30 silent days give 0, not "missing"); ticket indicators need a matched
+Zendesk organization or tickets.
 
 Rules (indicator: raw value):
 
@@ -70,79 +71,49 @@ Not fed by these sources (missing unless mapped to a custom field): time_in_prod
 email_open_rate, webinar_attendance, support_engagement, community_activity,
 referrals, qbr_participation, exec_logins, event_participation, comms_response,
 ticket_sentiment, feedback_sentiment, payment_delay, relationship_quality.
-`last_seen_at` (the last product event) is returned beside the values for the
-silent-account rule.
+Beside the model-keyed values, `CustomerSignals` carries `last_seen_at` (the last
+product event, for the silent-account rule), `catalogue` (every signal with data by
+indicator name, whatever the model: the playbooks read `champion_present` or
+`license_utilization` even under seed-5d) and the segment `attributes` (`arr` of the
+primary account, plus `options.attribute_fields` read from custom fields).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from statistics import median
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from csbridge.models import Account, Contact, Opportunity, SurveyResponse, Ticket, UsageDay
 from csbridge.scoring import signal_rules as rule
 from csbridge.scoring.model import LinearTransform, ScoringModel
-
-SANDBOX_KEY_FEATURES = (
-    "Viewed Dashboard",
-    "Ran Report",
-    "Created Report",
-    "Exported Data",
-    "Used Feature",
-    "Invited User",
-    "Updated Settings",
+from csbridge.scoring.signal_groups import (
+    crm_signals,
+    sessions_per_user,
+    support_signals,
+    survey_signals,
+    usage_signals,
 )
-CRMS = ("salesforce", "hubspot")
-SignalValue = float | int | str
-T = TypeVar("T", Contact, Opportunity, SurveyResponse)
+from csbridge.scoring.signal_types import (
+    SANDBOX_KEY_FEATURES,
+    CustomerFacts,
+    CustomerSignals,
+    SignalOptions,
+    SignalValue,
+)
 
-
-class SignalOptions(BaseModel):
-    """Choices behind the signals (the `--signals` file of `csbridge health`)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    key_features: tuple[str, ...] = SANDBOX_KEY_FEATURES
-    session_benchmark: float | None = Field(default=None, gt=0)
-    csat_unit: Literal["share", "mean"] | None = None
-    aged_ticket_days: int = Field(default=7, ge=0)
-    left_company_fields: tuple[str, ...] = ("Left_Company__c", "left_company")
-    custom_fields: dict[str, str] = Field(default_factory=dict)
-    attribute_fields: dict[str, str] = Field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CustomerFacts:
-    """Everything stored about one customer, across systems (see `csbridge.sync.portfolio`).
-
-    `accounts` lists the primary CRM's account first; `crm` names that CRM; `systems`
-    the systems whose accounts matched the customer.
-    """
-
-    key: str
-    accounts: Sequence[Account] = ()
-    contacts: Sequence[Contact] = ()
-    opportunities: Sequence[Opportunity] = ()
-    tickets: Sequence[Ticket] = ()
-    surveys: Sequence[SurveyResponse] = ()
-    usage: Sequence[UsageDay] = ()
-    crm: str | None = None
-    systems: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class CustomerSignals:
-    """The model-keyed raw values, the segment attributes and the last product event."""
-
-    key: str
-    values: dict[str, SignalValue]
-    attributes: dict[str, Any] = field(default_factory=dict)
-    last_seen_at: datetime | None = None
+__all__ = [
+    "SANDBOX_KEY_FEATURES",
+    "CustomerFacts",
+    "CustomerSignals",
+    "SignalOptions",
+    "SignalValue",
+    "compute_signals",
+    "csat_unit",
+    "portfolio_benchmark",
+    "portfolio_signals",
+    "sessions_per_user",
+]
 
 
 def compute_signals(
@@ -154,6 +125,7 @@ def compute_signals(
 ) -> CustomerSignals:
     """The raw values of `model`'s indicators for one customer (see the module doc)."""
     opts = options or SignalOptions()
+    facts = facts.primary_crm_only()
     raw = catalogue(facts, now, opts, csat_unit(model, opts), opts.session_benchmark or benchmark)
     values: dict[str, SignalValue] = {}
     for dim_name, dim in model.dimensions.items():
@@ -173,7 +145,8 @@ def compute_signals(
         value = rule.first_custom(facts.accounts, name)
         if value is not None:
             attributes[attribute] = value
-    return CustomerSignals(facts.key, values, attributes, rule.last_seen(facts.usage))
+    known = {k: v for k, v in raw.items() if v is not None}
+    return CustomerSignals(facts.key, values, attributes, rule.last_seen(facts.usage), known)
 
 
 def portfolio_signals(
@@ -191,7 +164,7 @@ def portfolio_signals(
 
 
 def csat_unit(model: ScoringModel, options: SignalOptions) -> Literal["share", "mean"]:
-    """ "share" when configured so or when the model's csat anchors lie within 0..1."""
+    """As configured; else "share" when the model's csat anchors lie within 0..1, or "mean"."""
     if options.csat_unit is not None:
         return options.csat_unit
     for dim in model.dimensions.values():
@@ -218,134 +191,7 @@ def catalogue(
     return out
 
 
-def usage_windows(facts: CustomerFacts, now: datetime) -> list[list[UsageDay]]:
-    """Usage days of the last 30 d, the 30 d before, and days 61-90 before `now`'s date."""
-    today = now.date()
-    return [
-        rule.days_between(
-            facts.usage, today - timedelta(days=30 * (k + 1)), today - timedelta(days=30 * k + 1)
-        )
-        for k in range(3)
-    ]
-
-
-def sessions_per_user(facts: CustomerFacts, now: datetime) -> float | None:
-    """Sessions per monthly-active user over the last 30 d (for the portfolio benchmark)."""
-    return rule.sessions_per_user(usage_windows(facts, now)[0])
-
-
 def portfolio_benchmark(values: Sequence[float | None]) -> float | None:
     """The median of the customers' sessions per user (those with usage)."""
     known = [v for v in values if v is not None and v > 0]
     return median(known) if known else None
-
-
-def usage_signals(
-    facts: CustomerFacts, now: datetime, options: SignalOptions, benchmark: float | None
-) -> dict[str, SignalValue | None]:
-    """dau_mau, feature adoption/breadth, session_frequency, usage_trend, users, licences."""
-    primary = facts.accounts[0] if facts.accounts else None
-    seats = primary.seats_purchased if primary is not None else None
-    if not facts.usage:
-        used = primary.seats_used if primary is not None else None
-        share = used / seats if used is not None and seats else None
-        return {"license_utilization": share}
-    last, previous, quarter_ago = usage_windows(facts, now)
-    mau = rule.peak_users(last)
-    features = rule.feature_share(last, options.key_features)
-    per_user = rule.sessions_per_user(last)
-    frequency = per_user / benchmark if per_user is not None and benchmark else None
-    if mau == 0 and benchmark:
-        frequency = 0.0
-    return {
-        "dau_mau": round(rule.dau_mau(last, 30), 4),
-        "feature_adoption": features,
-        "feature_breadth": features,
-        "session_frequency": None if frequency is None else round(frequency, 4),
-        "usage_trend": rule.change(sum(u.events for u in last), sum(u.events for u in previous)),
-        "license_utilization": round(mau / seats, 4) if seats else None,
-        "user_expansion": rule.change(mau, rule.peak_users(quarter_ago)),
-    }
-
-
-def support_signals(
-    facts: CustomerFacts, now: datetime, options: SignalOptions
-) -> dict[str, SignalValue | None]:
-    """support_tickets, aged_open_tickets, severity_share, ticket_volume_trend."""
-    if "zendesk" not in facts.systems and not facts.tickets:
-        return {}
-    tickets = facts.tickets
-    recent = rule.created_between(tickets, rule.window(now, 90), now)
-    before = rule.created_between(tickets, rule.window(now, 180), rule.window(now, 90))
-    aged_before = rule.window(now, options.aged_ticket_days)
-    return {
-        "support_tickets": sum(1 for t in recent if rule.is_open(t)),
-        "aged_open_tickets": sum(
-            1 for t in tickets if rule.is_open(t) and t.created_at < aged_before
-        ),
-        "severity_share": rule.severity_share(recent),
-        "ticket_volume_trend": rule.change(len(recent), len(before)),
-    }
-
-
-def survey_signals(
-    facts: CustomerFacts, now: datetime, unit: Literal["share", "mean"]
-) -> dict[str, SignalValue | None]:
-    """nps (latest in 365 d) and csat (90 d, in the model's unit)."""
-    answers = crm_only(facts.surveys, facts.crm)
-    since = rule.window(now, 90)
-    csat = [a for a in answers if a.kind == "csat" and since <= a.responded_at <= now]
-    value = rule.csat_share(csat) if unit == "share" else rule.csat_mean(csat)
-    recent_nps = [a for a in answers if a.responded_at <= now]
-    return {
-        "nps": rule.latest_nps(recent_nps, rule.window(now, 365)),
-        "csat": None if value is None else round(value, 4),
-    }
-
-
-def crm_signals(
-    facts: CustomerFacts, now: datetime, options: SignalOptions
-) -> dict[str, SignalValue | None]:
-    """Contract movement, open discussions, contacts, sponsor, champion, renewal."""
-    today = now.date()
-    opps = crm_only(facts.opportunities, facts.crm)
-    movement = rule.latest_movement(opps, today, today - timedelta(days=365))
-    plan = {"upsell": "upgrade"}.get(movement or "", movement)
-    out: dict[str, SignalValue | None] = {
-        "contract_growth": movement,
-        "plan_movement": plan,
-        "commercial_discussions": rule.open_discussion(opps) if facts.crm else None,
-        "renewal_proximity": rule.days_to(facts.accounts[0].renewal_date, today)
-        if facts.crm and facts.accounts
-        else None,
-    }
-    contacts = crm_only(facts.contacts, facts.crm)
-    if not contacts:
-        return out
-    left = {c.id for c in contacts if rule.has_left(c, options.left_company_fields)}
-    active = [c for c in contacts if c.id not in left]
-    since = rule.window(now, 90)
-    responders = {a.contact_id for a in facts.surveys if a.contact_id and a.responded_at >= since}
-    sponsors = [c for c in active if "executive_sponsor" in c.roles]
-    if not sponsors:
-        sponsor = "none"
-    elif any(rule.recently_active(c, since, responders) for c in sponsors):
-        sponsor = "engaged"
-    else:
-        sponsor = "identified"
-    champions = [c for c in contacts if "champion" in c.roles]
-    out.update(
-        multi_threading=len(active),
-        contacts_count=len(active),
-        exec_sponsor=sponsor,
-        sponsor_seniority=rule.sponsor_seniority(
-            [c for c in active if rule.SPONSOR_ROLES & set(c.roles)]
-        ),
-        champion_present=rule.champion_status(champions, left, since, responders),
-    )
-    return out
-
-
-def crm_only(facts: Sequence[T], crm: str | None) -> list[T]:
-    """Facts from the primary CRM or from a system that is not a CRM."""
-    return [f for f in facts if f.source == crm or f.source not in CRMS]

@@ -267,6 +267,11 @@ def test_contacts_sponsor_and_champion() -> None:
     assert five["relationship.exec_sponsor"] == "identified"
     assert six["relationship.sponsor_seniority"] == "c_level"
     assert six["engagement.champion_present"] == "left"
+    # seed-5d has no champion indicator; the catalogue keeps it for the playbooks
+    catalogue = compute_signals(facts(contacts=people), NOW, M5).catalogue
+    assert catalogue["champion_present"] == "left" and "engagement.champion_present" not in five
+    deduped = facts(contacts=people, crm="salesforce").primary_crm_only()
+    assert [c.id for c in deduped.contacts] == ["c1", "c2", "c3", "c4"]
     assert six["financial.renewal_proximity"] == 45
 
     engaged = [contact(2, ("executive_sponsor",), "Director", active_days_ago=3)]

@@ -1,0 +1,83 @@
+"""The data the signals are computed from and into, and the options behind them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from csbridge.models import Account, Contact, Opportunity, SurveyResponse, Ticket, UsageDay
+
+SANDBOX_KEY_FEATURES = (
+    "Viewed Dashboard",
+    "Ran Report",
+    "Created Report",
+    "Exported Data",
+    "Used Feature",
+    "Invited User",
+    "Updated Settings",
+)
+SignalValue = float | int | str
+CRMS = ("salesforce", "hubspot")
+
+
+class SignalOptions(BaseModel):
+    """Choices behind the signals (the `--signals` file of `csbridge health`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key_features: tuple[str, ...] = SANDBOX_KEY_FEATURES
+    session_benchmark: float | None = Field(default=None, gt=0)
+    csat_unit: Literal["share", "mean"] | None = None
+    aged_ticket_days: int = Field(default=7, ge=0)
+    left_company_fields: tuple[str, ...] = ("Left_Company__c", "left_company")
+    custom_fields: dict[str, str] = Field(default_factory=dict)
+    attribute_fields: dict[str, str] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CustomerFacts:
+    """Everything stored about one customer, across systems (see `csbridge.sync.portfolio`).
+
+    `accounts` lists the primary CRM's account first; `crm` names that CRM; `systems`
+    the systems whose accounts matched the customer.
+    """
+
+    key: str
+    accounts: Sequence[Account] = ()
+    contacts: Sequence[Contact] = ()
+    opportunities: Sequence[Opportunity] = ()
+    tickets: Sequence[Ticket] = ()
+    surveys: Sequence[SurveyResponse] = ()
+    usage: Sequence[UsageDay] = ()
+    crm: str | None = None
+    systems: frozenset[str] = frozenset()
+
+    def primary_crm_only(self) -> CustomerFacts:
+        """A copy whose contacts, deals and survey answers come from the primary CRM only
+        (plus Zendesk / Mixpanel), so a company kept in both CRMs is not counted twice."""
+        return replace(
+            self,
+            contacts=[c for c in self.contacts if self._kept(c.source)],
+            opportunities=[o for o in self.opportunities if self._kept(o.source)],
+            surveys=[a for a in self.surveys if self._kept(a.source)],
+        )
+
+    def _kept(self, source: str) -> bool:
+        return source == self.crm or source not in CRMS
+
+
+@dataclass(frozen=True)
+class CustomerSignals:
+    """The model-keyed raw values, the segment attributes and the last product event."""
+
+    key: str
+    values: dict[str, SignalValue]
+    attributes: dict[str, Any] = field(default_factory=dict)
+    last_seen_at: datetime | None = None
+    catalogue: dict[str, SignalValue] = field(default_factory=dict)
+    """Every signal with data by indicator name, whatever the model (for the playbooks:
+    e.g. `champion_present`, `license_utilization`)."""
