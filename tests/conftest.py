@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import responses
 import structlog
+from responses.registries import OrderedRegistry
 
 POSTGRES_ADMIN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 
@@ -42,3 +44,20 @@ def _reset_structlog() -> Iterator[None]:
     """`csbridge.cli.main` configures logging globally; give every test the defaults back."""
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Patch time.sleep: backoff is instant and every wait is recorded."""
+    waits: list[float] = []
+    monkeypatch.setattr("time.sleep", waits.append)
+    return waits
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    """`responses` that fails on an unused stub and answers stubs in registration order."""
+    with responses.RequestsMock(
+        assert_all_requests_are_fired=True, registry=OrderedRegistry
+    ) as mock:
+        yield mock

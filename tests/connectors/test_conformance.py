@@ -8,31 +8,12 @@ registered answer required to be used; `time.sleep` is patched so backoff is ins
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-
 import pytest
 import responses
 from connector_cases import CASES, HTTP, Case
-from responses.registries import OrderedRegistry
 
 from csbridge.connectors.paginate import PaginationLoopError
 from csbridge.http_errors import RetriesExhaustedError
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    waited: list[float] = []
-    monkeypatch.setattr(time, "sleep", waited.append)
-    return waited
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(
-        assert_all_requests_are_fired=True, registry=OrderedRegistry
-    ) as mock:
-        yield mock
 
 
 def _read(case: Case, n_pages: int) -> tuple[list[int], list[str | None]]:

@@ -5,8 +5,6 @@ companies through associations."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -14,19 +12,14 @@ import pytest
 import responses
 from connector_cases import HS_SEARCH, HS_START, HTTP, HUBSPOT, NOW
 from responses import matchers
-from responses.registries import OrderedRegistry
 
 from csbridge.connectors.hubspot import HubspotConnector, HubspotOptions
 from csbridge.http_vendors import hubspot_client
 
+# time.sleep is patched (tests/conftest.py): backoff is instant and the waits recorded.
+pytestmark = pytest.mark.usefixtures("sleeps")
+
 API = "https://api.hubapi.test/crm"
-
-
-@pytest.fixture(autouse=True)
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    waited: list[float] = []
-    monkeypatch.setattr(time, "sleep", waited.append)
-    return waited
 
 
 def hubspot(**options: Any) -> HubspotConnector:
@@ -109,14 +102,6 @@ def test_lookback_and_cursor() -> None:
     assert fake.requests[0]["filterGroups"][0]["filters"][0]["value"] == str(HS_START - 10_000)
     assert {r.id for r in pages[0].records} == {"a", "b"}
     assert pages[-1].cursor == str(HS_START + 1_000)
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(
-        assert_all_requests_are_fired=True, registry=OrderedRegistry
-    ) as mock:
-        yield mock
 
 
 def test_archived_records_come_from_the_list_endpoint(rsps: responses.RequestsMock) -> None:

@@ -6,10 +6,8 @@ from __future__ import annotations
 import gzip
 import json
 import threading
-import time
 import tracemalloc
 import zlib
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -17,28 +15,15 @@ import pytest
 import responses
 from connector_cases import HTTP, MIXPANEL, MP_EXPORT, NOW
 from responses import matchers
-from responses.registries import OrderedRegistry
 
 from csbridge.connectors.mixpanel import MixpanelConnector, MixpanelOptions
 from csbridge.http_errors import RetriesExhaustedError
 from csbridge.http_vendors import mixpanel_client
 
+# time.sleep is patched (tests/conftest.py): backoff is instant and the waits recorded.
+pytestmark = pytest.mark.usefixtures("sleeps")
+
 DAY = int(datetime(2024, 3, 10, 9, tzinfo=UTC).timestamp())
-
-
-@pytest.fixture(autouse=True)
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    waited: list[float] = []
-    monkeypatch.setattr(time, "sleep", waited.append)
-    return waited
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(
-        assert_all_requests_are_fired=True, registry=OrderedRegistry
-    ) as mock:
-        yield mock
 
 
 def event(name: str, t: int, user: str, insert_id: str, domain: str = "acme.com") -> str:

@@ -3,8 +3,6 @@ quota header and REQUEST_LIMIT_EXCEEDED, contact seniority and roles, missing NP
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -12,29 +10,16 @@ import pytest
 import responses
 from connector_cases import HTTP, SALESFORCE, SF_BASE
 from responses import matchers
-from responses.registries import OrderedRegistry
 
 from csbridge.connectors.salesforce import SalesforceConnector
 from csbridge.connectors.salesforce_soql import SalesforceCursor
 from csbridge.http_errors import QuotaExhaustedError
 from csbridge.http_vendors import salesforce_client
 
+# time.sleep is patched (tests/conftest.py): backoff is instant and the waits recorded.
+pytestmark = pytest.mark.usefixtures("sleeps")
+
 STAMP = "2024-03-01T10:00:00.000+0000"
-
-
-@pytest.fixture(autouse=True)
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    waited: list[float] = []
-    monkeypatch.setattr(time, "sleep", waited.append)
-    return waited
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(
-        assert_all_requests_are_fired=True, registry=OrderedRegistry
-    ) as mock:
-        yield mock
 
 
 def describe(rsps: responses.RequestsMock, sobject: str, fields: list[str]) -> None:

@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 import responses
 from connector_cases import HTTP, NOW, ZD_TICKETS, ZENDESK
 from responses import matchers
-from responses.registries import OrderedRegistry
 
 from csbridge.connectors.paginate import PaginationLoopError
 from csbridge.connectors.zendesk import ZendeskConnector, ZendeskOptions
 from csbridge.http_errors import FatalHttpError
 from csbridge.http_vendors import zendesk_client
 
+# time.sleep is patched (tests/conftest.py): backoff is instant and the waits recorded.
+pytestmark = pytest.mark.usefixtures("sleeps")
+
 BASE = "https://acme.zendesk.test/api/v2"
-
-
-@pytest.fixture(autouse=True)
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    waited: list[float] = []
-    monkeypatch.setattr(time, "sleep", waited.append)
-    return waited
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(
-        assert_all_requests_are_fired=True, registry=OrderedRegistry
-    ) as mock:
-        yield mock
 
 
 def zendesk(**options: object) -> ZendeskConnector:

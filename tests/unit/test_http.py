@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import requests
 import responses
-from responses import matchers, registries
+from responses import matchers
 from structlog.testing import capture_logs
 
 from csbridge.http import ApiClient, RetryPolicy, Timeouts
@@ -20,22 +18,6 @@ from csbridge.http_errors import (
 
 BASE = "https://api.example.test"
 TOKEN = "sekrit-token-123"
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Patch time.sleep: backoff is instant and every wait is recorded."""
-    waits: list[float] = []
-    monkeypatch.setattr("time.sleep", waits.append)
-    return waits
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(
-        assert_all_requests_are_fired=True, registry=registries.OrderedRegistry
-    ) as mock:
-        yield mock
 
 
 def client(**kwargs: object) -> ApiClient:
