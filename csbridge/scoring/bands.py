@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, model_validator
 
 
@@ -55,3 +57,15 @@ def band_for(value: float, bands: Sequence[Band]) -> str:
         else:
             return band.name
     raise AssertionError("validated bands always end with an open band")
+
+
+def band_indices(values: npt.NDArray[np.float64], bands: Sequence[Band]) -> npt.NDArray[np.intp]:
+    """`band_for` over an array: the index of each value's band (NaN falls in the last)."""
+    idx = np.full(values.shape, len(bands) - 1, dtype=np.intp)
+    for b in range(len(bands) - 2, -1, -1):
+        band = bands[b]
+        if band.up_to is not None:
+            idx[values <= band.up_to] = b
+        elif band.below is not None:
+            idx[values < band.below] = b
+    return idx

@@ -15,7 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from csbridge.errors import CsbridgeError
-from csbridge.scoring.model import LinearTransform, ScoringModel
+from csbridge.scoring.bands import band_indices
+from csbridge.scoring.model import ScoringModel
 from csbridge.scoring.results import ScoreResult
 from csbridge.scoring.transforms import check_number, column_scorer
 
@@ -54,7 +55,6 @@ class Engine:
             ind.transform for dim in model.dimensions.values() for ind in dim.indicators.values()
         ]
         self.scorers = [column_scorer(t) for t in transforms]
-        self.linear = [isinstance(t, LinearTransform) for t in transforms]
         dim_of = [d for d, dim in enumerate(model.dimensions.values()) for _ in dim.indicators]
         self.dim_of = np.array(dim_of)
         self.dim_w: Floats = np.array([d.weight / 100.0 for d in model.dimensions.values()])
@@ -64,8 +64,6 @@ class Engine:
             dname, iname = key.split(".", 1)
             self.weights[i, dim_of[i]] = model.indicator_weight(dname, iname)
         self.ind_w: Floats = self.weights.sum(axis=1)
-        bands = model.bands
-        self.band_names = [b.name for b in bands]
 
     def score(
         self,
@@ -180,18 +178,9 @@ class Engine:
 
     def _status(self, shown: Floats) -> list[str]:
         """Band names; the band is decided on the score as shown (two decimals)."""
-        idx = np.full(shown.shape, len(self.band_names) - 1)
-        for b in range(len(self.model.bands) - 2, -1, -1):
-            band = self.model.bands[b]
-            if band.up_to is not None:
-                idx[shown <= band.up_to] = b
-            elif band.below is not None:
-                idx[shown < band.below] = b
-        names = self.band_names
-        return [
-            "no_data" if s != s else names[i]
-            for s, i in zip(shown.tolist(), idx.tolist(), strict=True)
-        ]
+        names = [b.name for b in self.model.bands]
+        idx = band_indices(shown, self.model.bands).tolist()
+        return ["no_data" if s != s else names[i] for s, i in zip(shown.tolist(), idx, strict=True)]
 
     def _dimension_rows(
         self, dim_score: Floats, eff_dim: Floats, covered: Floats

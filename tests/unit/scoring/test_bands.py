@@ -58,3 +58,15 @@ def test_band_uses_the_rounded_score():
     # 39.996 is shown as 40.0: at_risk, not critical.
     result = engine6.score("a", indicator_scores=_all_at(engine6, 39.996))
     assert (result.score, result.status) == (40.0, "at_risk")
+
+
+@pytest.mark.parametrize("preset", ["seed-5d", "seed-6d"])
+def test_array_bands_agree_with_band_for(preset):
+    import numpy as np
+
+    from csbridge.scoring.bands import band_for, band_indices
+
+    bands = load_model(preset).bands
+    values = np.round(np.arange(0, 100.01, 0.01), 2)
+    names = [bands[i].name for i in band_indices(values, bands)]
+    assert names == [band_for(float(v), bands) for v in values]
