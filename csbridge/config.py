@@ -101,10 +101,40 @@ class SourcesSettings(_Section):
     hubspot: HubspotSettings | None = None
 
 
+class CrmTargetSettings(_Section):
+    """How csbridge writes into one CRM (connection settings live under sources.<crm>)."""
+
+    mapping: str | None = Field(default=None, description="field mapping file over the defaults")
+    fallback_owner_id: str | None = Field(
+        default=None, description="task owner when the account has none"
+    )
+    batch_size: int | None = Field(
+        default=None, gt=0, description="records per write call (default: the API's maximum)"
+    )
+    bulk_threshold: int = Field(
+        default=2000, gt=0, description="Salesforce: more changed records than this use Bulk 2.0"
+    )
+    task_lookup_delay: float = Field(
+        default=10.0, ge=0, description="HubSpot: search index lag to wait out before a lookup"
+    )
+
+
 class CrmSettings(_Section):
     """The CRMs csbridge writes health back into."""
 
     targets: list[Literal["salesforce", "hubspot"]] = Field(default_factory=list)
+    salesforce: CrmTargetSettings = Field(default_factory=CrmTargetSettings)
+    hubspot: CrmTargetSettings = Field(default_factory=CrmTargetSettings)
+
+
+class NotificationSettings(_Section):
+    """Where rule notifications go: a Slack incoming webhook and/or a signed generic webhook."""
+
+    slack_webhook_url: SecretStr | None = Field(
+        default=None, description="Slack incoming-webhook URL (a secret: it authorises posting)"
+    )
+    webhook_url: str | None = Field(default=None, description="Standard Webhooks receiver URL")
+    webhook_secret: SecretStr | None = Field(default=None, description="whsec_... signing secret")
 
 
 class IdentitySettings(_Section):
@@ -155,6 +185,8 @@ class Settings(BaseSettings):
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     crm: CrmSettings = Field(default_factory=CrmSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    rules: str | None = Field(default=None, description="playbook rules file over the defaults")
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @classmethod

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from csbridge.errors import CsbridgeError
 
 Crm = Literal["salesforce", "hubspot"]
-FieldType = Literal["number", "text", "date", "datetime", "picklist", "boolean"]
+FieldType = Literal["number", "text", "date", "datetime", "picklist", "multipicklist", "boolean"]
 
 
 class FieldSpec(BaseModel):
@@ -29,8 +29,21 @@ class FieldSpec(BaseModel):
     label: str
 
 
+class TaskMapping(BaseModel):
+    """Where csbridge's follow-up tasks go and the field holding each task's key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    object: str = Field(min_length=1)
+    key_field: str = Field(min_length=1)
+
+
 class CrmFieldMapping(BaseModel):
-    """A CRM's account object, its identity fields, and the fields csbridge writes."""
+    """A CRM's account object, its identity fields, the fields csbridge writes, its tasks.
+
+    `group` is the HubSpot property group `init-crm` creates the properties in (unused
+    for Salesforce). The `tags` field is a multi-select holding the owned tags.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -38,6 +51,8 @@ class CrmFieldMapping(BaseModel):
     object: str
     identity: dict[Literal["domain", "external_id"], str]
     write: dict[str, FieldSpec]
+    task: TaskMapping
+    group: str | None = None
 
     def api_name(self, internal: str) -> str:
         """The CRM field for an internal name (KeyError names the known ones)."""
@@ -69,7 +84,7 @@ def load_field_mapping(crm: Crm, path: str | Path | None = None) -> CrmFieldMapp
             raise CsbridgeError(f"{file}: field mapping file not found")
         label = str(file)
         override = _read_yaml(file.read_text(encoding="utf-8"), label)
-        for section in ("write", "identity"):
+        for section in ("write", "identity", "task"):
             merged = dict(data.get(section) or {})
             merged.update(override.pop(section, None) or {})
             data[section] = merged

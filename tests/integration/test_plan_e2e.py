@@ -39,13 +39,6 @@ def pulled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, 
         yield sandbox, config, data["database_url"], sandbox.world.now.isoformat()
 
 
-MAPPING = """\
-write:
-  tags: {api_name: CS_Tags__c, type: text, label: CS Tags}
-  marketing_paused: {api_name: Marketing_Paused__c, type: boolean, label: Marketing Paused}
-"""
-
-
 def plan_json(
     config: Path, now: str, capsys: pytest.CaptureFixture[str], *extra: str
 ) -> dict[str, Any]:
@@ -60,9 +53,7 @@ def test_plan_shows_every_account_then_nothing_once_recorded(
     pulled: tuple[Sandbox, Path, str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     sandbox, config, url, now = pulled
-    mapping = tmp_path / "salesforce.yaml"
-    mapping.write_text(MAPPING)
-    first = plan_json(config, now, capsys, "--mapping", str(mapping))
+    first = plan_json(config, now, capsys)
     accounts = {a["record_id"]: a for a in first["accounts"]}
     sf_ids = {a.salesforce_id for a in sandbox.world.accounts}
     assert set(accounts) == sf_ids  # the first plan writes every Salesforce account
@@ -122,7 +113,7 @@ def test_plan_shows_every_account_then_nothing_once_recorded(
                     )
     finally:
         store.close()
-    second = plan_json(config, now, capsys, "--mapping", str(mapping))
+    second = plan_json(config, now, capsys)
     assert second["summary"] == {
         "records": 0,
         "fields": 0,
@@ -131,13 +122,16 @@ def test_plan_shows_every_account_then_nothing_once_recorded(
         "tasks": 0,
         "notifications": 0,
     }
-    assert main(["plan", "--config", str(config), "--now", now, "--mapping", str(mapping)]) == 0
+    assert main(["plan", "--config", str(config), "--now", now]) == 0
     assert "No changes." in capsys.readouterr().out
-    # Without the mapping, the flag and the tags have nowhere to go: warned about, not planned.
-    bare = plan_json(config, now, capsys)
-    assert bare["summary"]["fields"] == 0 and bare["summary"]["tags_removed"] == 0
-    warnings = {w for a in bare["accounts"] for w in a["warnings"]}
-    assert any(w.startswith("marketing_paused: not in the field mapping") for w in warnings)
+    # A mapping without the flag and the tags: warned about, not planned.
+    mapping = tmp_path / "salesforce.yaml"
+    mapping.write_text("write:\n  tags: {api_name: Other__c, type: multipicklist, label: T}\n")
+    moved = plan_json(config, now, capsys, "--mapping", str(mapping))
+    assert moved["summary"]["tags_added"] > 0  # tags now go to an unwritten field
+    assert {a["record_id"] for a in moved["accounts"] if a["tags"]["added"]} <= {
+        a["record_id"] for a in first["accounts"]
+    }
 
 
 def test_plan_table_and_user_errors(
@@ -152,4 +146,4 @@ def test_plan_table_and_user_errors(
     assert main(["plan", "--config", str(config), "--now", now, "--target", "hubspot"]) == 0
     table = capsys.readouterr().out
     assert "cs_health_score" in table and "field changes on" in table
-    assert "marketing_paused: not in the field mapping" in table
+    assert "cs_marketing_paused" in table and "warning:" not in table

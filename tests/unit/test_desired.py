@@ -64,7 +64,19 @@ def test_rule_actions_become_tasks_tags_notifications_and_fields() -> None:
         f"A1:churn_risk:{NOW.date()}:notify",
     }
     assert state.tags == frozenset({"Churn Risk"})
-    # The default mappings carry neither a marketing flag nor a tags field: said, not guessed.
+    assert state.fields["Marketing_Paused__c"] is True and state.unmapped == ()
+
+
+def test_a_mapping_without_the_flag_and_tags_says_so() -> None:
+    bare = SF.model_copy(
+        update={
+            "write": {k: v for k, v in SF.write.items() if k not in ("tags", "marketing_paused")}
+        }
+    )
+    answer = NpsAnswer("n1", 3, NOW - timedelta(hours=2))
+    ctx = RuleContext("A1", score=55.0, status="attention", nps_answers=(answer,))
+    state = desired_state(None, ctx, evaluate(ctx, RULES, NOW).actions, bare, NOW)
+    # Not guessed: the unmapped names are reported (plan turns them into warnings).
     assert state.unmapped == ("marketing_paused", "tags")
     assert not any("marketing" in name.lower() for name in state.fields)
 
