@@ -71,6 +71,24 @@ def login(settings: SalesforceSettings, client: ApiClient) -> str:
     return str(token)
 
 
+def open_salesforce(
+    settings: SalesforceSettings, client: ApiClient, token: str | None = None
+) -> Salesforce:
+    """simple-salesforce on the client's session (so every call runs under our policy),
+    logged in with `login` unless a token is given; shared by the reader and the writer."""
+    if settings.ca_bundle:
+        # requests lets REQUESTS_CA_BUNDLE from the environment override `session.verify`
+        # (psf/requests#3829); a configured CA bundle must win, so skip the environment.
+        client.session.trust_env = False
+        client.session.verify = settings.ca_bundle
+    return Salesforce(
+        instance_url=settings.instance_url,
+        session_id=token or login(settings, client),
+        version=settings.api_version,
+        session=client.session,
+    )
+
+
 class SalesforceConnector:
     """Typed pages of Salesforce records; `cursor` arguments are `SalesforceCursor.encode()`."""
 
@@ -86,17 +104,7 @@ class SalesforceConnector:
         self.client = client
         self.mapping = mapping or SalesforceMapping()
         self.lookback = lookback
-        if settings.ca_bundle:
-            # requests lets REQUESTS_CA_BUNDLE from the environment override `session.verify`
-            # (psf/requests#3829); a configured CA bundle must win, so skip the environment.
-            client.session.trust_env = False
-            client.session.verify = settings.ca_bundle
-        self.sf = Salesforce(
-            instance_url=settings.instance_url,
-            session_id=token or login(settings, client),
-            version=settings.api_version,
-            session=client.session,
-        )
+        self.sf = open_salesforce(settings, client, token)
         self._fields: dict[str, list[str] | None] = {}
 
     def api_usage(self) -> tuple[int, int] | None:
