@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy import select
 
 from csbridge.commands.health import load_options, parse_now
 from csbridge.config import load_config
@@ -28,15 +25,13 @@ from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules import evaluate
 from csbridge.scoring.rules_config import RulesConfig, load_rules
 from csbridge.scoring.signals import SignalOptions, portfolio_signals
-from csbridge.store.store import Store, open_store
-from csbridge.store.tables import task_keys, write_ledger
+from csbridge.store.store import open_store
 from csbridge.sync.changes import ChangeSet, DesiredState, LedgerState
 from csbridge.sync.context import rule_context
 from csbridge.sync.desired import desired_state
+from csbridge.sync.ledger import read_ledger
 from csbridge.sync.plan import plan
 from csbridge.sync.portfolio import Portfolio, load_portfolio
-
-TAG_SEPARATOR = ";"
 
 
 def register(subparsers: Any) -> None:
@@ -74,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(settings.database_url)
     try:
         portfolio = load_portfolio(store, settings.identity.key, now)
-        written, done, notified = read_ledger(store, target, mapping)
+        tag_field = mapping.write["tags"].api_name if "tags" in mapping.write else None
+        written, done, notified = read_ledger(store, target, mapping.object, tag_field)
     finally:
         store.close()
     if not portfolio.customers:
@@ -131,33 +127,6 @@ def desired_states(
             margin=rules.score_margin,
         )
     return states
-
-
-def read_ledger(
-    store: Store, target: str, mapping: CrmFieldMapping
-) -> tuple[dict[str, LedgerState], frozenset[str], frozenset[str]]:
-    """What csbridge last wrote into `target`: fields and tags per CRM record id, and the
-    task and notification keys already created (global: each key names its account)."""
-    fields: dict[str, dict[str, Any]] = defaultdict(dict)
-    with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(write_ledger.c.record_id, write_ledger.c.field, write_ledger.c.value).where(
-                write_ledger.c.target == target,
-                write_ledger.c.object_type == mapping.object,
-            )
-        )
-        for record_id, field, value in rows:
-            fields[record_id][field] = value
-        query = select(task_keys.c.key).where(task_keys.c.target == target)
-        keys = frozenset(key for (key,) in conn.execute(query))
-    tag_field = mapping.write["tags"].api_name if "tags" in mapping.write else None
-    ledger = {}
-    for record_id, values in fields.items():
-        raw = values.pop(tag_field, None) if tag_field else None
-        tags = frozenset(t for t in str(raw or "").split(TAG_SEPARATOR) if t)
-        ledger[record_id] = LedgerState(values, tags)
-    notified = frozenset(k for k in keys if k.endswith(":notify"))
-    return ledger, keys - notified, notified
 
 
 def write(changes: ChangeSet, fmt: str, out: Any = None) -> None:

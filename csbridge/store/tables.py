@@ -135,10 +135,20 @@ task_keys = Table(
     "task_keys",
     metadata,
     Column("key", String(255), primary_key=True),
-    Column("target", String(32), nullable=False),
+    Column("target", String(32), primary_key=True),
     Column("task_id", String(255), nullable=True),
     Column("status", String(32), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("error", Text, nullable=True),
+)
+
+rule_episodes = Table(
+    "rule_episodes",
+    metadata,
+    Column("account_key", String(255), primary_key=True),
+    Column("rule", String(64), primary_key=True),
+    Column("started_on", Date, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 

@@ -101,12 +101,14 @@ def test_plan_shows_every_account_then_nothing_once_recorded(
                             written_at=at,
                         )
                     )
-                for item in entry["tasks"] + entry["notifications"]:
+                done = [(t, "salesforce", "created") for t in entry["tasks"]]
+                done += [(n, "notify", "sent") for n in entry["notifications"]]
+                for item, target, status in done:
                     conn.execute(
                         insert(task_keys).values(
                             key=item["key"],
-                            target="salesforce",
-                            status="created",
+                            target=target,
+                            status=status,
                             created_at=at,
                             updated_at=at,
                         )

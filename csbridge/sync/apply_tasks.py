@@ -1,0 +1,128 @@
+"""Create the planned tasks exactly once, even across timeouts and crashes.
+
+1. Every planned key is looked up in the CRM first (`find_tasks`): a task created by an
+   earlier run that died before recording it is adopted, not created again. Keys left
+   `pending` moments ago wait out the CRM's search lag (`lookup_delay`, HubSpot) first.
+2. The rest are marked `pending` (committed), created in batches, and recorded as
+   `created` with the CRM's id, or `failed` with its reason (planned again next run).
+3. A create whose outcome is unknown (the request timed out after sending) is looked
+   up again; what is still missing is created once more; a second unknown outcome
+   leaves the keys pending for the next run's lookup.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+import structlog
+
+from csbridge.http_errors import AuthError, HttpError, QuotaExhaustedError, UnknownOutcomeError
+from csbridge.store.facts import as_utc
+from csbridge.store.store import Store
+from csbridge.sync import ledger
+from csbridge.sync.apply_types import ApplyOptions, ApplyReport, Failure, chunks, split_on_rejection
+from csbridge.sync.changes import AccountChanges
+from csbridge.sync.writer import CrmWriter, TaskCreate, WriteResult
+
+log = structlog.get_logger("csbridge.apply")
+
+
+class TaskApplier:
+    """Task creation for one apply (see the module doc)."""
+
+    def __init__(
+        self,
+        writer: CrmWriter,
+        store: Store,
+        options: ApplyOptions,
+        report: ApplyReport,
+        clock: Callable[[], datetime],
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.writer, self.store, self.options, self.report = writer, store, options, report
+        self.clock = clock
+        self.sleep = sleep or time.sleep
+        self.accounts: dict[str, str] = {}
+
+    def apply(self, accounts: Sequence[AccountChanges]) -> None:
+        tasks = [
+            TaskCreate(
+                t.key,
+                a.record_id,
+                t.subject,
+                t.description,
+                t.due,
+                t.owner_id or self.options.fallback_owner_id,
+            )
+            for a in accounts
+            for t in a.tasks
+        ]
+        if not tasks:
+            return
+        self.accounts = {t.key: a.account_id for a in accounts for t in a.tasks}
+        existing = self._look_up([t.key for t in tasks])
+        missing = [t for t in tasks if t.key not in existing]
+        for batch in chunks(missing, self.writer.batch_size):
+            self._create(batch, retry_unknown=True)
+
+    def _look_up(self, keys: list[str]) -> dict[str, str]:
+        """Keys already in the CRM (adopted as created), after waiting out search lag."""
+        states = ledger.key_states(self.store, self.writer.name, keys)
+        recent = [as_utc(at) for status, at in states.values() if status == "pending"]
+        newest = max((at for at in recent if at is not None), default=None)
+        if newest is not None and self.options.lookup_delay > 0:
+            ready = newest + timedelta(seconds=self.options.lookup_delay)
+            wait = (ready - self.clock()).total_seconds()
+            if wait > 0:
+                self.sleep(wait)
+        found = self.writer.find_tasks(keys)
+        if found:
+            now = self.clock()
+            ledger.set_keys(
+                self.store,
+                self.writer.name,
+                {key: ("created", task_id, None) for key, task_id in found.items()},
+                now,
+            )
+            self.report.tasks_found += len(found)
+            log.info("apply.tasks_adopted", target=self.writer.name, count=len(found))
+        return found
+
+    def _create(self, batch: list[TaskCreate], *, retry_unknown: bool) -> None:
+        keys = [t.key for t in batch]
+        ledger.set_keys(
+            self.store, self.writer.name, {k: ("pending", None, None) for k in keys}, self.clock()
+        )
+        try:
+            results = split_on_rejection(batch, self.writer.create_tasks, _task_ref)
+        except UnknownOutcomeError as exc:
+            if retry_unknown:
+                self.sleep(self.options.lookup_delay)
+                found = self._look_up(keys)
+                rest = [t for t in batch if t.key not in found]
+                if rest:
+                    self._create(rest, retry_unknown=False)
+                return
+            results = [WriteResult(k, False, error=f"{exc}; looked up next run") for k in keys]
+        except (QuotaExhaustedError, AuthError):
+            raise
+        except HttpError as exc:  # left pending: the next run looks them up first
+            results = [WriteResult(k, False, error=str(exc)) for k in keys]
+        states: dict[str, tuple[str, str | None, str | None]] = {}
+        for result in results:
+            if result.ok:
+                states[result.ref] = ("created", result.id, None)
+                self.report.tasks_created += 1
+            else:
+                reason = result.error or "rejected"
+                if result.error is not None and "looked up next run" not in reason:
+                    states[result.ref] = ("failed", None, reason[:1000])
+                account = self.accounts.get(result.ref, "")
+                self.report.failed.append(Failure("task", result.ref, account, reason))
+        ledger.set_keys(self.store, self.writer.name, states, self.clock())
+
+
+def _task_ref(task: TaskCreate) -> str:
+    return task.key

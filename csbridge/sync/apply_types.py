@@ -1,0 +1,86 @@
+"""What apply reports and how it is configured; batching helpers shared by its parts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from csbridge.sync.writer import BatchRejectedError, WriteResult
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A write that did not land in this run, with the CRM's (or our) reason."""
+
+    kind: str  # record | task | notification
+    ref: str
+    account_id: str
+    reason: str
+
+
+@dataclass
+class ApplyReport:
+    """What one apply did in one CRM."""
+
+    target: str
+    records_updated: int = 0
+    fields_written: int = 0
+    tags_changed: int = 0
+    tasks_created: int = 0
+    tasks_found: int = 0
+    notifications_sent: int = 0
+    notifications_skipped: int = 0
+    failed: list[Failure] = field(default_factory=list)
+    stopped: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every planned write landed."""
+        return not self.failed and self.stopped is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "records_updated": self.records_updated,
+            "fields_written": self.fields_written,
+            "tags_changed": self.tags_changed,
+            "tasks_created": self.tasks_created,
+            "tasks_found_existing": self.tasks_found,
+            "notifications_sent": self.notifications_sent,
+            "notifications_skipped": self.notifications_skipped,
+            "failed_records": [vars(f) for f in self.failed],
+            "stopped": self.stopped,
+        }
+
+
+@dataclass
+class ApplyOptions:
+    object_type: str
+    tag_field: str | None = None
+    fallback_owner_id: str | None = None
+    bulk_threshold: int = 2000
+    lookup_delay: float = 0.0
+    run_id: str | None = None
+
+
+def split_on_rejection(
+    batch: Sequence[T],
+    send: Callable[[Sequence[T]], list[WriteResult]],
+    ref: Callable[[T], str],
+) -> list[WriteResult]:
+    """Send `batch`; if the CRM refuses it whole, send each half, down to the bad item."""
+    try:
+        return send(batch)
+    except BatchRejectedError as exc:
+        if len(batch) == 1:
+            return [WriteResult(ref(batch[0]), False, error=exc.reason)]
+        middle = len(batch) // 2
+        return split_on_rejection(batch[:middle], send, ref) + split_on_rejection(
+            batch[middle:], send, ref
+        )
+
+
+def chunks(items: Sequence[T], size: int) -> list[list[T]]:
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
