@@ -1,0 +1,126 @@
+"""One scoring cycle: facts → signals → score → rules → desired CRM state, with history.
+
+Shared by `csbridge plan`, `csbridge run` and the webhook worker's reactions, so every
+path computes the same fields, tags and task keys. Pure apart from its inputs: the
+caller loads the portfolio and the history and stores the outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from csbridge.mappings.fields import CrmFieldMapping
+from csbridge.scoring import Engine
+from csbridge.scoring.results import ScoreResult
+from csbridge.scoring.rules import Evaluation, RuleContext, evaluate
+from csbridge.scoring.rules_config import RulesConfig
+from csbridge.scoring.signals import CustomerFacts, SignalOptions, portfolio_signals
+from csbridge.sync.changes import DesiredState
+from csbridge.sync.context import rule_context
+from csbridge.sync.desired import desired_state, sticky_band
+from csbridge.sync.history import History, HistoryEntry
+
+NO_HISTORY = History()
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One customer after scoring and rules: the inputs of its desired CRM state."""
+
+    facts: CustomerFacts
+    result: ScoreResult
+    ctx: RuleContext
+    evaluation: Evaluation
+    status: str | None  # the band written (sticky), None without a score
+
+    def record_id(self, target: str) -> str | None:
+        """The customer's account id in `target`, if it has one there."""
+        return next((a.id for a in self.facts.accounts if a.source == target), None)
+
+
+def score_customers(
+    customers: Sequence[CustomerFacts],
+    engine: Engine,
+    rules: RulesConfig,
+    now: datetime,
+    history: Mapping[str, History] | None = None,
+    options: SignalOptions | None = None,
+) -> list[Scored]:
+    """Score every customer and run the playbooks with what earlier runs left."""
+    history = history or {}
+    signals = portfolio_signals(customers, now, engine.model, options)
+    results = engine.score_many([(s.key, s.values, None, s.attributes) for s in signals])
+    scored = []
+    for facts, signal, result in zip(customers, signals, results, strict=True):
+        past = history.get(facts.key, NO_HISTORY)
+        status = None
+        if result.score is not None:
+            status = sticky_band(
+                result.score, past.previous_status, engine.model.bands, rules.score_margin
+            )
+        champion = any(
+            k.endswith(".champion_present") and v == "left" for k, v in signal.values.items()
+        )
+        ctx = rule_context(
+            facts.key,
+            facts,
+            now,
+            score=result.score,
+            status=status,
+            score_30d_ago=past.score_30d_ago,
+            previous_status=past.previous_status,
+            episodes=past.episodes,
+            champion_left=champion,
+            key_features=options.key_features if options else (),
+        )
+        scored.append(Scored(facts, result, ctx, evaluate(ctx, rules, now), status))
+    return scored
+
+
+def in_targets(customers: Sequence[CustomerFacts], targets: Collection[str]) -> list[CustomerFacts]:
+    """The customers with an account in at least one of the CRMs csbridge writes."""
+    return [c for c in customers if any(a.source in targets for a in c.accounts)]
+
+
+def desired_states(
+    scored: Sequence[Scored],
+    target: str,
+    mapping: CrmFieldMapping,
+    engine: Engine,
+    rules: RulesConfig,
+    now: datetime,
+) -> dict[str, DesiredState]:
+    """Each scored customer with an account in `target` → its desired CRM state."""
+    states = {}
+    for item in scored:
+        record_id = item.record_id(target)
+        if record_id is None:
+            continue
+        states[item.facts.key] = desired_state(
+            item.result,
+            item.ctx,
+            item.evaluation.actions,
+            mapping,
+            now,
+            record_id=record_id,
+            bands=engine.model.bands,
+            margin=rules.score_margin,
+        )
+    return states
+
+
+def history_entries(scored: Sequence[Scored]) -> list[HistoryEntry]:
+    """What to store of this cycle: score, status written, coverage, episodes."""
+    return [
+        HistoryEntry(
+            account_key=item.facts.key,
+            score=item.result.score,
+            status=item.status,
+            coverage=item.result.coverage,
+            payload=item.result.as_dict(),
+            episodes=item.evaluation.episodes,
+        )
+        for item in scored
+    ]

@@ -1,0 +1,130 @@
+"""Score history and rule episodes: what one run leaves for the next.
+
+- `score_history`: one row per account and run (score, the status written, coverage,
+  the full result as JSON). The next run reads the status written last (the sticky band
+  starts from it) and the score 30 days ago (the trend and the 20-point-drop trigger).
+- `rule_episodes`: the playbook states active after the run (rule → start date), so
+  hysteresis holds between runs: an account hovering on a threshold keeps its episode,
+  its tag and its one task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+
+from csbridge.store.facts import as_utc
+from csbridge.store.store import Store
+from csbridge.store.tables import rule_episodes, score_history
+
+TREND_DAYS = 30
+LOOKBACK_DAYS = 45  # history older than this is not read (the trend needs 30 days)
+
+
+@dataclass(frozen=True)
+class History:
+    """What earlier runs say about one account."""
+
+    previous_status: str | None = None
+    score_30d_ago: float | None = None
+    episodes: Mapping[str, date] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One account's outcome of this run, to be stored."""
+
+    account_key: str
+    score: float | None
+    status: str | None
+    coverage: float | None
+    payload: dict[str, Any]
+    episodes: Mapping[str, date]
+
+
+def load_history(store: Store, now: datetime) -> dict[str, History]:
+    """Every account's previous status, score 30 days ago and open episodes."""
+    since = now - timedelta(days=LOOKBACK_DAYS)
+    cutoff = now - timedelta(days=TREND_DAYS)
+    latest: dict[str, tuple[datetime, str | None]] = {}
+    older: dict[str, tuple[datetime, float | None]] = {}
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                score_history.c.account_key,
+                score_history.c.scored_at,
+                score_history.c.score,
+                score_history.c.band,
+            ).where(score_history.c.scored_at >= since, score_history.c.scored_at <= now)
+        )
+        for key, raw_at, score, band in rows:
+            at = as_utc(raw_at)
+            assert at is not None
+            if key not in latest or at > latest[key][0]:
+                latest[key] = (at, band)
+            if at <= cutoff and (key not in older or at > older[key][0]):
+                older[key] = (at, score)
+        episodes: dict[str, dict[str, date]] = {}
+        for key, rule, started in conn.execute(
+            select(rule_episodes.c.account_key, rule_episodes.c.rule, rule_episodes.c.started_on)
+        ):
+            episodes.setdefault(key, {})[rule] = started
+    keys = set(latest) | set(older) | set(episodes)
+    return {
+        key: History(
+            previous_status=latest[key][1] if key in latest else None,
+            score_30d_ago=older[key][1] if key in older else None,
+            episodes=episodes.get(key, {}),
+        )
+        for key in keys
+    }
+
+
+def save_history(
+    store: Store,
+    entries: Iterable[HistoryEntry],
+    now: datetime,
+    *,
+    model_hash: str,
+    run_id: str | None = None,
+) -> int:
+    """Append this run's scores and replace each account's episodes, in one transaction."""
+    items = list(entries)
+    if not items:
+        return 0
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(score_history),
+            [
+                {
+                    "account_key": e.account_key,
+                    "scored_at": now,
+                    "model_hash": model_hash,
+                    "score": e.score,
+                    "band": e.status,
+                    "coverage": e.coverage,
+                    "run_id": run_id,
+                    "payload": e.payload,
+                }
+                for e in items
+            ],
+        )
+        keys = [e.account_key for e in items]
+        for start in range(0, len(keys), 500):
+            conn.execute(
+                delete(rule_episodes).where(
+                    rule_episodes.c.account_key.in_(keys[start : start + 500])
+                )
+            )
+        episodes = [
+            {"account_key": e.account_key, "rule": rule, "started_on": started, "updated_at": now}
+            for e in items
+            for rule, started in e.episodes.items()
+        ]
+        if episodes:
+            conn.execute(insert(rule_episodes), episodes)
+    return len(items)

@@ -1,0 +1,50 @@
+"""Score history and rule episodes round-trip through the store (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from csbridge.store.store import Store, open_store
+from csbridge.sync.history import HistoryEntry, load_history, save_history
+
+NOW = datetime(2026, 11, 23, 6, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    s = open_store(database_url)
+    yield s
+    s.close()
+
+
+def entry(key: str, score: float, status: str, **episodes: date) -> HistoryEntry:
+    return HistoryEntry(key, score, status, 0.8, {"score": score}, episodes)
+
+
+def test_previous_status_score_30_days_ago_and_episodes(store: Store) -> None:
+    started = date(2026, 10, 20)
+    save_history(store, [entry("a", 72.0, "healthy")], NOW - timedelta(days=40), model_hash="m")
+    save_history(store, [entry("a", 70.0, "attention")], NOW - timedelta(days=31), model_hash="m")
+    save_history(
+        store,
+        [entry("a", 55.0, "critical", churn_risk=started)],
+        NOW - timedelta(days=1),
+        model_hash="m",
+    )
+    save_history(store, [entry("b", 90.0, "healthy")], NOW - timedelta(days=2), model_hash="m")
+    history = load_history(store, NOW)
+    assert history["a"].previous_status == "critical"
+    assert history["a"].score_30d_ago == 70.0  # the latest at least 30 days old
+    assert history["a"].episodes == {"churn_risk": started}
+    assert history["b"].score_30d_ago is None and history["b"].episodes == {}
+    # a run replaces each account's episodes: a closed episode disappears
+    save_history(store, [entry("a", 70.0, "attention")], NOW, model_hash="m")
+    assert load_history(store, NOW + timedelta(hours=1))["a"].episodes == {}
+
+
+def test_history_older_than_the_lookback_is_not_read(store: Store) -> None:
+    save_history(store, [entry("a", 60.0, "attention")], NOW - timedelta(days=60), model_hash="m")
+    assert "a" not in load_history(store, NOW)
