@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "inbox",
     "health",
     "plan",
+    "init-crm",
 )
 
 
@@ -53,7 +54,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = _command_in(argv)
     for name in (chosen,) if chosen else COMMAND_MODULES:
-        importlib.import_module(f"csbridge.commands.{name}").register(subparsers)
+        importlib.import_module(f"csbridge.commands.{name.replace('-', '_')}").register(subparsers)
     return parser
 
 
