@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "inbox",
     "health",
     "plan",
+    "run",
     "init-crm",
 )
 

@@ -20,11 +20,11 @@ from csbridge.mappings.fields import Crm, CrmFieldMapping, load_field_mapping
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import load_rules
 from csbridge.store.store import open_store
-from csbridge.sync.changes import ChangeSet, DesiredState, LedgerState
+from csbridge.sync.changes import ChangeSet
 from csbridge.sync.cycle import desired_states, in_targets, score_customers
 from csbridge.sync.history import load_history
 from csbridge.sync.ledger import read_ledger
-from csbridge.sync.plan import plan
+from csbridge.sync.plan import ledger_states, plan
 from csbridge.sync.portfolio import load_portfolio
 
 
@@ -84,20 +84,6 @@ def run(args: argparse.Namespace) -> int:
 def tag_field(mapping: CrmFieldMapping) -> str | None:
     """The CRM field holding csbridge's tags, if the mapping has one."""
     return mapping.write["tags"].api_name if "tags" in mapping.write else None
-
-
-def ledger_states(
-    desired: dict[str, DesiredState],
-    written: dict[str, LedgerState],
-    done: frozenset[str],
-    notified: frozenset[str],
-) -> dict[str, LedgerState]:
-    """Each account's ledger: its record's written fields and tags, and the global keys."""
-    result = {}
-    for key, state in desired.items():
-        base = written.get(state.record_id, LedgerState())
-        result[key] = LedgerState(base.fields, base.tags, done, notified)
-    return result
 
 
 def write(changes: ChangeSet, fmt: str, out: Any = None) -> None:

@@ -129,3 +129,17 @@ def _unique(items: tuple[T, ...]) -> list[T]:
             seen.add(key)
             out.append(item)
     return out
+
+
+def ledger_states(
+    desired: Mapping[str, DesiredState],
+    written: Mapping[str, LedgerState],
+    done: frozenset[str],
+    notified: frozenset[str],
+) -> dict[str, LedgerState]:
+    """Each account's ledger: its record's written fields and tags, and the global keys."""
+    result = {}
+    for key, state in desired.items():
+        base = written.get(state.record_id, LedgerState())
+        result[key] = LedgerState(base.fields, base.tags, done, notified)
+    return result

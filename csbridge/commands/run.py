@@ -1,0 +1,116 @@
+"""`csbridge run`: the scheduled job. Pull, score, run the playbooks, write into the CRMs.
+
+Prints a short summary on the terminal and, with `--report PATH`, the run's JSON
+report. Exit 0 only when every write landed; 1 when some did not (they are listed and
+go out on the next run); 2 for a problem to fix first (config, credentials, lock held).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from csbridge.commands.health import load_options, parse_now
+from csbridge.config import load_config
+from csbridge.errors import CsbridgeError
+from csbridge.store.lock import run_lock
+from csbridge.store.store import open_store
+from csbridge.sync.run import RunReport, run_sync
+
+SHOWN_FAILURES = 10
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="the scheduled job: pull, score, apply the playbooks, write into the CRMs",
+        description=(
+            "Pull every source, score every customer, run the playbook rules, and write "
+            "fields, tags and tasks into each CRM of crm.targets (only what changed)."
+        ),
+    )
+    parser.add_argument("--config", metavar="FILE", help="YAML config file")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="plan only: write nothing into the CRMs or history"
+    )
+    parser.add_argument("--report", metavar="PATH", help="write the JSON run report here")
+    parser.add_argument("--now", metavar="ISO", help="run as of this time (default: now)")
+    parser.add_argument("--signals", metavar="FILE", help="YAML signal options (as for health)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """One run under the store's lock; exit 0 only when every write landed."""
+    settings = load_config(args.config)
+    if not settings.crm.targets:
+        raise CsbridgeError(
+            f"{args.config or 'environment'}: crm.targets is empty; name the CRMs to write "
+            "(salesforce, hubspot)"
+        )
+    options = load_options(args.signals)
+    now = parse_now(args.now)
+    store = open_store(settings.database_url)
+    try:
+        with run_lock(store):
+            notifier = _notifier(settings)
+            try:
+                report = run_sync(settings, store, now, dry_run=args.dry_run, notifier=notifier)
+            finally:
+                if notifier is not None:
+                    notifier.close()
+    finally:
+        store.close()
+    document = report.as_dict()
+    if args.report:
+        path = Path(args.report)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    sys.stdout.write(summary(report))
+    return 0 if report.ok else 1
+
+
+def _notifier(settings: Any) -> Any:
+    from csbridge.sync.notify import Notifier
+
+    return Notifier(settings.notifications, settings.http)
+
+
+def summary(report: RunReport) -> str:
+    """A few lines a person reads after a run."""
+    data = report.as_dict()
+    bands = ", ".join(f"{k} {v}" for k, v in data["bands"].items()) or "-"
+    lines = [
+        f"{'Dry run' if report.dry_run else 'Run'} {report.run_id[:8]}: "
+        f"{report.accounts_scored} accounts scored ({bands}) in {data['duration_seconds']:.1f} s"
+    ]
+    for name, crm in data["crm"].items():
+        planned = crm["planned"]
+        if report.dry_run:
+            lines.append(
+                f"  {name}: would update {planned['records']} records, "
+                f"create {planned['tasks']} tasks, {planned['notifications']} notifications"
+            )
+            continue
+        lines.append(
+            f"  {name}: {crm['records_updated']} records updated, "
+            f"{crm['tags_changed']} tag changes, {crm['tasks_created']} tasks created"
+            f" ({crm['tasks_found_existing']} found already there), "
+            f"{crm['notifications_sent']} notifications sent, "
+            f"{len(crm['failed_records'])} failed"
+        )
+        for failure in crm["failed_records"][:SHOWN_FAILURES]:
+            lines.append(
+                f"    failed {failure['kind']} {failure['ref']} "
+                f"({failure['account_id']}): {failure['reason']}"
+            )
+        if crm["stopped"]:
+            lines.append(f"    stopped: {crm['stopped']}")
+    calls = ", ".join(f"{k}={v}" for k, v in data["api_calls"].items()) or "none"
+    lines.append(f"  API calls: {calls}")
+    if report.pull.get("stopped"):
+        lines.append(f"  pull stopped early: {', '.join(sorted(report.pull['stopped']))}")
+    lines.append("All writes landed." if report.ok else "Some writes did not land; see above.")
+    return "\n".join(lines) + "\n"

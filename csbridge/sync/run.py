@@ -1,0 +1,170 @@
+"""`csbridge run` as a function: pull → signals → score → history → rules → plan → apply.
+
+The run holds the store's run lock (`csbridge.store.lock`) for its whole length. Each
+CRM of `crm.targets` is planned against its ledger and applied in turn; planning the
+next target after applying the previous one means a notification sent for the first is
+not sent again for the second. Score history and rule episodes are stored after the
+writes (a dry run stores nothing and writes nothing).
+
+The report (`RunReport.as_dict()`) is the run's JSON: accounts scored, counts per band,
+per CRM what landed and what failed with the reason, API calls per system, duration.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from csbridge.config import Settings
+from csbridge.http import CallAccounting
+from csbridge.mappings.fields import Crm, load_field_mapping
+from csbridge.scoring import Engine, load_model
+from csbridge.scoring.rules_config import load_rules
+from csbridge.scoring.signals import SignalOptions
+from csbridge.store.store import Store
+from csbridge.sync.apply import Notifier, apply_changes
+from csbridge.sync.apply_types import ApplyOptions
+from csbridge.sync.cycle import desired_states, history_entries, in_targets, score_customers
+from csbridge.sync.history import load_history, save_history
+from csbridge.sync.ledger import read_ledger
+from csbridge.sync.plan import ledger_states, plan
+from csbridge.sync.portfolio import load_portfolio
+from csbridge.sync.pull import pull
+from csbridge.sync.writer import CrmWriter
+
+log = structlog.get_logger("csbridge.run")
+WriterFactory = Callable[[Crm, Settings, CallAccounting], CrmWriter]
+
+
+@dataclass
+class RunReport:
+    """What one run did; `ok` only when every planned write landed."""
+
+    run_id: str
+    dry_run: bool
+    accounts_scored: int = 0
+    bands: dict[str, int] = field(default_factory=dict)
+    crm: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pull: dict[str, Any] = field(default_factory=dict)
+    accounting: CallAccounting = field(default_factory=CallAccounting)
+    unmatched: int = 0
+    seconds: float = 0.0
+    ok: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        calls: Counter[str] = Counter()
+        for row in self.accounting.rows():
+            calls[row.system] += row.count
+        return {
+            "run_id": self.run_id,
+            "dry_run": self.dry_run,
+            "ok": self.ok,
+            "accounts_scored": self.accounts_scored,
+            "bands": self.bands,
+            "crm": self.crm,
+            "api_calls": dict(sorted(calls.items())),
+            "pull": self.pull,
+            "unmatched_records": self.unmatched,
+            "duration_seconds": round(self.seconds, 3),
+        }
+
+
+def default_writer(target: Crm, settings: Settings, accounting: CallAccounting) -> CrmWriter:
+    """The real writer of `target`, built from the config (imported only when used)."""
+    if target == "hubspot":
+        from csbridge.connectors.hubspot_write import hubspot_writer
+
+        return hubspot_writer(settings, accounting)
+    from csbridge.connectors.salesforce_write import salesforce_writer
+
+    return salesforce_writer(settings, accounting)
+
+
+def run_sync(
+    settings: Settings,
+    store: Store,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    pull_first: bool = True,
+    writer_factory: WriterFactory = default_writer,
+    notifier: Notifier | None = None,
+    options: SignalOptions | None = None,
+) -> RunReport:
+    """One whole run against `store` (the caller holds the run lock)."""
+    began = time.monotonic()
+    run_id = store.start_run("run-dry" if dry_run else "run")
+    report = RunReport(run_id, dry_run)
+    try:
+        if pull_first:
+            pulled = pull(settings, store)
+            report.accounting = pulled.accounting  # one count for the whole run
+            report.pull = {"records": sum(pulled.records.values()), "stopped": pulled.stopped}
+            report.ok = pulled.ok
+        _score_and_write(settings, store, now, report, writer_factory, notifier, options)
+    except BaseException:
+        store.finish_run(run_id, "crashed", None)
+        raise
+    report.seconds = time.monotonic() - began
+    store.finish_run(run_id, "ok" if report.ok else "partial", report.as_dict())
+    return report
+
+
+def _score_and_write(
+    settings: Settings,
+    store: Store,
+    now: datetime,
+    report: RunReport,
+    writer_factory: WriterFactory,
+    notifier: Notifier | None,
+    options: SignalOptions | None,
+) -> None:
+    engine = Engine(load_model(settings.model))
+    rules = load_rules(settings.rules)
+    portfolio = load_portfolio(store, settings.identity.key, now)
+    report.unmatched = portfolio.report.total
+    targets = list(settings.crm.targets)
+    customers = in_targets(portfolio.customers, targets)
+    scored = score_customers(customers, engine, rules, now, load_history(store, now), options)
+    report.accounts_scored = sum(1 for s in scored if s.result.score is not None)
+    report.bands = dict(sorted(Counter(s.status or "unscored" for s in scored).items()))
+    for target in targets:
+        target_settings = getattr(settings.crm, target)
+        mapping = load_field_mapping(target, target_settings.mapping)
+        tag_field = mapping.write["tags"].api_name if "tags" in mapping.write else None
+        desired = desired_states(scored, target, mapping, engine, rules, now)
+        written, done, notified = read_ledger(store, target, mapping.object, tag_field)
+        changes = plan(
+            desired, ledger_states(desired, written, done, notified), owned_tags=rules.owned_tags
+        )
+        if report.dry_run:
+            report.crm[target] = {"planned": changes.summary()}
+            continue
+        writer = writer_factory(target, settings, report.accounting)
+        applied = apply_changes(
+            changes,
+            writer,
+            store,
+            ApplyOptions(
+                object_type=mapping.object,
+                tag_field=tag_field,
+                fallback_owner_id=target_settings.fallback_owner_id,
+                bulk_threshold=target_settings.bulk_threshold,
+                lookup_delay=target_settings.task_lookup_delay if target == "hubspot" else 0.0,
+                run_id=report.run_id,
+            ),
+            notifier=notifier,
+        )
+        report.crm[target] = {"planned": changes.summary(), **applied.as_dict()}
+        report.ok = report.ok and applied.ok
+        log.info("run.applied", target=target, ok=applied.ok, failed=len(applied.failed))
+    if not report.dry_run:
+        save_history(
+            store, history_entries(scored), now, model_hash=engine.model_hash, run_id=report.run_id
+        )
