@@ -48,6 +48,10 @@ FLS_NOTE = (
 )
 
 
+WRITE_METHODS = ("POST", "PATCH")
+"""The schema connectors label each call "<METHOD> <path>"; these are their writes."""
+
+
 class CrmSchema(Protocol):
     """The schema side of a CRM connector, as this command drives it."""
 
@@ -239,8 +243,11 @@ def to_json(
 ) -> dict[str, Any]:
     """The steps, totals, notes, setup steps and API calls per system, as a document."""
     calls: dict[str, int] = {}
+    writes: dict[str, int] = {}
     for row in accounting.rows():
         calls[row.system] = calls.get(row.system, 0) + row.count
+        if row.endpoint.split(" ")[0] in WRITE_METHODS:
+            writes[row.system] = writes.get(row.system, 0) + row.count
     return {
         "dry_run": dry_run,
         "steps": _rows(results),
@@ -249,4 +256,5 @@ def to_json(
         "notes": [note for r in results for note in r.notes],
         "setup_steps": {r.target: setup_steps(r.steps) for r in results if r.refused is not None},
         "api_calls": calls,
+        "write_calls": {r.target: writes.get(r.target, 0) for r in results},
     }

@@ -25,6 +25,7 @@ from csbridge.connectors.salesforce import login
 from csbridge.connectors.salesforce_soql import soql_string
 from csbridge.errors import CsbridgeError
 from csbridge.http import ApiClient, CallAccounting
+from csbridge.http_accounting import endpoint_label
 from csbridge.http_vendors import salesforce_client
 from csbridge.mappings.fields import FieldType
 from csbridge.sync.crm_schema import (
@@ -131,7 +132,7 @@ class SalesforceSchema:
         """Every field of these objects that the integration user can see (describe)."""
         found = []
         for obj in objects:
-            body = self._send("GET", f"/sobjects/{obj}/describe", "describe").json()
+            body = self._send("GET", f"/sobjects/{obj}/describe").json()
             for f in body.get("fields") or []:
                 found.append(
                     ExistingField(
@@ -158,7 +159,7 @@ class SalesforceSchema:
             f"DeveloperName = {soql_string(developer)} "
             f"AND TableEnumOrId = {soql_string(metadata_object(want.object))}"
         )
-        rows = self._send("GET", "/tooling/query", "tooling query", params={"q": soql}).json()
+        rows = self._send("GET", "/tooling/query", params={"q": soql}).json()
         records = rows.get("records") or []
         if not records:
             raise CsbridgeError(
@@ -166,17 +167,17 @@ class SalesforceSchema:
                 "lists; add the values in Setup by hand"
             )
         path = f"/tooling/sobjects/CustomField/{records[0]['Id']}"
-        meta = dict(self._send("GET", path, "tooling CustomField").json()["Metadata"])
+        meta = dict(self._send("GET", path).json()["Metadata"])
         definition = meta.setdefault("valueSet", {}).setdefault("valueSetDefinition", {})
         definition["value"] = [*definition.get("value", []), *map(picklist_value, step.add)]
-        self._send("PATCH", path, "tooling CustomField update", json={"Metadata": meta})
+        self._send("PATCH", path, json={"Metadata": meta})
 
     def _create(self, want: WantedField) -> None:
         meta = metadata(want)
         body = {"FullName": f"{metadata_object(want.object)}.{want.name}", "Metadata": meta}
         path = "/tooling/sobjects/CustomField/"
         try:
-            self._send("POST", path, "tooling CustomField create", json=body)
+            self._send("POST", path, json=body)
             return
         except _Refused as exc:
             if not (want.key and exc.code == "FIELD_INTEGRITY_EXCEPTION"):
@@ -184,11 +185,13 @@ class SalesforceSchema:
         # the object does not allow an External ID here: a plain text field still works
         body["Metadata"] = {**meta, "externalId": False}
         try:
-            self._send("POST", path, "tooling CustomField create", json=body)
+            self._send("POST", path, json=body)
         except _Refused as exc:
             raise _create_error(want, exc) from None
 
-    def _send(self, method: str, path: str, endpoint: str, **kwargs: Any) -> requests.Response:
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        # labelled "<METHOD> <path>" (ids masked) so the command can count its write calls
+        endpoint = f"{method} {endpoint_label(path)}"
         response = self.client.request(
             method, self.base + path, endpoint=endpoint, idempotent=method != "POST", **kwargs
         )
