@@ -1,0 +1,181 @@
+"""`csbridge init-crm` against the sandbox over real HTTP, read back through each CRM's own
+API: a dry run creates nothing, a run creates every field, a rerun writes nothing, and a
+new owned tag adds exactly one option."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+
+from csbridge.cli import main
+from csbridge.sandbox.runner import SALESFORCE_API_VERSION, Sandbox, run_sandbox
+
+BANDS = ["at_risk", "attention", "healthy", "champion"]
+TAGS = ["Promoter", "Churn Risk"]
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[tuple[Sandbox, Path]]:
+    with run_sandbox(port_base=0, accounts=10, vendors=("salesforce", "hubspot")) as running:
+        yield running, running.write_config(tmp_path / "csbridge.yaml")
+
+
+def init_crm(config: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, Any]:
+    assert main(["init-crm", "--config", str(config), "--format", "json", *extra]) == 0
+    document: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return document
+
+
+def sf_fields(sandbox: Sandbox, obj: str) -> dict[str, dict[str, Any]]:
+    """describe, as any Salesforce client would read it."""
+    base = sandbox.urls["salesforce"]
+    verify = str(sandbox.ca_cert_path)
+    token = requests.post(
+        f"{base}/services/oauth2/token",
+        data={"grant_type": "client_credentials", "client_id": "t", "client_secret": "s"},
+        verify=verify,
+        timeout=10,
+    ).json()["access_token"]
+    answer = requests.get(
+        f"{base}/services/data/v{SALESFORCE_API_VERSION}/sobjects/{obj}/describe",
+        headers={"Authorization": f"Bearer {token}"},
+        verify=verify,
+        timeout=10,
+    )
+    answer.raise_for_status()
+    return {f["name"]: f for f in answer.json()["fields"]}
+
+
+def hs_get(sandbox: Sandbox, path: str) -> list[dict[str, Any]]:
+    answer = requests.get(
+        sandbox.urls["hubspot"] + path,
+        headers={"Authorization": "Bearer pat-sandbox-token"},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    results: list[dict[str, Any]] = answer.json()["results"]
+    return results
+
+
+def hs_props(sandbox: Sandbox, obj: str) -> dict[str, dict[str, Any]]:
+    return {p["name"]: p for p in hs_get(sandbox, f"/crm/v3/properties/{obj}")}
+
+
+def snapshot(sandbox: Sandbox) -> tuple[Any, ...]:
+    return (
+        sorted(sf_fields(sandbox, "Account")),
+        sorted(sf_fields(sandbox, "Task")),
+        sorted(hs_props(sandbox, "companies")),
+        sorted(hs_props(sandbox, "tasks")),
+        [g["name"] for g in hs_get(sandbox, "/crm/v3/properties/companies/groups")],
+    )
+
+
+def test_dry_run_then_run_then_rerun(
+    sandbox: tuple[Sandbox, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    running, config = sandbox
+    before = snapshot(running)
+    dry = init_crm(config, capsys, "--dry-run")
+    assert dry["summary"] == {"create": 24, "update": 0, "ok": 0, "conflict": 0}
+    assert dry["write_calls"] == {"salesforce": 0, "hubspot": 0}
+    assert {s["result"] for s in dry["steps"]} == {"dry-run"}
+    assert snapshot(running) == before  # nothing created
+
+    done = init_crm(config, capsys)
+    assert done["summary"]["create"] == 24 and {s["result"] for s in done["steps"]} == {"done"}
+    assert done["write_calls"] == {"salesforce": 11, "hubspot": 13}
+    assert any("field-level security" in note for note in done["notes"])
+
+    account = sf_fields(running, "Account")
+    kinds = {name: account[name]["type"] for name in account if name.endswith("__c")}
+    assert (
+        kinds
+        | {
+            "Health_Score__c": "double",
+            "Health_Status__c": "picklist",
+            "Health_Trend__c": "double",
+            "CS_Segment__c": "picklist",
+            "Health_Coverage__c": "double",
+            "Health_Drivers__c": "string",
+            "Health_Updated__c": "datetime",
+            "NPS_Category__c": "picklist",
+            "CS_Tags__c": "multipicklist",
+            "Marketing_Paused__c": "boolean",
+        }
+        == kinds
+    )
+    values = {n: [v["value"] for v in account[n]["picklistValues"]] for n in kinds}
+    assert values["Health_Status__c"] == BANDS
+    assert values["CS_Tags__c"] == TAGS
+    assert values["NPS_Category__c"] == ["detractor", "passive", "promoter"]
+    assert sorted(values["CS_Segment__c"]) == ["high_touch", "low_touch", "tech_touch"]
+    key = sf_fields(running, "Task")["Csbridge_Key__c"]
+    assert (key["type"], key["length"], key["externalId"]) == ("string", 255, True)
+
+    companies = hs_props(running, "companies")
+    ours = {n: p for n, p in companies.items() if p["groupName"] == "csbridge"}
+    assert {n: (p["type"], p["fieldType"]) for n, p in ours.items()} == {
+        "cs_health_score": ("number", "number"),
+        "cs_health_status": ("enumeration", "select"),
+        "cs_health_trend": ("number", "number"),
+        "cs_segment": ("enumeration", "select"),
+        "cs_health_coverage": ("number", "number"),
+        "cs_health_drivers": ("string", "textarea"),
+        "cs_health_updated": ("datetime", "date"),
+        "cs_nps_category": ("enumeration", "select"),
+        "cs_tags": ("enumeration", "checkbox"),
+        "cs_marketing_paused": ("bool", "booleancheckbox"),
+    }
+    assert [o["value"] for o in ours["cs_tags"]["options"]] == TAGS
+    assert [o["value"] for o in ours["cs_health_status"]["options"]] == BANDS
+    task_key = hs_props(running, "tasks")["csbridge_task_key"]
+    assert (task_key["type"], task_key["fieldType"], task_key["groupName"]) == (
+        "string",
+        "text",
+        "csbridge",
+    )
+
+    created = snapshot(running)
+    again = init_crm(config, capsys)
+    assert again["summary"] == {"create": 0, "update": 0, "ok": 24, "conflict": 0}
+    assert again["write_calls"] == {"salesforce": 0, "hubspot": 0}
+    assert snapshot(running) == created
+
+    assert main(["init-crm", "--config", str(config)]) == 0
+    table = capsys.readouterr().out
+    assert "init-crm: 0 created, 0 updated, 24 ok, 0 conflicts" in table
+    assert "hubspot     companies  cs_tags" in table
+
+
+def test_new_owned_tag_adds_one_option(
+    sandbox: tuple[Sandbox, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    running, config = sandbox
+    init_crm(config, capsys, "--target", "hubspot")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(yaml.safe_dump({"owned_tags": [*TAGS, "Champion"]}))
+    data = yaml.safe_load(config.read_text())
+    config.write_text(yaml.safe_dump({**data, "rules": str(rules)}))
+
+    plan = init_crm(config, capsys, "--target", "hubspot", "--dry-run")
+    changed = [s for s in plan["steps"] if s["action"] != "ok"]
+    assert [(s["field"], s["action"], s["detail"]) for s in changed] == [
+        ("cs_tags", "update", "add Champion")
+    ]
+    done = init_crm(config, capsys, "--target", "hubspot")
+    assert done["summary"] == {"create": 0, "update": 1, "ok": 12, "conflict": 0}
+    assert done["write_calls"] == {"hubspot": 1}
+    options = hs_props(running, "companies")["cs_tags"]["options"]
+    assert [(o["value"], o["label"]) for o in options] == [
+        ("Promoter", "Promoter"),
+        ("Churn Risk", "Churn Risk"),
+        ("Champion", "Champion"),
+    ]
+    assert init_crm(config, capsys, "--target", "hubspot")["write_calls"] == {"hubspot": 0}
