@@ -8,7 +8,7 @@ caller loads the portfolio and the history and stores the outcome.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from csbridge.mappings.fields import CrmFieldMapping
@@ -95,16 +95,18 @@ def desired_states(
     """Each scored customer with an account in `target` → its desired CRM state."""
     states = {}
     for item in scored:
-        record_id = item.record_id(target)
-        if record_id is None:
+        account = next((a for a in item.facts.accounts if a.source == target), None)
+        if account is None:
             continue
+        # tasks go to the account's owner in this CRM (owner ids differ between CRMs)
+        actions = [replace(a, owner_id=account.owner_id) for a in item.evaluation.actions]
         states[item.facts.key] = desired_state(
             item.result,
             item.ctx,
-            item.evaluation.actions,
+            actions,
             mapping,
             now,
-            record_id=record_id,
+            record_id=account.id,
             bands=engine.model.bands,
             margin=rules.score_margin,
         )
