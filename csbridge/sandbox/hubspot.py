@@ -15,12 +15,16 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from csbridge.sandbox.common import absolute
+from csbridge.sandbox.control import install
+from csbridge.sandbox.control_state import Hooks
 from csbridge.sandbox.hubspot_batch import batch_routes
 from csbridge.sandbox.hubspot_http import (
     HsError,
     HubSpotGate,
     Limits,
+    dated_alias,
     error_body,
+    fault_response,
     hs_json,
     not_found,
     read_json,
@@ -121,6 +125,9 @@ def _object_routes(store: HubSpotStore) -> list[BaseRoute]:
                 body = await read_json(request)
                 props = body.get("properties") if isinstance(body, dict) else None
                 clean = store.checked(obj_type, props or {}, creating=False)
+                rejected = store.rejection(obj)
+                if rejected is not None:
+                    raise HsError(400, rejected["message"], context=rejected["context"])
                 store.update(obj, clean)
                 return hs_json(store.render(obj, list(clean)))
             return hs_json(
@@ -379,4 +386,22 @@ def make_app(
     app.add_middleware(HubSpotGate, limits=limits)
     app.state.store = store
     app.state.limits = limits
+
+    def object_type(name: str) -> str | None:
+        try:
+            canonical = store.object_type(name)
+        except HsError:
+            return None
+        return None if canonical in READ_ONLY_TYPES else canonical
+
+    control = install(
+        app,
+        Hooks(
+            error=lambda fault, path: fault_response(limits, fault.status, fault.retry_after),
+            canonical_object=object_type,
+            records_written=lambda: store.records_written,
+            route_path=dated_alias,
+        ),
+    )
+    store.reject = control.take_rejection
     return app

@@ -3,6 +3,8 @@
 read/update/upsert 200, any of them 207 with `numErrors`/`errors[]` on partial failure,
 archive 204. Property validation errors fail the whole batch with 400 unless every input
 carries an `objectWriteTraceId` (HubSpot's multi-status opt-in), then they are per-input.
+A record under the reject_record fault (control.py) fails alone, 207, as a per-input
+VALIDATION_ERROR whose context names its id, while the rest of the batch lands.
 """
 
 from __future__ import annotations
@@ -81,6 +83,12 @@ def _validation(errors: list[dict[str, Any]], trace: Any) -> dict[str, Any]:
     return out
 
 
+def _traced(error: dict[str, Any], trace: Any) -> dict[str, Any]:
+    if trace is not None:
+        error["context"]["objectWriteTraceId"] = [str(trace)]
+    return error
+
+
 def batch_routes(store: HubSpotStore) -> list[BaseRoute]:
     """Routes for `/crm/v3/objects/{type}/batch/*`."""
 
@@ -156,8 +164,11 @@ def batch_routes(store: HubSpotStore) -> list[BaseRoute]:
                 clean, problems = store.check(obj_type, item.get("properties") or {}, False)
                 if problems and not multi:
                     raise HsError(400, errors_message(problems))
+                rejected = None if problems else store.rejection(obj)
                 if problems:
                     errors.append(_validation(problems, item.get("objectWriteTraceId")))
+                elif rejected is not None:
+                    errors.append(_traced(rejected, item.get("objectWriteTraceId")))
                 else:
                     planned.append((obj, clean))
             for obj, clean in planned:
@@ -184,6 +195,10 @@ def batch_routes(store: HubSpotStore) -> list[BaseRoute]:
                 clean, problems = store.check(obj_type, values, existing is None)
                 if problems:
                     errors.append(_validation(problems, item.get("objectWriteTraceId")))
+                    continue
+                rejected = store.rejection(existing) if existing is not None else None
+                if rejected is not None:
+                    errors.append(_traced(rejected, item.get("objectWriteTraceId")))
                     continue
                 if existing is None:
                     obj = store.create(obj_type, clean)

@@ -32,6 +32,13 @@ _ids = itertools.count(1)
 _ids_lock = threading.Lock()
 
 
+def dated_alias(path: str) -> str:
+    """The v3 path the SDK uses for a date-versioned (2026-03) path; others unchanged."""
+    if path.startswith(DATED_PREFIX):
+        return "/crm/v3/objects/" + path[len(DATED_PREFIX) :]
+    return path
+
+
 def correlation_id() -> str:
     """A UUID-shaped correlation id (deterministic sequence, unique per process)."""
     with _ids_lock:
@@ -123,8 +130,7 @@ class HubSpotGate:
             return
         path = scope.get("path", "")
         if path.startswith(DATED_PREFIX):
-            # date-versioned paths (2026-03) alias the v3 handlers the SDK uses
-            scope = {**scope, "path": "/crm/v3/objects/" + path[len(DATED_PREFIX) :]}
+            scope = {**scope, "path": dated_alias(path)}
         header = next(
             (
                 bytes(v).decode("latin-1")
@@ -166,18 +172,7 @@ class HubSpotGate:
         await self.app(scope, receive, send_with_headers)
 
     def _headers(self, window: SlidingWindow) -> list[tuple[bytes, bytes]]:
-        limits = self.limits
-        values = {
-            "x-hubspot-ratelimit-daily": limits.daily_max,
-            "x-hubspot-ratelimit-daily-remaining": max(limits.daily_max - limits.daily_used, 0),
-            "x-hubspot-ratelimit-interval-milliseconds": 10000,
-            "x-hubspot-ratelimit-max": limits.ten_second_max,
-            "x-hubspot-ratelimit-remaining": window.remaining(),
-            "x-hubspot-ratelimit-secondly": limits.ten_second_max // 10,
-            "x-hubspot-ratelimit-secondly-remaining": max(window.remaining() // 10 - 1, 0),
-            "x-hubspot-correlation-id": correlation_id(),
-        }
-        return [(k.encode(), str(v).encode()) for k, v in values.items()]
+        return rate_headers(self.limits, window.remaining())
 
     async def _limited(
         self,
@@ -188,23 +183,63 @@ class HubSpotGate:
         policy: str,
         wait: float,
     ) -> None:
-        name = policy.lower()
-        group = {
-            "TEN_SECONDLY_ROLLING": "publicapi:hapikey-api-calls-ten-secondly:6748263",
-            "DAILY": "publicapi:hapikey-api-calls-daily:6748263",
-            "SECONDLY": "publicapi:search-api-calls-secondly:6748263",
-        }[policy]
-        body = {
-            "status": "error",
-            "message": f"You have reached your {name} limit.",
-            "errorType": "RATE_LIMIT",
-            "correlationId": correlation_id(),
-            "policyName": policy,
-            "groupName": group,
-        }
-        response = hs_json(body, 429)
-        for key, value in self._headers(window):
-            response.headers[key.decode()] = value.decode()
-        if self.limits.retry_after is not None:
-            response.headers["Retry-After"] = str(self.limits.retry_after)
-        await response(scope, receive, send)
+        await limited_response(self.limits, policy, window.remaining())(scope, receive, send)
+
+
+def rate_headers(limits: Limits, remaining: int) -> list[tuple[bytes, bytes]]:
+    """The `x-hubspot-ratelimit-*` and correlation-id headers HubSpot sends on every answer."""
+    values = {
+        "x-hubspot-ratelimit-daily": limits.daily_max,
+        "x-hubspot-ratelimit-daily-remaining": max(limits.daily_max - limits.daily_used, 0),
+        "x-hubspot-ratelimit-interval-milliseconds": 10000,
+        "x-hubspot-ratelimit-max": limits.ten_second_max,
+        "x-hubspot-ratelimit-remaining": remaining,
+        "x-hubspot-ratelimit-secondly": limits.ten_second_max // 10,
+        "x-hubspot-ratelimit-secondly-remaining": max(remaining // 10 - 1, 0),
+        "x-hubspot-correlation-id": correlation_id(),
+    }
+    return [(k.encode(), str(v).encode()) for k, v in values.items()]
+
+
+def limited_response(
+    limits: Limits, policy: str, remaining: int, retry_after: int | None = None
+) -> Response:
+    """HubSpot's 429 for a rate-limit policy (TEN_SECONDLY_ROLLING, DAILY, SECONDLY), with
+    `Retry-After` only when configured (its presence makes the SDK retry GETs silently)."""
+    group = {
+        "TEN_SECONDLY_ROLLING": "publicapi:hapikey-api-calls-ten-secondly:6748263",
+        "DAILY": "publicapi:hapikey-api-calls-daily:6748263",
+        "SECONDLY": "publicapi:search-api-calls-secondly:6748263",
+    }[policy]
+    body = {
+        "status": "error",
+        "message": f"You have reached your {policy.lower()} limit.",
+        "errorType": "RATE_LIMIT",
+        "correlationId": correlation_id(),
+        "policyName": policy,
+        "groupName": group,
+    }
+    response = hs_json(body, 429)
+    for key, value in rate_headers(limits, remaining):
+        response.headers[key.decode()] = value.decode()
+    retry_after = retry_after if retry_after is not None else limits.retry_after
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def fault_response(limits: Limits, status: int, retry_after: int | None) -> Response:
+    """What an armed status fault answers: a TEN_SECONDLY_ROLLING 429 as the gate sends it,
+    or for other statuses HubSpot's standard error object (5xx bodies are unverified)."""
+    if status == 429:
+        return limited_response(limits, "TEN_SECONDLY_ROLLING", 0, retry_after)
+    message = {403: "This oauth-token does not have proper permissions!"}.get(
+        status, "internal error"
+    )
+    category = "MISSING_SCOPES" if status == 403 else "INTERNAL_ERROR"
+    response = hs_json(error_body(message, category), status)
+    for key, value in rate_headers(limits, limits.ten_second_max):
+        response.headers[key.decode()] = value.decode()
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response

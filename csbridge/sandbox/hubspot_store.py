@@ -136,6 +136,9 @@ class HubSpotStore:
     clock: Any = field(default=lambda: datetime.now(UTC))
     ids: Any = field(default_factory=lambda: itertools.count(90_000_000_001))
     search_lag: float = 0.0  # seconds before a new object shows up in search
+    records_written: int = 0  # objects created, updated or archived (seeding included)
+    # the reject_record fault (control.py): (object type, id) -> rejection message or None
+    reject: Any = field(default=lambda obj_type, object_id: None)
 
     # ---- lookups -------------------------------------------------------------------------
     @staticmethod
@@ -223,6 +226,7 @@ class HubSpotStore:
         obj = HsObject(object_id, obj_type, props, now, now)
         obj.searchable_at = time.monotonic() + self.search_lag
         self.objects[obj_type][object_id] = obj
+        self.records_written += 1
         return obj
 
     def update(self, obj: HsObject, values: dict[str, str | None]) -> None:
@@ -236,11 +240,25 @@ class HubSpotStore:
         modified_key = "lastmodifieddate" if obj.type == "contacts" else "hs_lastmodifieddate"
         obj.properties[modified_key] = now
         obj.updated_at = now
+        self.records_written += 1
+
+    def rejection(self, obj: HsObject) -> dict[str, Any] | None:
+        """The per-input error a write to `obj` fails with while reject_record is armed."""
+        message = self.reject(obj.type, obj.id)
+        if message is None:
+            return None
+        return {
+            "status": "error",
+            "category": "VALIDATION_ERROR",
+            "message": message,
+            "context": {"ids": [obj.id]},
+        }
 
     def archive(self, obj: HsObject) -> None:
         """Soft-delete (HubSpot keeps archived objects readable with archived=true)."""
         obj.archived = True
         obj.archived_at = iso(self.clock())
+        self.records_written += 1
 
     def associate(
         self,

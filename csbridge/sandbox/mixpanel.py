@@ -23,6 +23,9 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from csbridge.sandbox.common import SlidingWindow, basic_credentials, bearer_token
+from csbridge.sandbox.control import install
+from csbridge.sandbox.control_faults import Fault
+from csbridge.sandbox.control_state import Hooks
 from csbridge.sandbox.mixpanel_export import JsonLinesResponse, MixpanelError, export_lines
 from csbridge.sandbox.mixpanel_where import WhereError, compile_where
 from csbridge.sandbox.world_model import World
@@ -242,4 +245,18 @@ def make_app(world: World, *, rate_limits: str = "off") -> Starlette:
     app.state.limits = Limits(rate_limits == "realistic")
     app.state.sessions = set()
     app.state.profiles = {}
+    install(app, Hooks(error=_fault_response))
     return app
+
+
+def _fault_response(fault: Fault, path: str) -> Response:
+    """An armed status fault: Mixpanel's `{"request", "error"}` body for that status."""
+    error = (
+        f"Query rate limit exceeded for project_id: {PROJECT_ID}. More than 3 queries per second."
+        if fault.status == 429
+        else "Internal server error"
+    )
+    response = JSONResponse({"request": path, "error": error}, fault.status)
+    if fault.retry_after is not None:
+        response.headers["Retry-After"] = str(fault.retry_after)
+    return response

@@ -5,6 +5,8 @@ otherwise P..P+3 in the order zendesk, mixpanel, salesforce, hubspot), serves Sa
 over TLS with a freshly generated certificate, and stops the servers when the `with` block
 ends. Vendor modules are imported lazily from `VENDORS`, so a vendor whose module does not
 exist yet is skipped (and listed in `Sandbox.missing`) rather than breaking the others.
+Every emulator serves `/_sandbox/stats` and `/_sandbox/faults` (control.py);
+`Sandbox.control(vendor)` reaches the same state in process.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 import uvicorn
 import yaml
 
+from csbridge.sandbox.control_state import Control
 from csbridge.sandbox.tls import write_certificates
 from csbridge.sandbox.world import World, build_world
 
@@ -51,6 +54,14 @@ class Sandbox:
     apps: dict[str, Any]
     rate_limits: str
     missing: list[str] = field(default_factory=list)
+
+    def control(self, vendor: str) -> Control:
+        """The stats and faults of one emulator, for tests in this process (the same state
+        `/_sandbox/stats` and `/_sandbox/faults` serve over HTTP; see control.py)."""
+        if vendor not in self.apps:
+            raise KeyError(f"{vendor} is not served by this sandbox: {', '.join(self.apps)}")
+        control: Control = self.apps[vendor].state.control
+        return control
 
     def config(
         self, database_url: str = "sqlite:///./csbridge.db", ca_bundle: Path | None = None

@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from csbridge.sandbox.control import install
+from csbridge.sandbox.control_state import Hooks
 from csbridge.sandbox.salesforce_bulk import bulk_routes
 from csbridge.sandbox.salesforce_collections import collection_routes
 from csbridge.sandbox.salesforce_composite import CompositeTarget, composite_routes
@@ -29,6 +31,7 @@ from csbridge.sandbox.salesforce_http import (
     ApiUsage,
     SalesforceGate,
     SfHttpError,
+    fault_response,
     not_found,
     read_json,
     sf_error,
@@ -253,13 +256,17 @@ def _routes(
             if request.method == "GET":
                 return sf_json(_render_record(store, odef, found, request, v))
             if request.method == "DELETE":
+                try:
+                    store.check_write(record_id, validated=False)
+                except RecordError as err:
+                    return sf_json([err.as_top_level()], 400)
                 store.delete(found)
                 return Response(status_code=204)
             data = await read_json(request)
             if not isinstance(data, dict):
                 raise SfHttpError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
             try:
-                store.take_row_lock(record_id)
+                store.check_write(record_id)
                 store.update(odef, found, store.validate(odef, data, creating=False))
             except RecordError as err:
                 return sf_json([err.as_top_level()], 400)
@@ -293,6 +300,7 @@ def _routes(
             try:
                 values = store.validate(odef, data, creating=not hits)
                 if hits:
+                    store.check_write(str(hits[0]["Id"]))
                     store.update(odef, hits[0], values)
                     rid, created = str(hits[0]["Id"]), False
                 else:
@@ -367,7 +375,8 @@ def make_app(
 ) -> Starlette:
     """The Salesforce emulator for `world`. The daily API quota (`Sforce-Limit-Info` and
     `/limits`) is `daily_api_limit` or 100,000; it is enforced with 403
-    REQUEST_LIMIT_EXCEEDED when `rate_limits="realistic"` or an explicit limit is given."""
+    REQUEST_LIMIT_EXCEEDED when `rate_limits="realistic"` or an explicit limit is given.
+    Stats and faults: `/_sandbox/*`, see control.py."""
     store = SalesforceStore(world)
     usage = ApiUsage(
         limit=daily_api_limit or DAILY_LIMIT,
@@ -386,4 +395,20 @@ def make_app(
     app.add_middleware(SalesforceGate, usage=usage)
     app.state.store = store
     app.state.usage = usage
+
+    def sobject_name(name: str) -> str | None:
+        odef = store.sobject(name)
+        return odef.name if odef is not None and odef.name != "User" else None
+
+    control = install(
+        app,
+        Hooks(
+            error=lambda fault, path: fault_response(fault.status, fault.retry_after),
+            canonical_object=sobject_name,
+            canonical_id=lambda raw: normalise_id(raw) or raw,
+            records_written=lambda: store.records_written,
+            quota=usage,
+        ),
+    )
+    store.reject = control.take_rejection
     return app

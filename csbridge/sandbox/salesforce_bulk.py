@@ -111,6 +111,8 @@ def _apply(
         ]
         if len(hits) > 1:
             raise RecordError("DUPLICATE_EXTERNAL_ID", f"{ext}: more than one record found", [ext])
+        if hits:
+            store.check_write(str(hits[0]["Id"]))
         values = store.validate(odef, data, creating=not hits, from_csv=True)
         if hits:
             store.update(odef, hits[0], values)
@@ -125,13 +127,13 @@ def _apply(
         raise RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["Id"])
     if record["IsDeleted"] and op != "hardDelete":
         raise RecordError("ENTITY_IS_DELETED", "entity is deleted", ["Id"])
-    store.take_row_lock(record_id)
+    store.check_write(record_id, validated=op == "update")
     if op == "update":
         store.update(odef, record, store.validate(odef, data, creating=False, from_csv=True))
     elif op == "delete":
         store.delete(record)
     else:
-        del store.records[odef.name.lower()][record_id]
+        store.hard_delete(odef, record_id)
     return record_id, False
 
 

@@ -79,7 +79,7 @@ def _plan_one(
                 [fname],
             )
         if hits:
-            store.take_row_lock(str(hits[0]["Id"]))
+            store.check_write(str(hits[0]["Id"]))
         values = store.validate(odef, item, creating=not hits)
         return ("upsert", odef, hits[0] if hits else None, values, key)
     odef = _type_of(store, item, None)
@@ -100,7 +100,7 @@ def _plan_one(
         raise RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
     if record["IsDeleted"]:
         raise RecordError("ENTITY_IS_DELETED", "entity is deleted", [])
-    store.take_row_lock(record_id)
+    store.check_write(record_id)
     return ("update", odef, record, store.validate(odef, item, creating=False), None)
 
 
@@ -196,7 +196,11 @@ def _delete(store: SalesforceStore, request: Request) -> list[dict[str, Any]]:
             elif hit[1]["IsDeleted"]:
                 found.append(RecordError("ENTITY_IS_DELETED", "entity is deleted"))
             else:
-                found.append(hit[1])
+                try:
+                    store.check_write(str(hit[1]["Id"]), validated=False)
+                    found.append(hit[1])
+                except RecordError as err:
+                    found.append(err)
         failed = any(isinstance(f, RecordError) for f in found)
         results = []
         for raw, item in zip(ids, found, strict=True):

@@ -69,10 +69,49 @@ class ApiUsage:
     used: int = 0
     # fault injection: sessions answered 401 INVALID_SESSION_ID (an expired token)
     revoked_tokens: set[str] = field(default_factory=set)
+    _started_with: tuple[int, bool] | None = None
 
     def header(self) -> str:
         """The `Sforce-Limit-Info` header value."""
         return f"api-usage={self.used}/{self.limit}"
+
+    def override(self, used: int, limit: int) -> None:
+        """The `api_usage` fault: the counter reads used/limit from now on, and is enforced."""
+        if self._started_with is None:
+            self._started_with = (self.limit, self.enforce)
+        self.used, self.limit, self.enforce = used, limit, True
+
+    def restore(self) -> None:
+        """Back to the limit and enforcement the app started with (the counter counts on)."""
+        if self._started_with is not None:
+            self.limit, self.enforce = self._started_with
+            self._started_with = None
+
+
+# status fault -> (errorCode, message). The reference lists 500 and 503 without bodies:
+# these are the shapes Salesforce is known to send; a 429 is not in its REST status table
+# (it refuses with 403 REQUEST_LIMIT_EXCEEDED), so the emulator sends that body with 429.
+FAULT_BODIES = {
+    403: ("REQUEST_LIMIT_EXCEEDED", "ConcurrentRequests (Concurrent API Requests) Limit exceeded."),
+    429: ("REQUEST_LIMIT_EXCEEDED", "ConcurrentRequests (Concurrent API Requests) Limit exceeded."),
+    500: (
+        "UNKNOWN_EXCEPTION",
+        "An unexpected error occurred. Please include this ErrorId if you contact support: "
+        "1984012343-12345 (-1207496537)",
+    ),
+    502: ("SERVER_UNAVAILABLE", "Bad gateway"),
+    503: ("SERVER_UNAVAILABLE", "Server is temporarily unavailable"),
+    504: ("SERVER_UNAVAILABLE", "Gateway timeout"),
+}
+
+
+def fault_response(status: int, retry_after: int | None) -> Response:
+    """What an armed status fault answers: Salesforce's error array for that status."""
+    code, message = FAULT_BODIES[status]
+    response = sf_error(status, code, message)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def bearer_token(scope: Scope) -> str | None:

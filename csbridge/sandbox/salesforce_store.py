@@ -63,6 +63,9 @@ class SalesforceStore:
         self._by_prefix = {o.key_prefix: o for o in self.schema.values()}
         # fault injection for tests: record id -> how many more writes fail UNABLE_TO_LOCK_ROW
         self.lock_failures: dict[str, int] = {}
+        # the reject_record fault (control.py): (sObject, id) -> rejection message or None
+        self.reject: Callable[[str, str], str | None] = lambda sobject, record_id: None
+        self.records_written = 0  # records created, updated or deleted (seeding included)
         seed_org(self, world)
 
     # ---- lookups -------------------------------------------------------------------------
@@ -127,7 +130,9 @@ class SalesforceStore:
         for name, value in values.items():
             fdef = odef.get(name)
             assert fdef is not None
-            if value is None and not fdef.nillable and fdef.type != "boolean":
+            if value is None and fdef.type == "boolean":
+                values[name] = False  # a checkbox is never null: null clears it
+            elif value is None and not fdef.nillable:
                 raise RecordError(
                     "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{name}]", [name]
                 )
@@ -175,10 +180,13 @@ class SalesforceStore:
             record["OwnerId"] = self.integration_user
         self.derive(odef, record)
         self.records[odef.name.lower()][record_id] = record
+        self.records_written += 1
         return record_id
 
-    def take_row_lock(self, record_id: str) -> None:
-        """Raise UNABLE_TO_LOCK_ROW while a fault is armed for this record."""
+    def check_write(self, record_id: str, *, validated: bool = True) -> None:
+        """Raise the per-record error an armed fault gives a write to this record:
+        UNABLE_TO_LOCK_ROW (`lock_failures`), else, for a write validation rules run on
+        (not a delete), FIELD_CUSTOM_VALIDATION_EXCEPTION (the reject_record fault)."""
         left = self.lock_failures.get(record_id, 0)
         if left > 0:
             self.lock_failures[record_id] = left - 1
@@ -186,6 +194,10 @@ class SalesforceStore:
                 "UNABLE_TO_LOCK_ROW",
                 f"unable to obtain exclusive access to this record or 1 records: {record_id}",
             )
+        odef = self._by_prefix.get(record_id[:3])
+        message = self.reject(odef.name, record_id) if odef and validated else None
+        if message is not None:
+            raise RecordError("FIELD_CUSTOM_VALIDATION_EXCEPTION", message, [])
 
     def update(self, odef: ObjectDef, record: Record, values: Record) -> None:
         """Apply validated values to a record and bump its modstamps."""
@@ -195,10 +207,17 @@ class SalesforceStore:
             LastModifiedDate=now, SystemModstamp=now, LastModifiedById=self.integration_user
         )
         self.derive(odef, record)
+        self.records_written += 1
 
     def delete(self, record: Record) -> None:
         """Move a record to the recycle bin."""
         record.update(IsDeleted=True, SystemModstamp=self.clock())
+        self.records_written += 1
+
+    def hard_delete(self, odef: ObjectDef, record_id: str) -> None:
+        """Remove a record for good (Bulk hardDelete)."""
+        del self.records[odef.name.lower()][record_id]
+        self.records_written += 1
 
     def derive(self, odef: ObjectDef, record: Record) -> None:
         if odef.name in {"Contact", "User"}:

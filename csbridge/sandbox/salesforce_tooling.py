@@ -6,6 +6,9 @@ change is the Tooling API: `POST /services/data/vXX.X/tooling/sobjects/CustomFie
 201 `{"id": "00N…", "success": true, "errors": [], "warnings": [], "infos": []}`. Existing
 fields can be listed with `tooling/query?q=SELECT Id, DeveloperName, TableEnumOrId FROM
 CustomField WHERE TableEnumOrId = 'Account'` or read from `describe`.
+
+Task (and Event) fields are defined on Activity, as in a real org: `Activity.Key__c`
+adds the field to Task (Event is not emulated); `Task.Key__c` is refused.
 """
 
 from __future__ import annotations
@@ -107,7 +110,8 @@ def field_from_metadata(name: str, meta: dict[str, Any]) -> FieldDef:
 
 
 def tooling_routes(store: SalesforceStore, prefix: str) -> list[BaseRoute]:
-    """Routes for Tooling `CustomField` create/read and a CustomField-only tooling query."""
+    """Routes for Tooling `CustomField` create/read/update (PATCH answers 204, e.g. to add
+    picklist values) and a CustomField-only tooling query."""
     created: dict[str, dict[str, Any]] = {}
     ids = itertools.count(1)
 
@@ -116,7 +120,13 @@ def tooling_routes(store: SalesforceStore, prefix: str) -> list[BaseRoute]:
         if not isinstance(body, dict) or not isinstance(body.get("Metadata"), dict):
             raise _integrity("FullName and Metadata are required")
         object_name, _, field_name = str(body.get("FullName", "")).partition(".")
-        odef = store.sobject(object_name)
+        if object_name.lower() in {"task", "event"}:
+            raise _integrity(
+                f"Custom fields of {object_name} are defined on Activity: "
+                f"use FullName Activity.{field_name}"
+            )
+        activity = object_name.lower() == "activity"
+        odef = store.sobject("Task" if activity else object_name)
         if odef is None or odef.name == "User":
             raise _integrity(f"Cannot find an entity named {object_name}")
         if not _NAME.match(field_name):
@@ -141,8 +151,8 @@ def tooling_routes(store: SalesforceStore, prefix: str) -> list[BaseRoute]:
             created[field_id] = {
                 "Id": field_id,
                 "DeveloperName": field_name.removesuffix("__c"),
-                "TableEnumOrId": odef.name,
-                "FullName": f"{odef.name}.{field_name}",
+                "TableEnumOrId": "Activity" if activity else odef.name,
+                "FullName": f"{'Activity' if activity else odef.name}.{field_name}",
                 "NamespacePrefix": None,
                 "Metadata": body["Metadata"],
             }
@@ -150,11 +160,27 @@ def tooling_routes(store: SalesforceStore, prefix: str) -> list[BaseRoute]:
             {"id": field_id, "success": True, "errors": [], "warnings": [], "infos": []}, 201
         )
 
-    async def read(request: Request) -> Response:
+    async def one(request: Request) -> Response:
         row = created.get(str(request.path_params["field_id"]))
         if row is None:
             raise SfHttpError(404, "NOT_FOUND", "The requested resource does not exist")
-        return sf_json({"attributes": {"type": "CustomField"}, **row})
+        if request.method == "GET":
+            return sf_json({"attributes": {"type": "CustomField"}, **row})
+        body = await read_json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("Metadata"), dict):
+            raise _integrity("Metadata is required")
+        table = str(row["TableEnumOrId"])
+        odef = store.sobject("Task" if table == "Activity" else table)
+        name = f"{row['DeveloperName']}__c"
+        fdef = field_from_metadata(name, body["Metadata"])
+        with store.lock:
+            assert odef is not None
+            old = odef.get(name)
+            if old is None or old.type != fdef.type:
+                raise _integrity(f"Changing the type of {name} is not supported here")
+            odef.add(fdef)  # stored values stay, as when an admin edits a field
+            row["Metadata"] = body["Metadata"]
+        return Response(status_code=204)
 
     async def query(request: Request) -> Response:
         try:
@@ -192,7 +218,7 @@ def tooling_routes(store: SalesforceStore, prefix: str) -> list[BaseRoute]:
     return [
         Route(base + "/sobjects/CustomField", create, methods=["POST"]),
         Route(base + "/sobjects/CustomField/", create, methods=["POST"]),
-        Route(base + "/sobjects/CustomField/{field_id}", read),
+        Route(base + "/sobjects/CustomField/{field_id}", one, methods=["GET", "PATCH"]),
         Route(base + "/query", query),
         Route(base + "/query/", query),
     ]

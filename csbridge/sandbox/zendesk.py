@@ -20,6 +20,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from csbridge.sandbox.common import SlidingWindow, base_url, basic_credentials, bearer_token
+from csbridge.sandbox.control import install
+from csbridge.sandbox.control_state import Hooks
 from csbridge.sandbox.world_model import World
 from csbridge.sandbox.zendesk_export import cursor_export, time_export
 from csbridge.sandbox.zendesk_export_more import (
@@ -27,7 +29,7 @@ from csbridge.sandbox.zendesk_export_more import (
     users_cursor_export,
     users_export,
 )
-from csbridge.sandbox.zendesk_http import ZendeskError, int_param, paginate
+from csbridge.sandbox.zendesk_http import ZendeskError, fault_response, int_param, paginate
 from csbridge.sandbox.zendesk_render import (
     epoch,
     metric_set,
@@ -275,4 +277,5 @@ def make_app(world: World, *, rate_limits: str = "off") -> Starlette:
     app = Starlette(routes=_routes(), exception_handlers={404: _not_found, 405: _not_found})
     app.state.zendesk = ZendeskState(world)
     app.state.limits = Limits(rate_limits == "realistic")
+    install(app, Hooks(error=lambda fault, path: fault_response(fault.status, fault.retry_after)))
     return app

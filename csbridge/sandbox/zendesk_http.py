@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from csbridge.sandbox.common import absolute
 
@@ -34,6 +34,22 @@ class ZendeskError(Exception):
     def response(self) -> JSONResponse:
         """The JSON error response."""
         return JSONResponse({"error": self.error, "description": self.description}, self.status)
+
+
+def fault_response(status: int, retry_after: int | None) -> Response:
+    """What an armed status fault answers: the account limit's plain-text 429 with
+    `Retry-After` (1 s unless given), or Zendesk's JSON error body for other statuses."""
+    if status == 429:
+        return PlainTextResponse(
+            "Number of allowed API requests per minute exceeded",
+            429,
+            headers={"Retry-After": str(1 if retry_after is None else retry_after)},
+        )
+    error = {403: "Forbidden", 500: "InternalError"}.get(status, "ServiceUnavailable")
+    response = ZendeskError(status, error, "Sandbox fault injected by /_sandbox/faults").response()
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def int_param(request: Request, name: str, default: int | None = None) -> int | None:

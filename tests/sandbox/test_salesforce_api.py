@@ -304,7 +304,7 @@ def test_tooling_custom_field_then_describe_and_upsert_by_external_id(sf: Client
     )
 
     key_spec = {
-        "FullName": "Task.CSBridge_Key__c",
+        "FullName": "Activity.CSBridge_Key__c",
         "Metadata": {"label": "csbridge key", "type": "Text", "length": 120, "externalId": True},
     }
     assert sf.post(f"{V}/tooling/sobjects/CustomField", json=key_spec).status_code == 201

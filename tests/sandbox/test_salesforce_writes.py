@@ -116,7 +116,7 @@ def test_collection_delete_and_upsert_by_external_id(sf: Client) -> None:
     deleted = sf.delete(f"{V}/composite/sobjects", params={"ids": ids}).json()
     assert [r["success"] for r in deleted] == [True, True, False]
     spec = {
-        "FullName": "Task.Sync_Key__c",
+        "FullName": "Activity.Sync_Key__c",
         "Metadata": {"label": "Sync key", "type": "Text", "length": 80, "externalId": True},
     }
     assert sf.post(f"{V}/tooling/sobjects/CustomField/", json=spec).status_code == 201
