@@ -107,16 +107,35 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(to_json(results, args.dry_run, accounting), indent=2) + "\n")
     else:
         sys.stdout.write(render(results, args.dry_run))
+    failure = outcome_error(results)
+    if failure is not None:
+        raise failure
+    return 0
+
+
+def outcome_error(results: list[TargetResult]) -> CsbridgeError | None:
+    """The error to exit with: a refusal, a conflict, or a field not seen after creating it."""
     refused = next((r.refused for r in results if r.refused), None)
     if refused is not None:
-        raise refused
+        return refused
     conflicts = sum(summary(r.steps)["conflict"] for r in results)
     if conflicts:
-        raise CsbridgeError(
+        return CsbridgeError(
             f"{conflicts} field(s) conflict with what csbridge writes (see the table); "
             "fix them in the CRM or point the mapping's api_name elsewhere, then rerun"
         )
-    return 0
+    unseen = [
+        f"{r.target} {step.object}.{step.name}"
+        for r in results
+        for step, outcome in zip(r.steps, r.results, strict=True)
+        if outcome == "unverified"
+    ]
+    if unseen:
+        return CsbridgeError(
+            f"created but not visible when read back: {', '.join(unseen)}; grant the "
+            "integration user Read and Edit on them (field-level security) and rerun"
+        )
+    return None
 
 
 def wanted_for(settings: Settings, target: Crm) -> WantedSchema:
@@ -158,7 +177,7 @@ def init_target(
         todo = [s.action in ("create", "update") for s in steps]
         result = TargetResult(target, steps, ["dry-run" if t and dry_run else "" for t in todo])
         if dry_run or not any(todo):
-            result.notes += _notes(target, steps)
+            result.notes += _notes(result)
             return result
         for i, step in enumerate(steps):
             if not todo[i] or result.refused:
@@ -173,15 +192,18 @@ def init_target(
         for i, again in enumerate(after):
             if result.results[i] == "done" and again.action != "ok":
                 result.results[i] = "unverified"
-        result.notes += _notes(target, steps)
+        result.notes += _notes(result)
         return result
     finally:
         schema.client.close()
 
 
-def _notes(target: str, steps: list[Step]) -> list[str]:
-    created = any(s.action == "create" and s.field is not None for s in steps)
-    return [FLS_NOTE] if target == "salesforce" and created else []
+def _notes(result: TargetResult) -> list[str]:
+    created = any(
+        step.action == "create" and step.field is not None and outcome in ("done", "dry-run")
+        for step, outcome in zip(result.steps, result.results, strict=True)
+    )
+    return [FLS_NOTE] if result.target == "salesforce" and created else []
 
 
 def _rows(results: list[TargetResult]) -> list[dict[str, Any]]:

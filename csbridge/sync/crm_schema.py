@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from csbridge.errors import CsbridgeError
-from csbridge.http_errors import Classifier, Ok, QuotaExhausted, ResponseLike, Verdict
+from csbridge.http_errors import Classifier, Fatal, Ok, ResponseLike, Verdict
 from csbridge.mappings.fields import CrmFieldMapping, FieldType
 
 Action = Literal["create", "update", "ok", "conflict"]
@@ -203,12 +203,13 @@ def summary(steps: Sequence[Step]) -> Mapping[str, int]:
 
 
 def answer_refusals(classify: Classifier) -> Classifier:
-    """`classify`, except that a 400, 403, 404 or 409 (not a quota stop) is returned to
-    the caller, who reads the CRM's message from the body."""
+    """`classify`, except that a final refusal (400, 403, 404, 409 judged fatal) is returned
+    to the caller, who reads the CRM's message from the body. Quota stops, rate limits and
+    retryable answers keep their meaning."""
 
     def wrapped(response: ResponseLike) -> Verdict:
         verdict = classify(response)
-        if response.status_code in (400, 403, 404, 409) and not isinstance(verdict, QuotaExhausted):
+        if response.status_code in (400, 403, 404, 409) and isinstance(verdict, Fatal):
             return Ok()
         return verdict
 

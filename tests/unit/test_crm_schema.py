@@ -13,17 +13,20 @@ import responses
 import yaml
 
 from csbridge.cli import main
+from csbridge.commands.init_crm import TargetResult, outcome_error
 from csbridge.config import HttpSettings, SalesforceSettings
 from csbridge.connectors.hubspot_schema import field_type, property_body
 from csbridge.connectors.salesforce_schema import SalesforceSchema, metadata, setup_steps
 from csbridge.errors import CsbridgeError
 from csbridge.http import ApiClient
-from csbridge.http_vendors import salesforce_client
+from csbridge.http_errors import Ok, QuotaExhausted, Retry, SimpleResponse, Verdict
+from csbridge.http_vendors import classify_salesforce, salesforce_client
 from csbridge.mappings.fields import load_field_mapping
 from csbridge.sync.crm_schema import (
     ExistingField,
     Step,
     WantedField,
+    answer_refusals,
     diff,
     option_label,
     wanted_schema,
@@ -262,3 +265,29 @@ def test_refused_tooling_prints_setup_steps_and_exits_2(
     assert 'Number: Field Label "Health Score"' in out
     assert 'Picklist (Multi-Select): Field Label "CS Tags"' in out
     assert out.count("New →") == 2 and "refused" in out
+
+
+def test_refusals_reach_the_caller_but_quota_and_retries_keep_their_meaning() -> None:
+    classify = answer_refusals(classify_salesforce)
+
+    def answer(status: int, code: str) -> Verdict:
+        body = json.dumps([{"errorCode": code, "message": "TotalRequests Limit exceeded."}])
+        return classify(SimpleResponse(status, {}, body))
+
+    assert isinstance(answer(403, "INSUFFICIENT_ACCESS_OR_READONLY"), Ok)
+    assert isinstance(answer(400, "FIELD_INTEGRITY_EXCEPTION"), Ok)
+    assert isinstance(answer(403, "REQUEST_LIMIT_EXCEEDED"), QuotaExhausted)
+    assert isinstance(answer(503, "SERVER_UNAVAILABLE"), Retry)
+
+
+def test_exit_error_for_conflicts_and_fields_not_seen_after_creation() -> None:
+    fields = sf_wanted()
+    ok = Step("ok", "Account", fields[0].name, "exists", fields[0])
+    conflict = Step("conflict", "Account", fields[1].name, "exists as text", fields[1])
+    created = Step("create", "Account", fields[2].name, "missing", fields[2])
+    assert outcome_error([TargetResult("salesforce", [ok, created], ["", "done"])]) is None
+    error = outcome_error([TargetResult("salesforce", [ok, conflict], ["", ""])])
+    assert error is not None and "1 field(s) conflict" in str(error)
+    error = outcome_error([TargetResult("salesforce", [created], ["unverified"])])
+    assert error is not None and "salesforce Account.Health_Trend__c" in str(error)
+    assert "field-level security" in str(error)
