@@ -221,26 +221,19 @@ def _rows(results: list[TargetResult]) -> list[dict[str, Any]]:
     ]
 
 
-def _totals(results: list[TargetResult]) -> dict[str, int]:
-    totals = {"create": 0, "update": 0, "ok": 0, "conflict": 0}
-    for r in results:
-        for action, n in summary(r.steps).items():
-            totals[action] += n
-    return totals
-
-
 def summary_line(results: list[TargetResult], dry_run: bool) -> str:
-    """One line: how many items were (or would be) created, updated, already ok."""
-    t = _totals(results)
+    """One line: how many items were (or would be) created and updated, how many are ok."""
+    t = summary([s for r in results for s in r.steps])
+    pairs = [(s.action, x) for r in results for s, x in zip(r.steps, r.results, strict=True)]
     if dry_run:
-        head = "init-crm (dry run, nothing written)"
-        body = f"{t['create']} to create, {t['update']} to update"
+        head = f"init-crm (dry run, nothing written): {t['create']} to create, "
+        head += f"{t['update']} to update"
     else:
-        refused = sum(x == "refused" for r in results for x in r.results)
-        head = "init-crm"
-        body = f"{t['create']} created, {t['update']} updated"
-        body += f" ({refused} refused)" if refused else ""
-    return f"{head}: {body}, {t['ok']} ok, {t['conflict']} conflicts"
+        done = {a: sum(p == (a, "done") for p in pairs) for a in ("create", "update")}
+        head = f"init-crm: {done['create']} created, {done['update']} updated"
+        refused = sum(x == "refused" for _, x in pairs)
+        head += f", {refused} refused" if refused else ""
+    return f"{head}, {t['ok']} ok, {t['conflict']} conflicts"
 
 
 def render(results: list[TargetResult], dry_run: bool) -> str:
@@ -273,7 +266,7 @@ def to_json(
     return {
         "dry_run": dry_run,
         "steps": _rows(results),
-        "summary": _totals(results),
+        "summary": summary([s for r in results for s in r.steps]),
         "line": summary_line(results, dry_run),
         "notes": [note for r in results for note in r.notes],
         "setup_steps": {r.target: setup_steps(r.steps) for r in results if r.refused is not None},

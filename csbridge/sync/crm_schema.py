@@ -16,7 +16,7 @@ never changes or deletes a field it did not create).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -194,7 +194,7 @@ def _field_step(want: WantedField, found: ExistingField | None) -> Step:
     return Step("ok", want.object, want.name, "exists", want)
 
 
-def summary(steps: Sequence[Step]) -> Mapping[str, int]:
+def summary(steps: Iterable[Step]) -> dict[str, int]:
     """How many steps of each action."""
     counts = {action: 0 for action in ("create", "update", "ok", "conflict")}
     for step in steps:

@@ -264,7 +264,8 @@ def test_refused_tooling_prints_setup_steps_and_exits_2(
     assert "Setup → Object Manager → Account → Fields & Relationships:" in out
     assert 'Number: Field Label "Health Score"' in out
     assert 'Picklist (Multi-Select): Field Label "CS Tags"' in out
-    assert out.count("New →") == 2 and "refused" in out
+    assert out.count("New →") == 2
+    assert "init-crm: 0 created, 0 updated, 2 refused, 9 ok, 0 conflicts" in out
 
 
 def test_refusals_reach_the_caller_but_quota_and_retries_keep_their_meaning() -> None:
