@@ -24,6 +24,7 @@ import requests
 from csbridge.config import Settings
 from csbridge.errors import CsbridgeError
 from csbridge.http import ApiClient, CallAccounting
+from csbridge.http_errors import FatalHttpError
 from csbridge.http_policy import BUCKET_HEADER, ENDPOINT_HEADER, IDEMPOTENT_HEADER
 from csbridge.http_vendors import hubspot_client
 from csbridge.mappings.fields import CrmFieldMapping, load_field_mapping
@@ -239,8 +240,10 @@ class HubspotWriter:
         response = self.client.session.post(self.client.url(path), json=body, headers=headers)
         if response.status_code == 400:
             raise BatchRejectedError(SYSTEM, f"{endpoint}: {_message(response)}")
-        verdict = self.client.classify(response)
-        self.client.raise_for_verdict(verdict, endpoint, response.status_code, idempotent)
+        status = response.status_code
+        self.client.raise_for_verdict(self.client.classify(response), endpoint, status, idempotent)
+        if status >= 300:  # e.g. a 404 for an object type the portal does not have
+            raise FatalHttpError(SYSTEM, endpoint, f"HTTP {status}: {_message(response)}", status)
         data = response.json()
         if not isinstance(data, dict):
             raise BatchRejectedError(SYSTEM, f"{endpoint}: the answer is not a JSON object")
@@ -251,11 +254,11 @@ def _message(response: requests.Response) -> str:
     try:
         data = response.json()
     except ValueError:
-        return "HTTP 400"
+        return f"HTTP {response.status_code}"
     if isinstance(data, dict) and data.get("message"):
         category = data.get("category")
         return f"{category}: {data['message']}" if category else str(data["message"])
-    return "HTTP 400"
+    return f"HTTP {response.status_code}"
 
 
 def _outcomes(

@@ -18,7 +18,7 @@ from csbridge.config import Settings
 from csbridge.connectors.hubspot_write import HubspotWriter, hubspot_writer, render_value
 from csbridge.errors import CsbridgeError
 from csbridge.http import CallAccounting
-from csbridge.http_errors import UnknownOutcomeError
+from csbridge.http_errors import FatalHttpError, UnknownOutcomeError
 from csbridge.http_vendors import hubspot_client
 from csbridge.mappings.fields import load_field_mapping
 from csbridge.sandbox.runner import Sandbox, run_sandbox
@@ -136,6 +136,20 @@ def test_a_400_rejects_the_batch_with_hubspots_message(rsps: responses.RequestsM
     assert caught.value.reason == (
         "companies batch update: VALIDATION_ERROR: Property values were not valid: cs_health_score"
     )
+
+
+def test_an_unknown_object_type_is_a_fatal_error(rsps: responses.RequestsMock) -> None:
+    rsps.post(
+        f"{BASE}/companies/batch/read",
+        status=404,
+        json={
+            "status": "error",
+            "message": "Unable to infer object type",
+            "category": "OBJECT_NOT_FOUND",
+        },
+    )
+    with pytest.raises(FatalHttpError, match="HTTP 404: OBJECT_NOT_FOUND: Unable to infer"):
+        writer().read_field(["1"], "cs_tags")
 
 
 def test_an_update_is_resent_after_a_503(rsps: responses.RequestsMock, sleeps: list[float]) -> None:
