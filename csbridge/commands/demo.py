@@ -1,8 +1,10 @@
-"""`csbridge demo`: the main job on the embedded sandbox, then what it found.
+"""`csbridge demo`: the main job on the embedded sandbox, then what a CSM would see.
 
-Starts the four emulators with a seeded customer base, pulls everything into a
-fresh store, scores every customer and shows the portfolio as a CS lead would read
-it. Nothing outside a temporary directory is touched.
+Starts the four emulators with a seeded customer base, prepares both CRMs
+(`init-crm`), runs the scheduled job once (`run`: pull, score, rules, write back),
+prints its summary, and shows the accounts most at risk as they now read in
+Salesforce and HubSpot, fetched back through each CRM's API. Nothing outside a
+temporary directory is touched.
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
-
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -33,6 +33,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from csbridge.cli import main
+    from csbridge.commands.demo_crm import show_crm_accounts
+    from csbridge.config import load_config
     from csbridge.sandbox.runner import run_sandbox
 
     out = sys.stdout
@@ -47,17 +49,20 @@ def run(args: argparse.Namespace) -> int:
             sandbox.write_config(config)
             for name, url in sandbox.urls.items():
                 out.write(f"  {name:<11} {url}\n")
-            out.write("\n$ csbridge pull --config csbridge.yaml\n")
-            code = main(["pull", "--config", str(config)])
-            if code != 0:
-                return code
-            out.write("\n$ csbridge health --config csbridge.yaml\n")
+            out.write("\n$ csbridge init-crm --config csbridge.yaml\n")
             buffer = io.StringIO()
             with contextlib.redirect_stdout(buffer):
-                code = main(["health", "--config", str(config), "--format", "json"])
+                code = main(["init-crm", "--config", str(config)])
+            out.write(buffer.getvalue().strip().splitlines()[-2] + "\n" if code == 0 else "")
+            if code != 0:
+                out.write(buffer.getvalue())
+                return code
+            now = sandbox.world.now.isoformat()
+            out.write(f"\n$ csbridge run --config csbridge.yaml --now {now}\n")
+            code = main(["run", "--config", str(config), "--now", now])
             if code != 0:
                 return code
-    show_portfolio(orjson.loads(buffer.getvalue()), out)
+            show_crm_accounts(load_config(config), out)
     out.write(f"\nDone in {time.monotonic() - started:.0f} s.\n")
     return 0
 

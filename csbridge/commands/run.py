@@ -57,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
         with run_lock(store):
             notifier = _notifier(settings)
             try:
-                report = run_sync(settings, store, now, dry_run=args.dry_run, notifier=notifier)
+                report = run_sync(
+                    settings, store, now, dry_run=args.dry_run, notifier=notifier, options=options
+                )
             finally:
                 if notifier is not None:
                     notifier.close()
@@ -98,8 +100,13 @@ def summary(report: RunReport) -> str:
             f"  {name}: {crm['records_updated']} records updated, "
             f"{crm['tags_changed']} tag changes, {crm['tasks_created']} tasks created"
             f" ({crm['tasks_found_existing']} found already there), "
-            f"{crm['notifications_sent']} notifications sent, "
-            f"{len(crm['failed_records'])} failed"
+            f"{crm['notifications_sent']} notifications sent"
+            + (
+                f" ({crm['notifications_skipped']} skipped: no channel configured), "
+                if crm["notifications_skipped"]
+                else ", "
+            )
+            + f"{len(crm['failed_records'])} failed"
         )
         for failure in crm["failed_records"][:SHOWN_FAILURES]:
             lines.append(
