@@ -483,3 +483,60 @@ def test_sandbox_bulk_update_of_more_than_200_companies(sandbox: Sandbox) -> Non
     assert {i: back[u.record_id]["cs_health_score"] for i, u in enumerate(updates[:100])} == {
         i: str(i) for i in range(100)
     }
+
+
+# -- sandbox faults (/_sandbox/faults) ----------------------------------------------------
+
+
+def arm(sandbox: Sandbox, *faults: dict[str, Any]) -> None:
+    answer = requests.post(
+        f"{sandbox.urls['hubspot']}/_sandbox/faults", json=list(faults), timeout=5
+    )
+    assert answer.status_code == 201, answer.text
+
+
+def stats(sandbox: Sandbox) -> dict[str, Any]:
+    answer: dict[str, Any] = requests.get(
+        f"{sandbox.urls['hubspot']}/_sandbox/stats", timeout=5
+    ).json()
+    return answer
+
+
+def test_sandbox_timeout_after_commit_is_unknown_and_the_task_is_found_once(
+    sandbox: Sandbox,
+) -> None:
+    config = sandbox.config()
+    config["http"] = {"read_timeout": 0.3}
+    w = hubspot_writer(Settings(**config))
+    account = sandbox.world.accounts[7]
+    task = TaskCreate(f"{account.domain}:churn_risk:2026-11", account.hubspot_id, "Churn risk")
+    route = "POST /crm/v3/objects/tasks/batch/create"
+    before = stats(sandbox)["by_route"].get(route, 0)
+    arm(sandbox, {"kind": "timeout_after_commit", "match": route, "delay": 1.0})
+    with pytest.raises(UnknownOutcomeError):
+        w.create_tasks([task])
+    assert stats(sandbox)["by_route"].get(route, 0) == before + 1  # never resent
+    found = w.find_tasks([task.key])
+    assert list(found) == [task.key]
+
+
+def test_sandbox_429_storm_then_the_update_lands_and_a_rejected_record_fails_alone(
+    sandbox: Sandbox, sleeps: list[float]
+) -> None:
+    ids = [a.hubspot_id for a in sandbox.world.accounts[240:243]]
+    arm(
+        sandbox,
+        {
+            "kind": "status",
+            "status": 429,
+            "count": 3,
+            "match": "POST /crm/v3/objects/companies/batch/update",
+        },
+        {"kind": "reject_record", "object": "companies", "id": ids[1], "count": 1},
+    )
+    results = live(sandbox).update_records([RecordUpdate(i, {"cs_health_score": 44}) for i in ids])
+    assert [r.ok for r in results] == [True, False, True]
+    assert len(sleeps) == 3  # three 429s waited out, then one answer
+    assert results[1].error is not None and results[1].error.startswith("VALIDATION_ERROR: ")
+    back = read_back(sandbox, ids, ["cs_health_score"])
+    assert [back[i].get("cs_health_score") for i in ids] == ["44", None, "44"]

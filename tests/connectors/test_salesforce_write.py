@@ -417,3 +417,46 @@ def test_sandbox_bulk_job_that_fails_as_a_whole_rejects_the_batch(sandbox: Sandb
     account = sandbox.world.accounts[0].salesforce_id
     with pytest.raises(BatchRejectedError, match="Field name not found : No_Such_Field__c"):
         w.bulk_update([RecordUpdate(account, {"No_Such_Field__c": 1})])
+
+
+# -- sandbox faults (/_sandbox/faults) ----------------------------------------------------
+
+
+def arm(sandbox: Sandbox, *faults: dict[str, Any]) -> None:
+    answer = requests.post(
+        f"{sandbox.urls['salesforce']}/_sandbox/faults",
+        json=list(faults),
+        verify=str(sandbox.ca_cert_path),
+        timeout=5,
+    )
+    assert answer.status_code == 201, answer.text
+
+
+def test_sandbox_timeout_after_commit_is_unknown_and_the_task_is_found_once(
+    sandbox: Sandbox, sleeps: list[float]
+) -> None:
+    config = sandbox.config()
+    config["http"] = {"read_timeout": 0.3}
+    calls = CallAccounting()
+    w = salesforce_writer(Settings(**config), calls)
+    OPEN.append(w.client)
+    account = sandbox.world.accounts[7]
+    task = TaskCreate(f"{account.domain}:churn_risk:2026-11", account.salesforce_id, "Churn risk")
+    arm(sandbox, {"kind": "timeout_after_commit", "match": "POST /services/data", "delay": 1.0})
+    with pytest.raises(UnknownOutcomeError):
+        w.create_tasks([task])
+    assert calls.count(endpoint="Task collection create") == 1 and sleeps == []  # never resent
+    assert list(w.find_tasks([task.key])) == [task.key]
+
+
+def test_sandbox_rejected_record_fails_alone_in_collections_and_bulk(sandbox: Sandbox) -> None:
+    ids = [a.salesforce_id for a in sandbox.world.accounts[240:243]]
+    arm(sandbox, {"kind": "reject_record", "object": "Account", "id": ids[1], "count": 2})
+    w = live(sandbox)
+    for write in (w.update_records, w.bulk_update):
+        results = write([RecordUpdate(i, {"Health_Score__c": 44}) for i in ids])
+        assert [r.ok for r in results] == [True, False, True]
+        assert results[1].error is not None
+        assert results[1].error.startswith("FIELD_CUSTOM_VALIDATION_EXCEPTION: ")
+    back = read_back(w, ids, ["Health_Score__c"])
+    assert [back[i]["Health_Score__c"] for i in ids] == [44, None, 44]
