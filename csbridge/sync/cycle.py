@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from csbridge.mappings.fields import CrmFieldMapping
 from csbridge.scoring import Engine
@@ -47,8 +48,14 @@ def score_customers(
     now: datetime,
     history: Mapping[str, History] | None = None,
     options: SignalOptions | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Scored]:
-    """Score every customer and run the playbooks with what earlier runs left."""
+    """Score every customer and run the playbooks with what earlier runs left.
+
+    `overrides` (customer key → RuleContext fields) changes what the rules read for a
+    customer, not the score written: a CS platform's alert makes its own health score
+    drive the churn-risk trigger (`csbridge.webhooks.reaction`).
+    """
     history = history or {}
     signals = portfolio_signals(customers, now, engine.model, options)
     results = engine.score_many([(s.key, s.values, None, s.attributes) for s in signals])
@@ -75,6 +82,8 @@ def score_customers(
             champion_left=champion,
             key_features=options.key_features if options else (),
         )
+        if overrides and facts.key in overrides:
+            ctx = replace(ctx, **overrides[facts.key])
         scored.append(Scored(facts, result, ctx, evaluate(ctx, rules, now), status))
     return scored
 

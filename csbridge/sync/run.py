@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,12 +25,19 @@ from csbridge.config import Settings
 from csbridge.http import CallAccounting
 from csbridge.mappings.fields import Crm, load_field_mapping
 from csbridge.scoring import Engine, load_model
-from csbridge.scoring.rules_config import load_rules
+from csbridge.scoring.rules_config import RulesConfig, load_rules
 from csbridge.scoring.signals import SignalOptions
 from csbridge.store.store import Store
 from csbridge.sync.apply import Notifier, apply_changes
-from csbridge.sync.apply_types import ApplyOptions
-from csbridge.sync.cycle import desired_states, history_entries, in_targets, score_customers
+from csbridge.sync.apply_types import ApplyOptions, ApplyReport
+from csbridge.sync.changes import ChangeSet
+from csbridge.sync.cycle import (
+    Scored,
+    desired_states,
+    history_entries,
+    in_targets,
+    score_customers,
+)
 from csbridge.sync.history import load_history, save_history
 from csbridge.sync.ledger import read_ledger
 from csbridge.sync.plan import ledger_states, plan
@@ -135,36 +142,57 @@ def _score_and_write(
     report.accounts_scored = sum(1 for s in scored if s.result.score is not None)
     report.bands = dict(sorted(Counter(s.status or "unscored" for s in scored).items()))
     for target in targets:
-        target_settings = getattr(settings.crm, target)
-        mapping = load_field_mapping(target, target_settings.mapping)
-        tag_field = mapping.write["tags"].api_name if "tags" in mapping.write else None
-        desired = desired_states(scored, target, mapping, engine, rules, now)
-        written, done, notified = read_ledger(store, target, mapping.object, tag_field)
-        changes = plan(
-            desired, ledger_states(desired, written, done, notified), owned_tags=rules.owned_tags
+        writer = None if report.dry_run else writer_factory(target, settings, report.accounting)
+        changes, applied = write_target(
+            target, settings, store, scored, engine, rules, now, writer, report.run_id, notifier
         )
-        if report.dry_run:
-            report.crm[target] = {"planned": changes.summary()}
-            continue
-        writer = writer_factory(target, settings, report.accounting)
-        applied = apply_changes(
-            changes,
-            writer,
-            store,
-            ApplyOptions(
-                object_type=mapping.object,
-                tag_field=tag_field,
-                fallback_owner_id=target_settings.fallback_owner_id,
-                bulk_threshold=target_settings.bulk_threshold,
-                lookup_delay=target_settings.task_lookup_delay if target == "hubspot" else 0.0,
-                run_id=report.run_id,
-            ),
-            notifier=notifier,
-        )
-        report.crm[target] = {"planned": changes.summary(), **applied.as_dict()}
-        report.ok = report.ok and applied.ok
-        log.info("run.applied", target=target, ok=applied.ok, failed=len(applied.failed))
+        report.crm[target] = {"planned": changes.summary()}
+        if applied is not None:
+            report.crm[target].update(applied.as_dict())
+            report.ok = report.ok and applied.ok
     if not report.dry_run:
         save_history(
             store, history_entries(scored), now, model_hash=engine.model_hash, run_id=report.run_id
         )
+
+
+def write_target(
+    target: Crm,
+    settings: Settings,
+    store: Store,
+    scored: Sequence[Scored],
+    engine: Engine,
+    rules: RulesConfig,
+    now: datetime,
+    writer: CrmWriter | None,
+    run_id: str,
+    notifier: Notifier | None,
+) -> tuple[ChangeSet, ApplyReport | None]:
+    """Plan `scored` against `target`'s ledger and apply it through `writer` (None: plan
+    only). Shared by the scheduled run and the webhook reactions."""
+    target_settings = getattr(settings.crm, target)
+    mapping = load_field_mapping(target, target_settings.mapping)
+    tag_field = mapping.write["tags"].api_name if "tags" in mapping.write else None
+    desired = desired_states(scored, target, mapping, engine, rules, now)
+    written, done, notified = read_ledger(store, target, mapping.object, tag_field)
+    changes = plan(
+        desired, ledger_states(desired, written, done, notified), owned_tags=rules.owned_tags
+    )
+    if writer is None:
+        return changes, None
+    applied = apply_changes(
+        changes,
+        writer,
+        store,
+        ApplyOptions(
+            object_type=mapping.object,
+            tag_field=tag_field,
+            fallback_owner_id=target_settings.fallback_owner_id,
+            bulk_threshold=target_settings.bulk_threshold,
+            lookup_delay=target_settings.task_lookup_delay if target == "hubspot" else 0.0,
+            run_id=run_id,
+        ),
+        notifier=notifier,
+    )
+    log.info("run.applied", target=target, ok=applied.ok, failed=len(applied.failed))
+    return changes, applied
