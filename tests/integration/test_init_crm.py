@@ -1,6 +1,6 @@
 """`csbridge init-crm` against the sandbox over real HTTP, read back through each CRM's own
-API: a dry run creates nothing, a run creates every field, a rerun writes nothing, and a
-new owned tag adds exactly one option."""
+API, write calls counted by the sandbox (`/_sandbox/stats`): a dry run creates nothing, a
+run creates every field, a rerun writes nothing, and a new owned tag adds one option."""
 
 from __future__ import annotations
 
@@ -67,6 +67,18 @@ def hs_props(sandbox: Sandbox, obj: str) -> dict[str, dict[str, Any]]:
     return {p["name"]: p for p in hs_get(sandbox, f"/crm/v3/properties/{obj}")}
 
 
+def writes(sandbox: Sandbox) -> tuple[int, int]:
+    """(Salesforce, HubSpot) write calls the emulators answered since the last call, from
+    `/_sandbox/stats` (POST, PATCH, PUT, DELETE except reads such as the OAuth token)."""
+    counts = []
+    for vendor in ("salesforce", "hubspot"):
+        base, verify = sandbox.urls[vendor], str(sandbox.ca_cert_path)
+        stats = requests.get(f"{base}/_sandbox/stats", verify=verify, timeout=10).json()
+        requests.post(f"{base}/_sandbox/stats/reset", verify=verify, timeout=10)
+        counts.append(int(stats["writes"]))
+    return counts[0], counts[1]
+
+
 def snapshot(sandbox: Sandbox) -> tuple[Any, ...]:
     return (
         sorted(sf_fields(sandbox, "Account")),
@@ -87,10 +99,12 @@ def test_dry_run_then_run_then_rerun(
     assert dry["write_calls"] == {"salesforce": 0, "hubspot": 0}
     assert {s["result"] for s in dry["steps"]} == {"dry-run"}
     assert snapshot(running) == before  # nothing created
+    assert writes(running) == (0, 0)
 
     done = init_crm(config, capsys)
     assert done["summary"]["create"] == 24 and {s["result"] for s in done["steps"]} == {"done"}
     assert done["write_calls"] == {"salesforce": 11, "hubspot": 13}
+    assert writes(running) == (11, 13)
     assert any("field-level security" in note for note in done["notes"])
 
     account = sf_fields(running, "Account")
@@ -147,6 +161,7 @@ def test_dry_run_then_run_then_rerun(
     assert again["summary"] == {"create": 0, "update": 0, "ok": 24, "conflict": 0}
     assert again["write_calls"] == {"salesforce": 0, "hubspot": 0}
     assert snapshot(running) == created
+    assert writes(running) == (0, 0)
 
     assert main(["init-crm", "--config", str(config)]) == 0
     table = capsys.readouterr().out
@@ -158,24 +173,30 @@ def test_new_owned_tag_adds_one_option(
     sandbox: tuple[Sandbox, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     running, config = sandbox
-    init_crm(config, capsys, "--target", "hubspot")
+    init_crm(config, capsys)
     rules = tmp_path / "rules.yaml"
     rules.write_text(yaml.safe_dump({"owned_tags": [*TAGS, "Champion"]}))
     data = yaml.safe_load(config.read_text())
     config.write_text(yaml.safe_dump({**data, "rules": str(rules)}))
 
-    plan = init_crm(config, capsys, "--target", "hubspot", "--dry-run")
-    changed = [s for s in plan["steps"] if s["action"] != "ok"]
-    assert [(s["field"], s["action"], s["detail"]) for s in changed] == [
-        ("cs_tags", "update", "add Champion")
+    plan = init_crm(config, capsys, "--dry-run")
+    changed = [(s["target"], s["field"], s["action"], s["detail"]) for s in plan["steps"]]
+    assert [c for c in changed if c[2] != "ok"] == [
+        ("salesforce", "CS_Tags__c", "update", "add Champion"),
+        ("hubspot", "cs_tags", "update", "add Champion"),
     ]
-    done = init_crm(config, capsys, "--target", "hubspot")
-    assert done["summary"] == {"create": 0, "update": 1, "ok": 12, "conflict": 0}
-    assert done["write_calls"] == {"hubspot": 1}
+    writes(running)  # start counting here
+    done = init_crm(config, capsys)
+    assert done["summary"] == {"create": 0, "update": 2, "ok": 22, "conflict": 0}
+    assert writes(running) == (1, 1)
     options = hs_props(running, "companies")["cs_tags"]["options"]
     assert [(o["value"], o["label"]) for o in options] == [
         ("Promoter", "Promoter"),
         ("Churn Risk", "Churn Risk"),
         ("Champion", "Champion"),
     ]
-    assert init_crm(config, capsys, "--target", "hubspot")["write_calls"] == {"hubspot": 0}
+    picklist = sf_fields(running, "Account")["CS_Tags__c"]
+    assert picklist["type"] == "multipicklist"
+    assert [v["value"] for v in picklist["picklistValues"]] == [*TAGS, "Champion"]
+    assert init_crm(config, capsys)["summary"]["update"] == 0
+    assert writes(running) == (0, 0)
