@@ -14,13 +14,13 @@ import yaml
 
 from csbridge.cli import main
 from csbridge.commands.init_crm import TargetResult, outcome_error
-from csbridge.config import HttpSettings, SalesforceSettings
-from csbridge.connectors.hubspot_schema import field_type, property_body
+from csbridge.config import HttpSettings, HubspotSettings, SalesforceSettings
+from csbridge.connectors.hubspot_schema import HubspotSchema, field_type, property_body
 from csbridge.connectors.salesforce_schema import SalesforceSchema, metadata, setup_steps
 from csbridge.errors import CsbridgeError
 from csbridge.http import ApiClient
 from csbridge.http_errors import Ok, QuotaExhausted, Retry, SimpleResponse, Verdict
-from csbridge.http_vendors import classify_salesforce, salesforce_client
+from csbridge.http_vendors import classify_salesforce, hubspot_client, salesforce_client
 from csbridge.mappings.fields import load_field_mapping
 from csbridge.sync.crm_schema import (
     ExistingField,
@@ -292,3 +292,20 @@ def test_exit_error_for_conflicts_and_fields_not_seen_after_creation() -> None:
     error = outcome_error([TargetResult("salesforce", [created], ["unverified"])])
     assert error is not None and "salesforce Account.Health_Trend__c" in str(error)
     assert "field-level security" in str(error)
+
+
+def test_hubspot_create_answered_409_is_done_and_403_names_the_scope(
+    rsps: responses.RequestsMock,
+) -> None:
+    base = "https://api.hubapi.example"
+    client = hubspot_client(HubspotSettings(base_url=base, access_token="pat"), HttpSettings())
+    schema = HubspotSchema(client, "csbridge")
+    exists = {"status": "error", "category": "CONFLICT", "message": "already exists"}
+    rsps.post(f"{base}/crm/v3/properties/companies/groups", status=409, json=exists)
+    schema.apply(Step("create", "companies", "csbridge", "missing"))  # a resent create
+    rsps.get(f"{base}/crm/v3/properties/tasks", status=403, json={"message": "scope"})
+    with pytest.raises(CsbridgeError, match=r"crm\.schemas\.companies\.write"):
+        schema.fields(["tasks"])
+    rsps.get(f"{base}/crm/v3/properties/deals", status=400, json={"message": "bad object"})
+    with pytest.raises(CsbridgeError, match="HTTP 400: bad object"):
+        schema.fields(["deals"])
