@@ -104,6 +104,7 @@ class HubspotWriter:
             {"inputs": inputs},
             f"{self.mapping.object} batch update",
             idempotent=True,
+            write=True,
         )
         done = {str(r.get("id")): str(r.get("id")) for r in body.get("results") or []}
         return _outcomes([u.record_id for u in updates], done, body)
@@ -146,6 +147,7 @@ class HubspotWriter:
             {"inputs": [self._task_input(t) for t in tasks]},
             f"{self.mapping.task.object} batch create",
             idempotent=False,
+            write=True,
         )
         made = {
             str((r.get("properties") or {}).get(key_field)): str(r.get("id"))
@@ -231,19 +233,22 @@ class HubspotWriter:
         *,
         idempotent: bool,
         bucket: str | None = None,
+        write: bool = False,
     ) -> dict[str, Any]:
-        """`ApiClient.request`, except that a 400 raises `BatchRejectedError` with HubSpot's
-        message (`apply` splits the batch to find the bad record)."""
+        """`ApiClient.request`, except that a 400 to a write raises `BatchRejectedError` with
+        HubSpot's message (`apply` splits the batch to find the bad record)."""
         headers = {ENDPOINT_HEADER: endpoint, IDEMPOTENT_HEADER: "1" if idempotent else "0"}
         if bucket:
             headers[BUCKET_HEADER] = bucket
         response = self.client.session.post(self.client.url(path), json=body, headers=headers)
-        if response.status_code == 400:
-            raise BatchRejectedError(SYSTEM, f"{endpoint}: {_message(response)}")
         status = response.status_code
-        self.client.raise_for_verdict(self.client.classify(response), endpoint, status, idempotent)
-        if status >= 300:  # e.g. a 404 for an object type the portal does not have
+        if status == 400 and write:
+            raise BatchRejectedError(SYSTEM, f"{endpoint}: {_message(response)}")
+        if status in (400, 404):  # a bad search or read; an object type the portal lacks
             raise FatalHttpError(SYSTEM, endpoint, f"HTTP {status}: {_message(response)}", status)
+        self.client.raise_for_verdict(self.client.classify(response), endpoint, status, idempotent)
+        if status >= 300:
+            raise FatalHttpError(SYSTEM, endpoint, f"HTTP {status}", status)
         data = response.json()
         if not isinstance(data, dict):
             raise BatchRejectedError(SYSTEM, f"{endpoint}: the answer is not a JSON object")

@@ -25,7 +25,7 @@ from csbridge.connectors.salesforce import open_salesforce
 from csbridge.connectors.salesforce_soql import soql_string
 from csbridge.errors import CsbridgeError
 from csbridge.http import ApiClient, CallAccounting
-from csbridge.http_errors import SimpleResponse
+from csbridge.http_errors import FatalHttpError, SimpleResponse
 from csbridge.http_policy import ENDPOINT_HEADER, IDEMPOTENT_HEADER
 from csbridge.http_vendors import salesforce_client
 from csbridge.mappings.fields import CrmFieldMapping, load_field_mapping
@@ -104,7 +104,9 @@ class SalesforceWriter:
         handler = getattr(self.sf.bulk2, self.mapping.object)
         label = f"bulk2 {self.mapping.object} update"
         try:
-            jobs = self._call(label, lambda: handler.update(records=rows, wait=self.bulk_wait))
+            jobs = self._call(
+                label, lambda: handler.update(records=rows, wait=self.bulk_wait), write=True
+            )
         except SalesforceOperationError as exc:
             raise BatchRejectedError(SYSTEM, f"{label}: {exc}") from None
         failed: dict[str, str] = {}
@@ -199,21 +201,28 @@ class SalesforceWriter:
                 headers=headers,
             )
 
-        answer = self._call(endpoint, send, safe=idempotent)
+        answer = self._call(endpoint, send, safe=idempotent, write=True)
         if not isinstance(answer, list) or len(answer) != len(records):
             raise BatchRejectedError(
                 SYSTEM, f"{endpoint}: expected {len(records)} results, got {_size(answer)}"
             )
         return answer
 
-    def _call(self, endpoint: str, fn: Callable[[], T], safe: bool = True) -> T:
-        """Run a simple-salesforce call; its HTTP errors become ours (a 400 rejects the batch)."""
+    def _call(
+        self, endpoint: str, fn: Callable[[], T], safe: bool = True, write: bool = False
+    ) -> T:
+        """Run a simple-salesforce call; its HTTP errors become ours (a 400 to a write
+        rejects the batch; to a query, e.g. an unknown field, it is a fatal error)."""
         try:
             return fn()
         except SalesforceError as exc:
             content = exc.content
-            if exc.status == 400:
+            if exc.status == 400 and write:
                 raise BatchRejectedError(SYSTEM, f"{endpoint}: {_reason(content)}") from None
+            if exc.status == 400:
+                raise FatalHttpError(
+                    SYSTEM, endpoint, f"HTTP 400: {_reason(content)}", 400
+                ) from None
             text = content if isinstance(content, str) else json.dumps(content, default=str)
             verdict = self.client.classify(SimpleResponse(int(exc.status), {}, text))
             self.client.raise_for_verdict(verdict, endpoint, int(exc.status), safe)

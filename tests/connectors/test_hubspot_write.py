@@ -138,6 +138,18 @@ def test_a_400_rejects_the_batch_with_hubspots_message(rsps: responses.RequestsM
     )
 
 
+def test_a_400_to_a_search_is_a_fatal_error_not_a_rejected_batch(
+    rsps: responses.RequestsMock,
+) -> None:
+    rsps.post(
+        f"{BASE}/tasks/search",
+        status=400,
+        json={"message": "csbridge_task_key does not exist", "category": "VALIDATION_ERROR"},
+    )
+    with pytest.raises(FatalHttpError, match="HTTP 400: VALIDATION_ERROR: csbridge_task_key"):
+        writer().find_tasks(["k"])
+
+
 def test_an_unknown_object_type_is_a_fatal_error(rsps: responses.RequestsMock) -> None:
     rsps.post(
         f"{BASE}/companies/batch/read",

@@ -21,7 +21,7 @@ from csbridge.connectors.salesforce import open_salesforce
 from csbridge.connectors.salesforce_write import SalesforceWriter, csv_value, salesforce_writer
 from csbridge.errors import CsbridgeError
 from csbridge.http import ApiClient, CallAccounting
-from csbridge.http_errors import QuotaExhaustedError, UnknownOutcomeError
+from csbridge.http_errors import FatalHttpError, QuotaExhaustedError, UnknownOutcomeError
 from csbridge.http_vendors import salesforce_client
 from csbridge.mappings.fields import load_field_mapping
 from csbridge.sandbox.runner import Sandbox, run_sandbox
@@ -236,6 +236,18 @@ def test_read_field_chunks_ids_and_maps_18_char_ids_back(rsps: responses.Request
     )
     assert soql_of(first.calls[0]).count("'") == 600 and soql_of(second.calls[0]).count("'") == 100
     assert all(len(c.request.url) < 16_000 for c in (*first.calls, *second.calls))
+
+
+def test_a_400_to_a_query_is_a_fatal_error_not_a_rejected_batch(
+    rsps: responses.RequestsMock,
+) -> None:
+    rsps.get(
+        f"{SF_BASE}/query/",
+        status=400,
+        json=[{"errorCode": "INVALID_FIELD", "message": "No such column 'Csbridge_Key__c'"}],
+    )
+    with pytest.raises(FatalHttpError, match="HTTP 400: INVALID_FIELD: No such column"):
+        writer().find_tasks(["k"])
 
 
 @pytest.mark.usefixtures("sleeps")
