@@ -33,7 +33,7 @@ from csbridge.sync.writer import BatchRejectedError, RecordUpdate, TaskCreate, W
 
 SYSTEM = "hubspot"
 MAX_BATCH = 100  # HubSpot answers 400 to a batch of more than 100 inputs
-TASK_TO_COMPANY = 192  # HUBSPOT_DEFINED association type task -> company
+TASK_TO_COMPANY = ({"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 192},)
 T = TypeVar("T")
 
 
@@ -165,14 +165,9 @@ class HubspotWriter:
         for batch in _chunks(sorted(set(keys)), MAX_BATCH):
             after: str | None = None
             while True:
+                wanted = {"propertyName": key_field, "operator": "IN", "values": batch}
                 request: dict[str, Any] = {
-                    "filterGroups": [
-                        {
-                            "filters": [
-                                {"propertyName": key_field, "operator": "IN", "values": batch}
-                            ]
-                        }
-                    ],
+                    "filterGroups": [{"filters": [wanted]}],
                     "properties": [key_field],
                     "sorts": [{"propertyName": "hs_createdate", "direction": "ASCENDING"}],
                     "limit": MAX_BATCH,
@@ -212,17 +207,7 @@ class HubspotWriter:
         return {
             "properties": properties,
             "objectWriteTraceId": task.key,
-            "associations": [
-                {
-                    "to": {"id": task.record_id},
-                    "types": [
-                        {
-                            "associationCategory": "HUBSPOT_DEFINED",
-                            "associationTypeId": TASK_TO_COMPANY,
-                        }
-                    ],
-                }
-            ],
+            "associations": [{"to": {"id": task.record_id}, "types": TASK_TO_COMPANY}],
         }
 
     def _post(
