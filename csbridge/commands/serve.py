@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import threading
+from contextlib import ExitStack
 from typing import Any
 
 import uvicorn
@@ -13,6 +14,7 @@ from csbridge.errors import CsbridgeError
 from csbridge.store.store import open_store
 from csbridge.webhooks import worker
 from csbridge.webhooks.app import create_app
+from csbridge.webhooks.reaction import configured_reaction
 from csbridge.webhooks.senders import enabled_senders
 
 
@@ -51,21 +53,22 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(hooks, store.engine, senders=senders)
     stop = threading.Event()
     thread = None
-    if args.with_worker or hooks.worker_in_serve:
-        react = worker.account_lookup_reaction(store.engine)
-        thread = threading.Thread(
-            target=worker.run,
-            args=(store.engine, react, stop),
-            kwargs={"lease_seconds": hooks.lease_seconds, "metrics": app.state.metrics},
-            name="csbridge-inbox-worker",
-            daemon=True,
-        )
-        thread.start()
-    try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
-    finally:
-        stop.set()
-        if thread is not None:
-            thread.join(timeout=10)
-        store.close()
+    with ExitStack() as stack:
+        stack.callback(store.close)
+        if args.with_worker or hooks.worker_in_serve:
+            react = stack.enter_context(configured_reaction(settings, store))
+            thread = threading.Thread(
+                target=worker.run,
+                args=(store.engine, react, stop),
+                kwargs={"lease_seconds": hooks.lease_seconds, "metrics": app.state.metrics},
+                name="csbridge-inbox-worker",
+                daemon=True,
+            )
+            thread.start()
+        try:
+            uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+        finally:
+            stop.set()
+            if thread is not None:
+                thread.join(timeout=10)
     return 0

@@ -2,10 +2,10 @@
 
 Every claimed row ends as `processed`, `parked` (unknown account, unknown event
 type) or `dead_lettered` (invalid payload, raw bytes kept in `dead_letters`).
-The reaction is injected (`React`); until the write-back (rules → plan → apply)
-exists, `account_lookup_reaction` only resolves the account against the stored CRM
-accounts: unknown → parked "unknown account", known → processed "no reaction
-configured yet". It creates no CRM task.
+The reaction is injected (`React`): `csbridge.webhooks.reaction.sync_reaction` goes
+through rules → plan → apply when `crm.targets` is set; without a CRM to write,
+`account_lookup_reaction` only resolves the account against the stored CRM accounts:
+unknown → parked "unknown account", known → processed "no reaction configured yet".
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def find_account(engine: Engine, alert: Alert) -> str | None:
 
 
 def account_lookup_reaction(engine: Engine) -> React:
-    """The default reaction until write-back lands: resolve the account, act on nothing."""
+    """The reaction without `crm.targets`: resolve the account, act on nothing."""
 
     def react(alert: Alert) -> ReactionOutcome:
         account = find_account(engine, alert)

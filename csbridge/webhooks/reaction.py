@@ -1,0 +1,233 @@
+"""The webhook worker's reaction: an alert goes through the same rules → plan → apply.
+
+There is no second rules engine. An alert becomes what the scheduled run's rules
+already read, then the cycle runs for that one customer and each CRM of
+`crm.targets` is planned against its ledger and applied (`csbridge.sync.run`):
+
+- `nps_answer`: stored as a `SurveyResponse` fact (kind nps, id `<sender>-<event id>`,
+  responded at the event's time), so the detractor / promoter playbooks see it now and
+  every later run sees it too; the task is keyed by that answer id.
+- `urgent_ticket`: stored as an urgent `Ticket` fact (a Zendesk event keeps the
+  ticket's own id, so the next pull updates the same row rather than adding one).
+- `score_drop` / `threshold_crossed` (a CS platform's own health score): that score
+  drives the rules for this evaluation: the rule context's `score` is the alert's
+  score and `score_30d_ago` its previous score, so the churn-risk trigger (below /
+  drop) fires on the platform's view. The fields written (score, band, ...) still come
+  from csbridge's own score, and the rule's own threshold applies, not the alert's.
+
+Facts are stored in the account's own system (its `source`), so the identity index
+joins them like pulled facts. A reaction stores no score history and no rule episodes
+(the scheduled run does): a churn-risk task is keyed by the day it started, so a
+repeat of the alert that day plans the same key and nothing new is created.
+
+Outcome: `processed` with what landed ("reacted: hubspot: 1 task created (key ...)"),
+or "no change needed"; an unknown account is `parked`. If any write did not land the
+reaction raises `ReactionIncompleteError`: the worker leaves the row claimed and
+retries it after its lease, and the retry plans only what is still missing. A reaction
+holds the store's run lock, so it never overlaps a scheduled run (a run in progress
+makes it raise and retry later).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, cast, get_args
+
+import structlog
+
+from csbridge.config import Settings
+from csbridge.errors import CsbridgeError
+from csbridge.http import CallAccounting
+from csbridge.models import Fact, Source, SurveyResponse, Ticket
+from csbridge.scoring import Engine, load_model
+from csbridge.scoring.rules_config import load_rules
+from csbridge.scoring.signal_groups import sessions_per_user
+from csbridge.scoring.signals import SignalOptions, portfolio_benchmark
+from csbridge.store.lock import run_lock
+from csbridge.store.store import Store
+from csbridge.sync import notify
+from csbridge.sync.apply import Notifier
+from csbridge.sync.apply_types import ApplyReport
+from csbridge.sync.changes import ChangeSet
+from csbridge.sync.cycle import in_targets, score_customers
+from csbridge.sync.history import load_history
+from csbridge.sync.portfolio import load_portfolio
+from csbridge.sync.run import WriterFactory, default_writer, write_target
+from csbridge.webhooks.alert import Alert, React, ReactionOutcome
+from csbridge.webhooks.worker import account_lookup_reaction, find_account
+
+log = structlog.get_logger("csbridge.webhooks.reaction")
+NO_CHANGE = "no change needed"
+MAX_ID = 100  # longer event ids are hashed so task keys stay within the CRM's 255
+
+
+class ReactionIncompleteError(CsbridgeError):
+    """Some write of a reaction did not land; the inbox row is retried after its lease."""
+
+
+def sync_reaction(
+    settings: Settings,
+    store: Store,
+    *,
+    writer_factory: WriterFactory = default_writer,
+    notifier: Notifier | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> React:
+    """The reaction that writes into the CRMs of `crm.targets` (see the module doc)."""
+
+    def react(alert: Alert) -> ReactionOutcome:
+        account = find_account(store.engine, alert)
+        if account is None:
+            return ReactionOutcome("parked", f"unknown account: {alert.account_key[:120]}")
+        source, _, account_id = account.partition(":")
+        fact = alert_fact(alert, source, account_id)
+        if fact is not None:
+            store.upsert([fact])
+        with run_lock(store):
+            return _react(alert, source, account_id, clock())
+
+    def _react(alert: Alert, source: str, account_id: str, now: datetime) -> ReactionOutcome:
+        targets = list(settings.crm.targets)
+        portfolio = load_portfolio(store, settings.identity.key, now)
+        customers = in_targets(portfolio.customers, targets)
+        key = portfolio.index.resolve(source, account_id)
+        mine = [c for c in customers if c.key == key]
+        if key is None or not mine:
+            return ReactionOutcome("processed", f"{NO_CHANGE}: {source}:{account_id} is in no CRM")
+        # the session benchmark is the whole portfolio's, as in the scheduled run
+        benchmark = portfolio_benchmark([sessions_per_user(c, now) for c in customers])
+        options = SignalOptions().model_copy(update={"session_benchmark": benchmark})
+        engine = Engine(load_model(settings.model))
+        rules = load_rules(settings.rules)
+        history = load_history(store, now)
+        override = context_override(alert)
+        scored = score_customers(
+            mine, engine, rules, now, history, options, {key: override} if override else None
+        )
+        run_id = store.start_run("reaction")
+        outcomes: dict[str, tuple[ChangeSet, ApplyReport]] = {}
+        try:
+            for target in targets:
+                writer = writer_factory(target, settings, CallAccounting())
+                changes, applied = write_target(
+                    target, settings, store, scored, engine, rules, now, writer, run_id, notifier
+                )
+                assert applied is not None  # a writer was given
+                outcomes[target] = (changes, applied)
+        except BaseException:
+            store.finish_run(run_id, "crashed", None)
+            raise
+        ok = all(applied.ok for _, applied in outcomes.values())
+        report = {
+            "event": f"{alert.source}:{alert.event_id}"[:200],
+            "customer": key,
+            "crm": {t: {"planned": c.summary(), **a.as_dict()} for t, (c, a) in outcomes.items()},
+        }
+        store.finish_run(run_id, "ok" if ok else "partial", report)
+        if not ok:
+            raise ReactionIncompleteError(f"reaction for {key}: {failures(outcomes)}")
+        reason = describe(outcomes)
+        log.info("webhook.reacted", customer=key, run_id=run_id, reason=reason)
+        return ReactionOutcome("processed", reason)
+
+    return react
+
+
+@contextmanager
+def configured_reaction(settings: Settings, store: Store) -> Iterator[React]:
+    """The worker's reaction: `sync_reaction` (with the configured notifications) when
+    `crm.targets` names a CRM, else the account lookup that writes nothing."""
+    if not settings.crm.targets:
+        yield account_lookup_reaction(store.engine)
+        return
+    notifier = notify.Notifier(settings.notifications, settings.http)
+    try:
+        yield sync_reaction(settings, store, notifier=notifier)
+    finally:
+        notifier.close()
+
+
+def alert_fact(alert: Alert, source: str, account_id: str) -> Fact | None:
+    """The fact an NPS answer or an urgent ticket adds to the account, or None."""
+    if source not in get_args(Source):
+        return None
+    own = cast(Source, source)
+    event_id = alert.event_id
+    if len(event_id) > MAX_ID:
+        event_id = hashlib.sha256(event_id.encode()).hexdigest()[:32]
+    fact_id = f"{alert.source}-{event_id}"
+    if alert.kind == "nps_answer" and alert.score is not None:
+        return SurveyResponse(
+            source=own,
+            id=fact_id,
+            updated_at=alert.occurred_at,
+            kind="nps",
+            account_id=account_id,
+            contact_id=alert.account_key if alert.key_kind == "contact" else None,
+            score=alert.score,
+            responded_at=alert.occurred_at,
+        )
+    if alert.kind == "urgent_ticket":
+        return Ticket(
+            source=own,
+            id=_zendesk_ticket_id(alert) if source == "zendesk" else fact_id,
+            updated_at=alert.occurred_at,
+            account_id=account_id,
+            status="new",
+            priority="urgent",
+            created_at=alert.occurred_at,
+        )
+    return None
+
+
+def _zendesk_ticket_id(alert: Alert) -> str:
+    """The ticket's own id in a Zendesk event (the adapter checked `detail.id`)."""
+    raw: Any = alert.raw
+    detail = raw.get("detail") if isinstance(raw, dict) else None
+    ticket = detail.get("id") if isinstance(detail, dict) else None
+    return str(ticket) if ticket else f"{alert.source}-{alert.event_id}"[:MAX_ID]
+
+
+def context_override(alert: Alert) -> dict[str, Any]:
+    """What a CS platform's score alert changes in the rule context (nothing otherwise)."""
+    if alert.kind not in ("score_drop", "threshold_crossed") or alert.score is None:
+        return {}
+    return {"score": alert.score, "score_30d_ago": alert.previous_score}
+
+
+def describe(outcomes: dict[str, tuple[ChangeSet, ApplyReport]]) -> str:
+    """A reason a person reads in `inbox list`: what landed in which CRM."""
+    parts = []
+    for target, (changes, applied) in outcomes.items():
+        done = []
+        keys = [t.key for a in changes.accounts for t in a.tasks]
+        if applied.tasks_created:
+            label = "key" if len(keys) == 1 else "keys"
+            done.append(f"{_n(applied.tasks_created, 'task')} created ({label} {', '.join(keys)})")
+        if applied.tasks_found:
+            done.append(f"{_n(applied.tasks_found, 'task')} found already there")
+        if applied.records_updated:
+            done.append(f"{_n(applied.records_updated, 'record')} updated")
+        if applied.notifications_sent:
+            done.append(f"{_n(applied.notifications_sent, 'notification')} sent")
+        if done:
+            parts.append(f"{target}: {', '.join(done)}")
+    return f"reacted: {'; '.join(parts)}" if parts else NO_CHANGE
+
+
+def failures(outcomes: dict[str, tuple[ChangeSet, ApplyReport]]) -> str:
+    """The writes that did not land, for the worker's log and the retry."""
+    lines = [
+        f"{target}: "
+        + (applied.stopped or "; ".join(f"{f.kind} {f.ref}: {f.reason}" for f in applied.failed))
+        for target, (_, applied) in outcomes.items()
+        if not applied.ok
+    ]
+    return " | ".join(lines)[:1500]
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
