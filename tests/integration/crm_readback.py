@@ -109,7 +109,9 @@ def same(crm_value: object, planned_value: object) -> bool:
     if isinstance(planned_value, bool):
         return str(crm_value).lower() == str(planned_value).lower()
     if isinstance(planned_value, int | float):
-        return abs(float(str(crm_value)) - float(planned_value)) < 1e-6
+        return (
+            crm_value not in (None, "") and abs(float(str(crm_value)) - float(planned_value)) < 1e-6
+        )
     if isinstance(planned_value, str) and planned_value[:4].isdigit() and "T" in planned_value:
         return crm_value is not None  # a datetime: the CRM renders it its own way
     return crm_value == planned_value
