@@ -79,6 +79,10 @@ class HubspotWriter:
         self.now = now
         self._types = {spec.api_name: spec.type for spec in mapping.write.values()}
 
+    def close(self) -> None:
+        """Release the HTTP connections (kept alive between the calls of one run)."""
+        self.client.close()
+
     @property
     def name(self) -> str:
         return SYSTEM

@@ -75,6 +75,10 @@ class SalesforceWriter:
         self._batch_size = batch_size
         self.bulk_wait = bulk_wait
 
+    def close(self) -> None:
+        """Release the HTTP connections (kept alive between the calls of one run)."""
+        self.client.close()
+
     @property
     def name(self) -> str:
         return SYSTEM

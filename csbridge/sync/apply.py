@@ -38,7 +38,7 @@ from csbridge.sync.apply_types import (
     split_on_rejection,
 )
 from csbridge.sync.changes import AccountChanges, ChangeSet, Notification
-from csbridge.sync.writer import CrmWriter, RecordUpdate, WriteResult
+from csbridge.sync.writer import BatchRejectedError, CrmWriter, RecordUpdate, WriteResult
 
 log = structlog.get_logger("csbridge.apply")
 RETRY_PASSES = 2
@@ -96,7 +96,15 @@ def _apply_records(
         for done, batch in enumerate(batches):
             try:
                 if bulk:
-                    results = writer.bulk_update(batch)
+                    try:
+                        results = writer.bulk_update(batch)
+                    except BatchRejectedError as exc:  # the job failed whole: go record by record
+                        log.warning("apply.bulk_rejected", target=writer.name, reason=exc.reason)
+                        results = [
+                            r
+                            for part in chunks(batch, writer.batch_size)
+                            for r in split_on_rejection(part, writer.update_records, _record_ref)
+                        ]
                 else:
                     results = split_on_rejection(batch, writer.update_records, _record_ref)
             except QuotaExhaustedError:

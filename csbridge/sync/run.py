@@ -143,9 +143,13 @@ def _score_and_write(
     report.bands = dict(sorted(Counter(s.status or "unscored" for s in scored).items()))
     for target in targets:
         writer = None if report.dry_run else writer_factory(target, settings, report.accounting)
-        changes, applied = write_target(
-            target, settings, store, scored, engine, rules, now, writer, report.run_id, notifier
-        )
+        try:
+            changes, applied = write_target(
+                target, settings, store, scored, engine, rules, now, writer, report.run_id, notifier
+            )
+        finally:
+            if writer is not None:
+                writer.close()
         report.crm[target] = {"planned": changes.summary()}
         if applied is not None:
             report.crm[target].update(applied.as_dict())

@@ -99,3 +99,7 @@ class CrmWriter(Protocol):
     def find_tasks(self, keys: Sequence[str]) -> dict[str, str]:
         """Tasks that already exist in the CRM by csbridge key: key → task id."""
         ...
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        ...

@@ -112,9 +112,21 @@ def sync_reaction(
         try:
             for target in targets:
                 writer = writer_factory(target, settings, CallAccounting())
-                changes, applied = write_target(
-                    target, settings, store, scored, engine, rules, now, writer, run_id, notifier
-                )
+                try:
+                    changes, applied = write_target(
+                        target,
+                        settings,
+                        store,
+                        scored,
+                        engine,
+                        rules,
+                        now,
+                        writer,
+                        run_id,
+                        notifier,
+                    )
+                finally:
+                    writer.close()
                 assert applied is not None  # a writer was given
                 outcomes[target] = (changes, applied)
         except BaseException:

@@ -71,7 +71,7 @@ def test_image_steps_install_and_run_the_demo(tmp_path):
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    assert "20 customers scored with seed-5d" in run.stdout
+    assert "20 accounts scored" in run.stdout and "All writes landed." in run.stdout
     check = subprocess.run(
         [sys.executable, "-c", "import csbridge; print(csbridge.__file__)"],
         cwd=tmp_path,

@@ -70,6 +70,8 @@ class FakeCrm:
 
     def bulk_update(self, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
         self._call("bulk")
+        if any(u.record_id in self.poison for u in updates):
+            raise BatchRejectedError(self.name, "InvalidBatch: job failed")
         for u in updates:
             self.records.setdefault(u.record_id, {}).update(u.fields)
         return [WriteResult(u.record_id, True) for u in updates]
@@ -90,6 +92,9 @@ class FakeCrm:
     def find_tasks(self, keys: Sequence[str]) -> dict[str, str]:
         self.calls.append("find")
         return {k: f"T-{k}" for k in keys if k in self.tasks}
+
+    def close(self) -> None:
+        self.calls.append("close")
 
 
 @pytest.fixture
@@ -176,6 +181,14 @@ def test_salesforce_goes_bulk_above_the_threshold(store: Store) -> None:
     changes = changes_for(store, desired(4))
     report = apply_changes(changes, crm, store, options)
     assert crm.calls == ["bulk"] and report.records_updated == 4
+
+
+def test_a_failed_bulk_job_falls_back_to_batches(store: Store) -> None:
+    crm = FakeCrm(name="salesforce", batch_size=2, poison={"R1"})
+    options = ApplyOptions(object_type="companies", tag_field="tags", bulk_threshold=3)
+    report = apply_changes(changes_for(store, desired(4)), crm, store, options)
+    assert [f.ref for f in report.failed] == ["R1"] and report.records_updated == 3
+    assert crm.calls[0] == "bulk" and set(crm.records) == {"R0", "R2", "R3"}
 
 
 def tasks_state(n: int) -> dict[str, DesiredState]:
