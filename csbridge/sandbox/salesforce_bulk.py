@@ -86,7 +86,9 @@ def _process(store: SalesforceStore, job: Job) -> None:
     ext = job.info.get("externalIdFieldName")
     with store.lock:
         for row in rows:
-            data = dict(zip(header, row, strict=False))
+            # an empty cell leaves the field as it is; only #N/A clears it (Salesforce's
+            # "Valid CSV Record Rows"), so one job can update different fields per record
+            data = {k: v for k, v in zip(header, row, strict=False) if v != ""}
             try:
                 rid, created = _apply(store, odef, op, data, ext)
                 job.success.append([rid, "true" if created else "false", *row])

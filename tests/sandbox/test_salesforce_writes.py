@@ -168,6 +168,36 @@ def test_bulk_ingest_job_lifecycle_and_results(sf: Client) -> None:
     assert unprocessed.text.strip() == "LastName,Email,AccountId"
 
 
+def test_bulk_update_empty_cell_keeps_the_value_and_na_clears_it(sf: Client) -> None:
+    first, second = (WORLD.accounts[i].salesforce_id for i in (5, 6))
+    for rid in (first, second):
+        answer = sf.patch(
+            f"{V}/sobjects/Account/{rid}", json={"Description": "kept", "NumberOfEmployees": 7}
+        )
+        assert answer.status_code == 204
+    job = sf.post(
+        f"{V}/jobs/ingest",
+        json={"object": "Account", "operation": "update", "contentType": "CSV", "lineEnding": "LF"},
+    ).json()
+    data = f"Id,Description,NumberOfEmployees\n{first},new,\n{second},#N/A,9\n"
+    put = sf.session.put(
+        f"{sf.base}{V}/jobs/ingest/{job['id']}/batches",
+        data=data,
+        headers={"Content-Type": "text/csv"},
+        timeout=10,
+    )
+    assert put.status_code == 201
+    sf.patch(f"{V}/jobs/ingest/{job['id']}", json={"state": "UploadComplete"})
+    while sf.get(f"{V}/jobs/ingest/{job['id']}").json()["state"] != "JobComplete":
+        pass
+    rows = sf.query(
+        "SELECT Id, Description, NumberOfEmployees FROM Account "
+        f"WHERE Id IN ('{first}', '{second}')"
+    ).json()["records"]
+    values = {r["Id"]: (r["Description"], r["NumberOfEmployees"]) for r in rows}
+    assert values == {first: ("new", 7), second: (None, 9)}
+
+
 def test_bulk_unknown_column_fails_the_job_and_abort_leaves_unprocessed(sf: Client) -> None:
     job = sf.post(f"{V}/jobs/ingest", json={"object": "Account", "operation": "update"}).json()
     sf.session.put(
