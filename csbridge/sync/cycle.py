@@ -36,10 +36,6 @@ class Scored:
     evaluation: Evaluation
     status: str | None  # the band written (sticky), None without a score
 
-    def record_id(self, target: str) -> str | None:
-        """The customer's account id in `target`, if it has one there."""
-        return next((a.id for a in self.facts.accounts if a.source == target), None)
-
 
 def score_customers(
     customers: Sequence[CustomerFacts],
