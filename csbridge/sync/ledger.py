@@ -93,7 +93,9 @@ def record_fields(
     if not rows:
         return
     with store.engine.begin() as conn:
-        statement = _insert(conn, write_ledger).values(rows)
+        # executemany: SQLAlchemy batches the rows into statements within the driver's
+        # bound-variable limits (SQLite, PostgreSQL), however many values a Bulk job wrote
+        statement = _insert(conn, write_ledger)
         conn.execute(
             statement.on_conflict_do_update(
                 index_elements=["target", "object_type", "record_id", "field"],
@@ -102,7 +104,8 @@ def record_fields(
                     "written_at": statement.excluded.written_at,
                     "run_id": statement.excluded.run_id,
                 },
-            )
+            ),
+            rows,
         )
 
 

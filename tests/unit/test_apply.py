@@ -24,7 +24,7 @@ from csbridge.sync.changes import (
     Notification,
     TaskToCreate,
 )
-from csbridge.sync.ledger import read_ledger
+from csbridge.sync.ledger import read_ledger, record_fields
 from csbridge.sync.plan import plan
 from csbridge.sync.writer import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult
 
@@ -117,8 +117,10 @@ def desired(n: int, **extra: object) -> dict[str, DesiredState]:
     return states
 
 
-def changes_for(store: Store, states: dict[str, DesiredState]) -> ChangeSet:
-    written, done, notified = read_ledger(store, "hubspot", "companies", "tags")
+def changes_for(
+    store: Store, states: dict[str, DesiredState], target: str = "hubspot"
+) -> ChangeSet:
+    written, done, notified = read_ledger(store, target, "companies", "tags")
     ledger = {}
     for key, state in states.items():
         base = written.get(state.record_id, LedgerState())
@@ -181,6 +183,7 @@ def test_salesforce_goes_bulk_above_the_threshold(store: Store) -> None:
     changes = changes_for(store, desired(4))
     report = apply_changes(changes, crm, store, options)
     assert crm.calls == ["bulk"] and report.records_updated == 4
+    assert changes_for(store, desired(4), "salesforce").is_empty
 
 
 def test_a_failed_bulk_job_falls_back_to_batches(store: Store) -> None:
@@ -287,3 +290,16 @@ def test_notifications_once_per_key_skipped_without_a_channel(store: Store) -> N
     report = apply_changes(changes_for(store, other), FakeCrm(), store, OPTIONS, notifier=off)
     assert report.notifications_skipped == 1 and off.sent == []
     assert changes_for(store, other).is_empty
+
+
+def test_the_ledger_records_more_values_than_one_statement_can_bind(store: Store) -> None:
+    # 40,000 values x 7 columns: past SQLite's bound-variable cap for one statement
+    written = {f"R{i}": {"a": i, "b": i, "c": i, "d": i} for i in range(10_000)}
+    record_fields(store, "salesforce", "Account", written, NOW)
+    ledger, _, _ = read_ledger(store, "salesforce", "Account", None)
+    assert len(ledger) == 10_000 and ledger["R9999"].fields == {
+        "a": 9999,
+        "b": 9999,
+        "c": 9999,
+        "d": 9999,
+    }
