@@ -144,6 +144,23 @@ def claim(engine: Engine, now: datetime, lease_seconds: float) -> InboxRow | Non
     return InboxRow(row.id, row.source, row.event_id, bytes(row.body), now, row.attempts)
 
 
+def defer(engine: Engine, row: InboxRow) -> bool:
+    """Give a claimed row's attempt back: it stays claimed and is taken again once its
+    lease expires, without counting towards the attempts that dead-letter it (used while
+    a scheduled run holds the store's lock). False if the lease was lost."""
+    with engine.begin() as connection:
+        done = connection.execute(
+            update(webhook_inbox)
+            .where(
+                webhook_inbox.c.id == row.id,
+                webhook_inbox.c.status == "claimed",
+                webhook_inbox.c.attempts == row.attempts,
+            )
+            .values(attempts=webhook_inbox.c.attempts - 1)
+        ).rowcount
+    return bool(done)
+
+
 def finish(engine: Engine, row: InboxRow, status: str, reason: str, now: datetime) -> bool:
     """End a claimed row as processed / parked / dead_lettered, with its reason.
 

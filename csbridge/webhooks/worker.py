@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import structlog
 from sqlalchemy import Engine, or_, select
 
+from csbridge.store.lock import RunLockedError
 from csbridge.store.tables import accounts, contacts
 from csbridge.webhooks import inbox
 from csbridge.webhooks.adapters import ADAPTERS
@@ -107,7 +108,9 @@ def run_once(
     """Claim and finish one row; returns (row id, status), or None if nothing was waiting.
 
     If the reaction raises, the row stays claimed and is retried once its lease expires;
-    a row claimed more than `MAX_ATTEMPTS` times is dead-lettered.
+    a row claimed more than `MAX_ATTEMPTS` times is dead-lettered. A reaction refused
+    because a scheduled run holds the store's lock is "deferred": retried after the
+    lease without spending an attempt, however long the run.
     """
     row = inbox.claim(engine, clock(), lease_seconds)
     if row is None:
@@ -118,6 +121,10 @@ def run_once(
     else:
         try:
             status, reason = handle(row, react)
+        except RunLockedError:  # a scheduled run is writing: retry after the lease, free
+            inbox.defer(engine, row)
+            bound.info("webhook_deferred", reason="a run holds the store's lock")
+            return row.id, "deferred"
         except Exception as exc:
             bound.error(
                 "webhook_reaction_failed", error=exc.__class__.__name__, attempt=row.attempts

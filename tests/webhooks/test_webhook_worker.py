@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from csbridge.cli import main
 from csbridge.models import Account
+from csbridge.store.lock import RunLockedError
 from csbridge.store.store import Store, open_store
 from csbridge.store.tables import dead_letters, webhook_inbox
 from csbridge.webhooks import inbox, worker
@@ -240,3 +241,26 @@ def test_reaction_error_keeps_the_row_claimed_then_gives_up(store: Store) -> Non
         "dead_lettered",
         f"gave up after {worker.MAX_ATTEMPTS} attempts",
     )
+
+
+def test_a_reaction_refused_by_a_running_job_is_deferred_without_spending_attempts(
+    store: Store,
+) -> None:
+    put(store, "standard", [("later", signing.standard_event())])
+
+    def locked(alert: object) -> worker.ReactionOutcome:
+        raise RunLockedError("another csbridge run holds the lock")
+
+    clock = NOW
+    for _ in range(worker.MAX_ATTEMPTS + 3):  # a run longer than every attempt allows
+        assert worker.run_once(store.engine, locked, clock=lambda at=clock: at) == (1, "deferred")
+        # still held by its lease: nothing claimable until it expires
+        assert worker.run_once(store.engine, locked, clock=lambda at=clock: at) is None
+        clock += timedelta(seconds=61)
+    assert finished(store)["later"][0] == "claimed"
+
+    def done(alert: object) -> worker.ReactionOutcome:
+        return worker.ReactionOutcome("processed", "reacted")
+
+    assert worker.run_once(store.engine, done, clock=lambda: clock) == (1, "processed")
+    assert finished(store)["later"] == ("processed", "reacted")
