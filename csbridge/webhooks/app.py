@@ -14,9 +14,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Annotated, Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,6 +25,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from csbridge.config import WebhookSettings
 from csbridge.webhooks import inbox
 from csbridge.webhooks.adapters import ADAPTERS
+from csbridge.webhooks.adapters.platforms import EVENTS
+from csbridge.webhooks.adapters.standard import KINDS
 from csbridge.webhooks.committer import GroupCommitter
 from csbridge.webhooks.metrics import Metrics
 from csbridge.webhooks.senders import Sender, check_signature, enabled_senders
@@ -51,6 +54,79 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+_NUMBER = {"type": "number"}
+# The handler reads the raw bytes (signatures are over them), so FastAPI cannot infer
+# the body; this describes what senders post, for readers and for schemathesis.
+_INTAKE_DOC: dict[str, Any] = {
+    "parameters": [
+        {"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
+        for name in (
+            "webhook-id",
+            "webhook-timestamp",
+            "webhook-signature",
+            "x-hubspot-signature-v3",
+            "x-hubspot-request-timestamp",
+            "x-zendesk-webhook-signature",
+            "x-zendesk-webhook-signature-timestamp",
+            "x-csbridge-token",
+            "x-csbridge-signature",
+        )
+    ],
+    "requestBody": {
+        "required": True,
+        "description": "The sender's JSON, signed as-is; one event, or a HubSpot array.",
+        "content": {
+            "application/json": {
+                "example": {
+                    "type": "account.score_dropped",
+                    "timestamp": "2026-11-23T10:00:00Z",
+                    "data": {"account": "acme.com", "score": 42, "previous_score": 71},
+                },
+                "schema": {
+                    "anyOf": [
+                        {
+                            "title": "Standard Webhooks event",
+                            "type": "object",
+                            "required": ["type", "timestamp", "data"],
+                            "properties": {
+                                "type": {"enum": sorted(KINDS)},
+                                "timestamp": {"type": "string", "format": "date-time"},
+                                "data": {
+                                    "type": "object",
+                                    "required": ["account"],
+                                    "properties": {
+                                        "account": {"type": "string", "minLength": 1},
+                                        "score": _NUMBER,
+                                        "previous_score": _NUMBER,
+                                        "threshold": _NUMBER,
+                                    },
+                                },
+                            },
+                        },
+                        {
+                            "title": "CS platform alert",
+                            "type": "object",
+                            "required": ["event", "account"],
+                            "properties": {
+                                "event_id": {"type": "string"},
+                                "event": {"enum": list(EVENTS)},
+                                "account": {"type": "string", "minLength": 1},
+                                "score": _NUMBER,
+                                "previous_score": _NUMBER,
+                                "threshold": _NUMBER,
+                                "occurred_at": {"type": "string", "format": "date-time"},
+                            },
+                        },
+                        {"title": "Zendesk event", "type": "object"},
+                        {"title": "HubSpot events", "type": "array", "items": {"type": "object"}},
+                    ]
+                },
+            }
+        },
+    },
+}
+
+
 def _error(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers or None)
 
@@ -74,8 +150,15 @@ def create_app(
     committer = GroupCommitter(engine, clock)
     app.router.on_shutdown.append(committer.close)
 
-    @app.post("/webhooks/{source}", responses={401: {}, 404: {}, 413: {}, 503: {}})
-    async def receive(source: str, request: Request) -> Response:
+    @app.post(
+        "/webhooks/{source}",
+        responses={401: {}, 404: {}, 413: {}, 503: {}},
+        openapi_extra=_INTAKE_DOC,
+    )
+    async def receive(
+        source: Annotated[str, Path(json_schema_extra={"enum": sorted(ADAPTERS)})],
+        request: Request,
+    ) -> Response:
         """Verify and durably store one delivery; 200 once committed."""
         started = time.perf_counter()
         bound = log.bind(source=source[:40])
