@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -22,57 +23,35 @@ DEFAULT_BUCKET = "default"
 
 @dataclass(frozen=True)
 class RateLimit:
-    """At most `requests` calls in any `per_seconds` window (a token bucket of that size)."""
+    """At most `requests` calls in any window of `per_seconds` (a rolling window)."""
 
     requests: float
     per_seconds: float
 
-    @property
-    def rate(self) -> float:
-        """Tokens added per second."""
-        return self.requests / self.per_seconds
 
+class RollingWindow:
+    """The send times of the last `requests` calls: a call may go once the oldest of
+    them is `per_seconds` old, so no window of that length ever holds more than
+    `requests` calls. (A token bucket that starts full allows up to twice that in one
+    window, which is what HubSpot's rolling 10-second limit answers with 429s.)"""
 
-class TokenBucket:
-    """A token bucket: starts full, refills continuously, `acquire` sleeps until a token is free."""
-
-    def __init__(
-        self,
-        limit: RateLimit,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
+    def __init__(self, limit: RateLimit) -> None:
         self.limit = limit
-        self.capacity = max(1.0, limit.requests)
-        self._tokens = self.capacity
-        self._clock = clock
-        self._sleep = sleep or (lambda seconds: time.sleep(seconds))
-        self._updated = clock()
-        self._lock = threading.Lock()
+        self._sent: deque[float] = deque(maxlen=max(1, int(limit.requests)))
 
-    def reserve(self) -> float:
-        """Take a token now; return how long the caller must wait before using it."""
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(
-                self.capacity, self._tokens + (now - self._updated) * self.limit.rate
-            )
-            self._updated = now
-            self._tokens -= 1.0
-            if self._tokens >= 0:
-                return 0.0
-            return -self._tokens / self.limit.rate
+    def earliest(self, now: float) -> float:
+        """The first time at or after `now` a call may be sent."""
+        if len(self._sent) < (self._sent.maxlen or 1):
+            return now
+        return max(now, self._sent[0] + self.limit.per_seconds)
 
-    def acquire(self) -> float:
-        """Block until a token is available; return the seconds waited."""
-        wait = self.reserve()
-        if wait > 0:
-            self._sleep(wait)
-        return wait
+    def take(self, at: float) -> None:
+        """Record a call sent at `at` (never earlier than a previous one)."""
+        self._sent.append(at)
 
 
 class RateLimiter:
-    """Named buckets of limits for one API; thread-safe."""
+    """Named groups of rolling-window limits for one API; thread-safe."""
 
     def __init__(
         self,
@@ -80,22 +59,30 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
+        self._clock = clock
         self._sleep = sleep or (lambda seconds: time.sleep(seconds))
+        self._lock = threading.Lock()
         self._buckets = {
-            name: [TokenBucket(limit, clock, self._sleep) for limit in limits]
-            for name, limits in buckets.items()
+            name: [RollingWindow(limit) for limit in limits] for name, limits in buckets.items()
         }
 
     def acquire(self, bucket: str | None = None) -> float:
-        """Take a token from the default bucket and from `bucket`; return the seconds waited."""
+        """Wait for a slot in the default limits and in `bucket`'s; return the seconds
+        waited. The slot is taken in every limit at once, at the latest time any of them
+        allows, so a wait imposed by one limit is never counted early by another."""
         names = [DEFAULT_BUCKET] if bucket in (None, DEFAULT_BUCKET) else [DEFAULT_BUCKET, bucket]
-        wait = 0.0
-        for name in names:
-            for token_bucket in self._buckets.get(name or DEFAULT_BUCKET, []):
-                wait = max(wait, token_bucket.reserve())
+        windows = [w for name in names for w in self._buckets.get(name or DEFAULT_BUCKET, [])]
+        if not windows:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            at = max(window.earliest(now) for window in windows)
+            for window in windows:
+                window.take(at)
+        wait = at - now
         if wait > 0:
             self._sleep(wait)
-        return wait
+        return max(0.0, wait)
 
 
 UNLIMITED = RateLimiter({})
