@@ -65,7 +65,7 @@ def export_lines(world: World, params: dict[str, str]) -> Iterator[bytes]:
             where = compile_where(params["where"])
         except WhereError as exc:
             raise MixpanelError(400, f"invalid 'where' expression: {exc}") from None
-    limit = MAX_LIMIT
+    limit: int | None = None  # no cap unless asked: the export returns every event in range
     if params.get("limit"):
         try:
             limit = int(params["limit"])
@@ -83,13 +83,13 @@ def _lines(
     last: date,
     names: set[str] | None,
     where: Predicate | None,
-    limit: int,
+    limit: int | None,
     in_ms: bool,
 ) -> Iterator[bytes]:
     sent = 0
     batch: list[bytes] = []
     day = first
-    while day <= last and sent < limit:
+    while day <= last and (limit is None or sent < limit):
         for plan in world.usage_plans:
             for event in events_for_plan(world, plan, day):
                 if names is not None and event["event"] not in names:
@@ -104,9 +104,9 @@ def _lines(
                     event = {"event": event["event"], "properties": props}
                 batch.append(json.dumps(event, separators=(",", ":")).encode() + b"\n")
                 sent += 1
-                if sent >= limit:
+                if limit is not None and sent >= limit:
                     break
-            if sent >= limit:
+            if limit is not None and sent >= limit:
                 break
             if len(batch) >= 500:
                 yield b"".join(batch)

@@ -239,3 +239,18 @@ def test_realistic_limits_three_per_second_and_sixty_per_hour(realistic: Sandbox
         params={"project_id": PROJECT, "data_group_id": "1"},
     )
     assert engage.status_code == 200  # the query API has its own hourly bucket
+
+
+def test_without_limit_the_export_returns_every_event_in_range(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`limit` caps the export only when it is sent (100,000 is its maximum value, not a
+    default): a 2,000-account week is ~200,000 events and must come back whole."""
+    from csbridge.sandbox import mixpanel_export
+
+    monkeypatch.setattr(mixpanel_export, "MAX_LIMIT", 5)
+    day = sandbox.world.now.date() - timedelta(days=3)
+    params = {"from_date": day.isoformat(), "to_date": day.isoformat()}
+    body = b"".join(mixpanel_export.export_lines(sandbox.world, params))
+    expected = sum(1 for _ in iter_events_between(sandbox.world, day, day))
+    assert body.count(b"\n") == expected > 5
