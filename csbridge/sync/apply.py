@@ -74,7 +74,7 @@ def apply_changes(
     except QuotaExhaustedError as exc:
         report.stopped = f"{exc}; the rest goes out on the next run"
         log.warning("apply.quota_stop", target=writer.name)
-    if notifier is not None and report.stopped is None:
+    if report.stopped is None:
         _notify(changes, notifier, store, report, clock)
     return report
 
@@ -188,7 +188,7 @@ def _not_attempted(
 
 def _notify(
     changes: ChangeSet,
-    notifier: Notifier,
+    notifier: Notifier | None,
     store: Store,
     report: ApplyReport,
     clock: Callable[[], datetime],
@@ -197,7 +197,7 @@ def _notify(
     channel is configured (so configuring one later does not post a backlog)."""
     for account in changes.accounts:
         for note in account.notifications:
-            if not notifier.configured:
+            if notifier is None or not notifier.configured:
                 status: tuple[str, str | None, str | None] = ("skipped", None, None)
                 report.notifications_skipped += 1
             else:

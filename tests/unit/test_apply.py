@@ -290,6 +290,12 @@ def test_notifications_once_per_key_skipped_without_a_channel(store: Store) -> N
     report = apply_changes(changes_for(store, other), FakeCrm(), store, OPTIONS, notifier=off)
     assert report.notifications_skipped == 1 and off.sent == []
     assert changes_for(store, other).is_empty
+    # no notifier at all (a library caller): the same as no channel configured
+    third = {
+        "A2": DesiredState("A2", "R2", notifications=(Notification("A2:y:notify", "A2", "y", "s"),))
+    }
+    report = apply_changes(changes_for(store, third), FakeCrm(), store, OPTIONS)
+    assert report.notifications_skipped == 1 and changes_for(store, third).is_empty
 
 
 def test_the_ledger_records_more_values_than_one_statement_can_bind(store: Store) -> None:
