@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from csbridge.sandbox.common import absolute
 from csbridge.sandbox.control import install
 from csbridge.sandbox.control_state import Hooks
-from csbridge.sandbox.hubspot_batch import batch_routes
+from csbridge.sandbox.hubspot_batch import batch_routes, object_kind
 from csbridge.sandbox.hubspot_http import (
     HsError,
     HubSpotGate,
@@ -52,18 +52,8 @@ def list_param(request: Request, name: str) -> list[str] | None:
 
 
 def _object_routes(store: HubSpotStore) -> list[BaseRoute]:
-    def kind(request: Request, writing: bool = False) -> str:
-        obj_type = store.object_type(str(request.path_params["object_type"]))
-        if writing and obj_type in READ_ONLY_TYPES:
-            raise HsError(
-                405,
-                "This API is read-only: feedback submissions cannot be created, updated or deleted",
-                "METHOD_NOT_ALLOWED",
-            )
-        return obj_type
-
     async def collection(request: Request) -> Response:
-        obj_type = kind(request, writing=request.method == "POST")
+        obj_type = object_kind(store, request, writing=request.method == "POST")
         if request.method == "POST":
             body = await read_json(request)
             if not isinstance(body, dict):
@@ -108,7 +98,7 @@ def _object_routes(store: HubSpotStore) -> list[BaseRoute]:
         return hs_json(body_out)
 
     async def one(request: Request) -> Response:
-        obj_type = kind(request, writing=request.method != "GET")
+        obj_type = object_kind(store, request, writing=request.method != "GET")
         object_id = str(request.path_params["object_id"])
         id_property = request.query_params.get("idProperty")
         with store.lock:

@@ -89,21 +89,23 @@ def _traced(error: dict[str, Any], trace: Any) -> dict[str, Any]:
     return error
 
 
+def object_kind(store: HubSpotStore, request: Request, writing: bool = False) -> str:
+    """The request's object type; a write to a read-only type (feedback) is a 405."""
+    obj_type = store.object_type(str(request.path_params["object_type"]))
+    if writing and obj_type in READ_ONLY_TYPES:
+        raise HsError(
+            405,
+            "This API is read-only: feedback submissions cannot be created, updated or deleted",
+            "METHOD_NOT_ALLOWED",
+        )
+    return obj_type
+
+
 def batch_routes(store: HubSpotStore) -> list[BaseRoute]:
     """Routes for `/crm/v3/objects/{type}/batch/*`."""
 
-    def kind(request: Request, writing: bool) -> str:
-        obj_type = store.object_type(str(request.path_params["object_type"]))
-        if writing and obj_type in READ_ONLY_TYPES:
-            raise HsError(
-                405,
-                "This API is read-only: feedback submissions cannot be created, updated or deleted",
-                "METHOD_NOT_ALLOWED",
-            )
-        return obj_type
-
     async def read(request: Request) -> Response:
-        obj_type = kind(request, writing=False)
+        obj_type = object_kind(store, request, writing=False)
         body = await read_json(request)
         history = (body or {}).get("propertiesWithHistory") or []
         inputs = _inputs(body, MAX_HISTORY_INPUTS if history else MAX_INPUTS)
@@ -121,7 +123,7 @@ def batch_routes(store: HubSpotStore) -> list[BaseRoute]:
         return _response(store, results, errors, 200)
 
     async def create(request: Request) -> Response:
-        obj_type = kind(request, writing=True)
+        obj_type = object_kind(store, request, writing=True)
         inputs = _inputs(await read_json(request))
         multi = bool(inputs) and all(i.get("objectWriteTraceId") for i in inputs)
         results, errors = [], []
@@ -144,7 +146,7 @@ def batch_routes(store: HubSpotStore) -> list[BaseRoute]:
         return _response(store, results, errors, 201)
 
     async def update(request: Request) -> Response:
-        obj_type = kind(request, writing=True)
+        obj_type = object_kind(store, request, writing=True)
         inputs = _inputs(await read_json(request))
         ids = [str(i.get("id")) for i in inputs]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -179,7 +181,7 @@ def batch_routes(store: HubSpotStore) -> list[BaseRoute]:
         return _response(store, results, errors, 200)
 
     async def upsert(request: Request) -> Response:
-        obj_type = kind(request, writing=True)
+        obj_type = object_kind(store, request, writing=True)
         inputs = _inputs(await read_json(request))
         default_prop = request.query_params.get("idProperty")
         results, errors = [], []
@@ -209,7 +211,7 @@ def batch_routes(store: HubSpotStore) -> list[BaseRoute]:
         return _response(store, results, errors, 200)
 
     async def archive(request: Request) -> Response:
-        obj_type = kind(request, writing=True)
+        obj_type = object_kind(store, request, writing=True)
         inputs = _inputs(await read_json(request))
         with store.lock:
             for item in inputs:
