@@ -71,16 +71,21 @@ def login(settings: SalesforceSettings, client: ApiClient) -> str:
     return str(token)
 
 
-def open_salesforce(
-    settings: SalesforceSettings, client: ApiClient, token: str | None = None
-) -> Salesforce:
-    """simple-salesforce on the client's session (so every call runs under our policy),
-    logged in with `login` unless a token is given; shared by the reader and the writer."""
+def trust_ca_bundle(settings: SalesforceSettings, client: ApiClient) -> None:
+    """Verify the org's certificate with `ca_bundle` when one is configured."""
     if settings.ca_bundle:
         # requests lets REQUESTS_CA_BUNDLE from the environment override `session.verify`
         # (psf/requests#3829); a configured CA bundle must win, so skip the environment.
         client.session.trust_env = False
         client.session.verify = settings.ca_bundle
+
+
+def open_salesforce(
+    settings: SalesforceSettings, client: ApiClient, token: str | None = None
+) -> Salesforce:
+    """simple-salesforce on the client's session (so every call runs under our policy),
+    logged in with `login` unless a token is given; shared by the reader and the writer."""
+    trust_ca_bundle(settings, client)
     return Salesforce(
         instance_url=settings.instance_url,
         session_id=token or login(settings, client),

@@ -21,7 +21,7 @@ from typing import Any
 import requests
 
 from csbridge.config import HttpSettings, SalesforceSettings
-from csbridge.connectors.salesforce import login
+from csbridge.connectors.salesforce import login, trust_ca_bundle
 from csbridge.connectors.salesforce_soql import soql_string
 from csbridge.errors import CsbridgeError
 from csbridge.http import ApiClient, CallAccounting
@@ -72,9 +72,7 @@ def open_client(
 ) -> ApiClient:
     """A logged-in REST client (OAuth client credentials), as the pull connector builds it."""
     client = salesforce_client(settings, http, accounting)
-    if settings.ca_bundle:
-        client.session.trust_env = False  # a configured CA bundle wins over the environment
-        client.session.verify = settings.ca_bundle
+    trust_ca_bundle(settings, client)
     token = login(settings, client)
     client.session.headers["Authorization"] = f"Bearer {token}"
     return client
