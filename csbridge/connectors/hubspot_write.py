@@ -14,7 +14,7 @@ property must not have surrounding spaces (rejected since April 2025).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -29,7 +29,7 @@ from csbridge.http_policy import BUCKET_HEADER, ENDPOINT_HEADER, IDEMPOTENT_HEAD
 from csbridge.http_vendors import hubspot_client
 from csbridge.mappings.fields import CrmFieldMapping, load_field_mapping
 from csbridge.sync.changes import FieldValue
-from csbridge.sync.writer import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult
+from csbridge.sync.writer import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult, chunks
 
 SYSTEM = "hubspot"
 MAX_BATCH = 100  # HubSpot answers 400 to a batch of more than 100 inputs
@@ -52,11 +52,6 @@ def render_value(value: FieldValue, field_type: str | None = None) -> str:
         text = format(Decimal(repr(value)), "f")
         return text.rstrip("0").rstrip(".") if "." in text else text
     return value if field_type in (None, "text") else value.strip()
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class HubspotWriter:
@@ -117,7 +112,7 @@ class HubspotWriter:
         """HubSpot has no bulk API: `batch/update` calls of `batch_size`. A batch HubSpot
         rejects as a whole fails its records with the reason (the other batches landed)."""
         results: list[WriteResult] = []
-        for batch in _chunks(updates, self._batch_size):
+        for batch in chunks(updates, self._batch_size):
             try:
                 results.extend(self.update_records(batch))
             except BatchRejectedError as exc:
@@ -128,7 +123,7 @@ class HubspotWriter:
     def read_field(self, record_ids: Sequence[str], field: str) -> dict[str, str | None]:
         """`batch/read` of one property (100 ids a call); records that do not exist are left out."""
         values: dict[str, str | None] = {}
-        for batch in _chunks(record_ids, MAX_BATCH):
+        for batch in chunks(record_ids, MAX_BATCH):
             body = self._post(
                 f"/crm/v3/objects/{self.mapping.object}/batch/read",
                 {"properties": [field], "inputs": [{"id": i} for i in batch]},
@@ -166,7 +161,7 @@ class HubspotWriter:
         """
         key_field = self.mapping.task.key_field
         found: dict[str, str] = {}
-        for batch in _chunks(sorted(set(keys)), MAX_BATCH):
+        for batch in chunks(sorted(set(keys)), MAX_BATCH):
             after: str | None = None
             while True:
                 wanted = {"propertyName": key_field, "operator": "IN", "values": batch}

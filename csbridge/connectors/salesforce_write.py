@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -30,7 +30,7 @@ from csbridge.http_policy import ENDPOINT_HEADER, IDEMPOTENT_HEADER
 from csbridge.http_vendors import salesforce_client
 from csbridge.mappings.fields import CrmFieldMapping, load_field_mapping
 from csbridge.sync.changes import FieldValue
-from csbridge.sync.writer import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult
+from csbridge.sync.writer import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult, chunks
 
 SYSTEM = "salesforce"
 MAX_BATCH = 200  # sObject Collections: at most 200 records a request
@@ -47,11 +47,6 @@ def csv_value(value: FieldValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class SalesforceWriter:
@@ -143,7 +138,7 @@ class SalesforceWriter:
         """SOQL by Id (300 ids a query); records that do not exist are left out."""
         by_prefix = {rid[:15]: rid for rid in record_ids}
         values: dict[str, str | None] = {}
-        for batch in _chunks(list(by_prefix.values()), IDS_PER_QUERY):
+        for batch in chunks(list(by_prefix.values()), IDS_PER_QUERY):
             ids = ", ".join(soql_string(i) for i in batch)
             soql = f"SELECT Id, {field} FROM {self.mapping.object} WHERE Id IN ({ids})"
             body = self._call(f"query {self.mapping.object}", partial(self.sf.query_all, soql))
@@ -164,7 +159,7 @@ class SalesforceWriter:
         """SOQL on the task object by key field (300 keys a query): key → the oldest task's id."""
         task, key_field = self.mapping.task.object, self.mapping.task.key_field
         found: dict[str, str] = {}
-        for batch in _chunks(sorted(set(keys)), IDS_PER_QUERY):
+        for batch in chunks(sorted(set(keys)), IDS_PER_QUERY):
             listed = ", ".join(soql_string(k) for k in batch)
             soql = (
                 f"SELECT Id, {key_field} FROM {task} WHERE {key_field} IN ({listed}) "

@@ -34,11 +34,10 @@ from csbridge.sync.apply_types import (
     ApplyOptions,
     ApplyReport,
     Failure,
-    chunks,
     split_on_rejection,
 )
 from csbridge.sync.changes import AccountChanges, ChangeSet, Notification
-from csbridge.sync.writer import BatchRejectedError, CrmWriter, RecordUpdate, WriteResult
+from csbridge.sync.writer import BatchRejectedError, CrmWriter, RecordUpdate, WriteResult, chunks
 
 log = structlog.get_logger("csbridge.apply")
 RETRY_PASSES = 2

@@ -22,9 +22,9 @@ from csbridge.http_errors import AuthError, HttpError, QuotaExhaustedError, Unkn
 from csbridge.store.facts import as_utc
 from csbridge.store.store import Store
 from csbridge.sync import ledger
-from csbridge.sync.apply_types import ApplyOptions, ApplyReport, Failure, chunks, split_on_rejection
+from csbridge.sync.apply_types import ApplyOptions, ApplyReport, Failure, split_on_rejection
 from csbridge.sync.changes import AccountChanges
-from csbridge.sync.writer import CrmWriter, TaskCreate, WriteResult
+from csbridge.sync.writer import CrmWriter, TaskCreate, WriteResult, chunks
 
 log = structlog.get_logger("csbridge.apply")
 

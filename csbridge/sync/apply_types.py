@@ -80,7 +80,3 @@ def split_on_rejection(
         return split_on_rejection(batch[:middle], send, ref) + split_on_rejection(
             batch[middle:], send, ref
         )
-
-
-def chunks(items: Sequence[T], size: int) -> list[list[T]]:
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]

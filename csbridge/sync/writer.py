@@ -16,10 +16,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from csbridge.errors import CsbridgeError
 from csbridge.sync.changes import FieldValue
+
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int) -> list[list[T]]:
+    """`items` in consecutive batches of at most `size` (the last one may be shorter)."""
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
 @dataclass(frozen=True, slots=True)
