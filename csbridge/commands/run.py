@@ -18,6 +18,7 @@ from csbridge.config import load_config
 from csbridge.errors import CsbridgeError
 from csbridge.store.lock import run_lock
 from csbridge.store.store import open_store
+from csbridge.sync.notify import Notifier
 from csbridge.sync.run import RunReport, run_sync
 
 SHOWN_FAILURES = 10
@@ -55,14 +56,13 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(settings.database_url)
     try:
         with run_lock(store):
-            notifier = _notifier(settings)
+            notifier = Notifier(settings.notifications, settings.http)
             try:
                 report = run_sync(
                     settings, store, now, dry_run=args.dry_run, notifier=notifier, options=options
                 )
             finally:
-                if notifier is not None:
-                    notifier.close()
+                notifier.close()
     finally:
         store.close()
     document = report.as_dict()
@@ -72,12 +72,6 @@ def run(args: argparse.Namespace) -> int:
         path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     sys.stdout.write(summary(report))
     return 0 if report.ok else 1
-
-
-def _notifier(settings: Any) -> Any:
-    from csbridge.sync.notify import Notifier
-
-    return Notifier(settings.notifications, settings.http)
 
 
 def summary(report: RunReport) -> str:
