@@ -16,7 +16,7 @@ from typing import Any
 from csbridge.commands.health import load_options, parse_now
 from csbridge.config import load_config
 from csbridge.errors import CsbridgeError
-from csbridge.mappings.fields import Crm, CrmFieldMapping, load_field_mapping
+from csbridge.mappings.fields import Crm, load_field_mapping
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import load_rules
 from csbridge.store.store import open_store
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         portfolio = load_portfolio(store, settings.identity.key, now)
         history = load_history(store, now)
-        written, done, notified = read_ledger(store, target, mapping.object, tag_field(mapping))
+        written, done, notified = read_ledger(store, target, mapping.object, mapping.tag_field)
     finally:
         store.close()
     if not portfolio.customers:
@@ -79,11 +79,6 @@ def run(args: argparse.Namespace) -> int:
     )
     write(changes, args.format)
     return 0
-
-
-def tag_field(mapping: CrmFieldMapping) -> str | None:
-    """The CRM field holding csbridge's tags, if the mapping has one."""
-    return mapping.write["tags"].api_name if "tags" in mapping.write else None
 
 
 def write(changes: ChangeSet, fmt: str, out: Any = None) -> None:

@@ -54,6 +54,11 @@ class CrmFieldMapping(BaseModel):
     task: TaskMapping
     group: str | None = None
 
+    @property
+    def tag_field(self) -> str | None:
+        """The CRM field holding csbridge's tags, if the mapping has one."""
+        return self.write["tags"].api_name if "tags" in self.write else None
+
     def api_name(self, internal: str) -> str:
         """The CRM field for an internal name (KeyError names the known ones)."""
         try:

@@ -176,7 +176,7 @@ def write_target(
     only). Shared by the scheduled run and the webhook reactions."""
     target_settings = getattr(settings.crm, target)
     mapping = load_field_mapping(target, target_settings.mapping)
-    tag_field = mapping.write["tags"].api_name if "tags" in mapping.write else None
+    tag_field = mapping.tag_field
     desired = desired_states(scored, target, mapping, engine, rules, now)
     written, done, notified = read_ledger(store, target, mapping.object, tag_field)
     changes = plan(
