@@ -13,7 +13,7 @@ def test_demo_runs_the_job_and_shows_the_crm(capsys):
     assert re.search(r"init-crm: \d+ created, 0 updated", out)
     assert "40 accounts scored" in out and "All writes landed." in out
     for crm in ("salesforce", "hubspot"):
-        line = re.search(rf"  {crm}: (\d+) records updated.*(\d+) failed", out)
+        line = re.search(rf"  {crm}: (\d+) records updated.*, (\d+) failed", out)
         assert line is not None and int(line.group(1)) == 40 and line.group(2) == "0"
     assert "In Salesforce (SOQL" in out and "In HubSpot (CRM search" in out
     # the accounts shown carry a score, a status and at least one csbridge task
