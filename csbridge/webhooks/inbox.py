@@ -38,6 +38,10 @@ KEPT_HEADERS = (
 )
 
 
+Delivery = tuple[str, Sequence[tuple[str, bytes]], Mapping[str, str]]
+"""One request's (source, [(event id, body)], kept headers)."""
+
+
 @dataclass(frozen=True)
 class InboxRow:
     """One stored event as the worker sees it."""
@@ -71,7 +75,7 @@ def insert_events(
 
 def insert_many(
     connection: Connection,
-    deliveries: Sequence[tuple[str, Sequence[tuple[str, bytes]], Mapping[str, str]]],
+    deliveries: Sequence[Delivery],
     now: datetime,
 ) -> list[int]:
     """Insert several deliveries' events in one statement; new rows per delivery.
@@ -95,14 +99,18 @@ def insert_many(
             )
     if not rows:
         return [0] * len(deliveries)
+    # Key order: two processes inserting overlapping keys lock them in the same order,
+    # so concurrent batches wait for each other instead of deadlocking.
+    rows.sort(key=lambda row: (row["source"], row["event_id"]))
     dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    # executemany of one cached statement ("insertmanyvalues" batches it with RETURNING):
+    # a multi-VALUES statement would be compiled afresh for every batch size.
     statement = (
         dialect_insert(webhook_inbox)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["source", "event_id"])
         .returning(webhook_inbox.c.source, webhook_inbox.c.event_id)
     )
-    inserted = {(row.source, row.event_id) for row in connection.execute(statement)}
+    inserted = {(row.source, row.event_id) for row in connection.execute(statement, rows)}
     counts = []
     for source, events, _headers in deliveries:
         count = 0
