@@ -29,7 +29,7 @@ from csbridge.webhooks import inbox
 from csbridge.webhooks.adapters import ADAPTERS
 from csbridge.webhooks.adapters.platforms import EVENTS
 from csbridge.webhooks.adapters.standard import KINDS
-from csbridge.webhooks.committer import GroupCommitter
+from csbridge.webhooks.committer import InboxUnavailable, open_committer
 from csbridge.webhooks.metrics import Metrics
 from csbridge.webhooks.senders import Sender, check_signature, enabled_senders
 from csbridge.webhooks.verify import VerificationError
@@ -145,7 +145,7 @@ def create_app(
     clock = clock or (lambda: datetime.now(UTC))
     enabled = enabled_senders(settings) if senders is None else senders
     counters = metrics or Metrics()
-    committer = GroupCommitter(engine, clock)
+    committer = open_committer(engine, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -157,7 +157,7 @@ def create_app(
         try:
             yield
         finally:
-            committer.close()
+            await committer.close()
 
     app = FastAPI(title="csbridge webhooks", version="1", lifespan=lifespan)
     app.state.metrics = counters
@@ -207,9 +207,9 @@ def create_app(
         events = ADAPTERS[source].events(body, headers, header_id)
         try:
             new = await committer.submit(source, events, inbox.kept_headers(headers))
-        except SQLAlchemyError as exc:
+        except InboxUnavailable as exc:
             counters.inc("csbridge_webhook_requests_total", source=source, outcome="unavailable")
-            bound.error("webhook_store_failed", error=exc.__class__.__name__)
+            bound.error("webhook_store_failed", error=str(exc))
             return _error(503, "inbox unavailable; retry later", **{"Retry-After": "30"})
         counters.inc("csbridge_webhook_requests_total", source=source, outcome="accepted")
         counters.inc("csbridge_webhook_events_total", new, source=source, result="new")

@@ -1,14 +1,16 @@
-"""Group commit: concurrent deliveries share one inbox transaction, each acked after it.
+"""Group commit: concurrent deliveries share one inbox statement, each acked after it.
 
-Every request hands its events to one writer thread and awaits a future; the
-thread takes everything queued (up to `max_batch` requests), inserts it in ONE
-transaction (`INSERT ... ON CONFLICT DO NOTHING RETURNING`), commits, and only then
-resolves each request's future with its count of new rows (or the error, which
-the app answers with 503). Durability per request is unchanged (nothing is acked
-before its commit); the cost of a commit is shared, and the event loop never
-waits on the database or on worker threads fighting for the GIL. The thread keeps
-one connection (no pool checkout and ping per batch); when the database drops it,
-the batch is retried once on a new connection (the insert is idempotent).
+Each request's events are inserted by one `INSERT ... ON CONFLICT DO NOTHING
+RETURNING` together with those of the requests that arrived meanwhile, and the
+request is answered only after that statement committed, with its count of new rows
+(or `InboxUnavailable`, which the app answers with 503). Durability per request is
+unchanged (nothing is acknowledged before its commit); the cost of a commit is
+shared.
+
+`open_committer` picks the implementation: on PostgreSQL the statement is awaited on
+the event loop through psycopg's async connection (`committer_pg`); on SQLite, whose
+driver has no async API, `ThreadCommitter` runs it on one writer thread (SQLite has
+one writer anyway), so the event loop never waits on the database.
 """
 
 from __future__ import annotations
@@ -20,13 +22,40 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError
 
 from csbridge.webhooks import inbox
 
-MAX_ROWS = 1000  # one statement (SQLAlchemy's insertmanyvalues page); 7,000 bind parameters
+MAX_ROWS = 1000  # rows per statement (SQLAlchemy's insertmanyvalues page): 7,000 parameters
+
+
+class InboxUnavailable(Exception):
+    """The inbox could not store a delivery (database down or refusing): answer 503."""
+
+
+class Committer(Protocol):
+    """Stores deliveries in the inbox, sharing commits between concurrent requests."""
+
+    async def submit(
+        self, source: str, events: Sequence[tuple[str, bytes]], headers: dict[str, str]
+    ) -> int:
+        """Store `events`; how many were new, once committed. Raises InboxUnavailable."""
+        ...
+
+    async def close(self) -> None:
+        """Finish what was submitted and release the connection."""
+        ...
+
+
+def open_committer(engine: Engine, clock: Callable[[], datetime]) -> Committer:
+    """The committer for `engine`'s database."""
+    if engine.dialect.name == "postgresql":
+        from csbridge.webhooks.committer_pg import AsyncCommitter
+
+        return AsyncCommitter(engine, clock)
+    return ThreadCommitter(engine, clock)
 
 
 @dataclass
@@ -58,8 +87,8 @@ def _answer(batch: list[_Job], values: Sequence[int | BaseException]) -> None:
         loop.call_soon_threadsafe(_resolve, answers)
 
 
-class GroupCommitter:
-    """One writer thread batching inbox inserts from many concurrent requests."""
+class ThreadCommitter:
+    """One writer thread batching inbox inserts from many concurrent requests (SQLite)."""
 
     def __init__(
         self, engine: Engine, clock: Callable[[], datetime], *, max_batch: int = 256
@@ -82,13 +111,12 @@ class GroupCommitter:
         self._queue.put(job)
         return await job.future
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Stop the writer thread after the jobs already queued."""
         if self._thread is not None:
             self._queue.put(None)
-            self._thread.join(timeout=10)
+            await asyncio.to_thread(self._thread.join, 10)
             self._thread = None
-        self._drop_connection()
 
     def _ensure_started(self) -> None:
         with self._lock:
@@ -99,52 +127,47 @@ class GroupCommitter:
                 self._thread.start()
 
     def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            rows = len(first.events)
-            stop = False
-            # bounded by requests and by rows (one INSERT statement per batch)
-            while len(batch) < self._max_batch and rows < MAX_ROWS:
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    stop = True
-                    break
-                batch.append(job)
-                rows += len(job.events)
-            self._commit(batch)
-            if stop:
-                return
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch = [first]
+                rows = len(first.events)
+                stop = False
+                # bounded by requests and by rows (one INSERT statement per batch)
+                while len(batch) < self._max_batch and rows < MAX_ROWS:
+                    try:
+                        job = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is None:
+                        stop = True
+                        break
+                    batch.append(job)
+                    rows += len(job.events)
+                self._commit(batch)
+                if stop:
+                    return
+        finally:
+            self._drop_connection()
 
     def _commit(self, batch: list[_Job]) -> None:
         deliveries = [(job.source, job.events, job.headers) for job in batch]
         try:
-            try:
-                new = self._insert(deliveries)
-            except DBAPIError as exc:
-                self._drop_connection()
-                if not exc.connection_invalidated:
-                    raise
-                new = self._insert(deliveries)  # the database dropped us: once more
+            if self._connection is None:
+                # One statement per batch, committed by itself: one round trip, where
+                # BEGIN + INSERT + COMMIT took three.
+                self._connection = self._engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT"
+                )
+            new = inbox.insert_many(self._connection, deliveries, self._clock())
         except Exception as exc:  # answered 503 by the app; the senders retry
-            self._drop_connection()
-            _answer(batch, [exc] * len(batch))
+            self._drop_connection()  # the next batch starts on a fresh connection
+            error = InboxUnavailable(exc.__class__.__name__)
+            _answer(batch, [error] * len(batch))
             return
         _answer(batch, new)
-
-    def _insert(self, deliveries: Sequence[inbox.Delivery]) -> list[int]:
-        if self._connection is None:
-            # One statement per batch, committed by itself: one round trip, where
-            # BEGIN + INSERT + COMMIT took three (each costs CPU on both sides).
-            self._connection = self._engine.connect().execution_options(
-                isolation_level="AUTOCOMMIT"
-            )
-        return inbox.insert_many(self._connection, deliveries, self._clock())
 
     def _drop_connection(self) -> None:
         if self._connection is not None:

@@ -111,12 +111,19 @@ def insert_many(
         .returning(webhook_inbox.c.source, webhook_inbox.c.event_id)
     )
     inserted = {(row.source, row.event_id) for row in connection.execute(statement, rows)}
+    return count_new(deliveries, inserted)
+
+
+def count_new(deliveries: Sequence[Delivery], inserted: set[tuple[str, str]]) -> list[int]:
+    """New rows per delivery, given the (source, event id) pairs the insert returned;
+    an id carried twice counts for the first delivery only."""
+    remaining = set(inserted)
     counts = []
     for source, events, _headers in deliveries:
         count = 0
         for event_id, _body in events:
-            if (source, event_id) in inserted:
-                inserted.discard((source, event_id))
+            if (source, event_id) in remaining:
+                remaining.discard((source, event_id))
                 count += 1
         counts.append(count)
     return counts

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from csbridge.store.store import open_store
 from csbridge.store.tables import webhook_inbox
 from csbridge.webhooks import inbox
-from csbridge.webhooks.committer import GroupCommitter
+from csbridge.webhooks.committer import open_committer
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -66,25 +66,32 @@ def test_committer_reconnects_when_the_database_drops_its_connection(database_ur
     # A PostgreSQL restart or failover ends the intake's connection between two batches:
     # the next delivery is still stored and acknowledged (no 503 for the senders).
     store = open_store(database_url)
-    committer = GroupCommitter(store.engine, lambda: NOW)
+    committer = open_committer(store.engine, lambda: NOW)
 
-    async def deliver(event_id: str) -> int:
-        return await committer.submit("standard", [(event_id, b"{}")], {})
-
-    try:
-        assert asyncio.run(deliver("before")) == 1
+    def end_intake_connection() -> list[tuple[bool]]:
         with store.engine.connect() as other:
-            ended = other.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE pid <> pg_backend_pid() AND query LIKE 'INSERT INTO webhook_inbox%'"
+            return [
+                tuple(row)
+                for row in other.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                        "pid <> pg_backend_pid() AND query LIKE '%INSERT INTO webhook_inbox%'"
+                    )
                 )
-            ).all()
-        assert [tuple(row) for row in ended] == [(True,)]
-        assert asyncio.run(deliver("after")) == 1
-        assert asyncio.run(deliver("after")) == 0  # and still deduplicated
-    finally:
-        committer.close()
+            ]
+
+    async def scenario() -> list[int | list[tuple[bool]]]:
+        try:
+            return [
+                await committer.submit("standard", [("before", b"{}")], {}),
+                end_intake_connection(),
+                await committer.submit("standard", [("after", b"{}")], {}),
+                await committer.submit("standard", [("after", b"{}")], {}),  # deduplicated
+            ]
+        finally:
+            await committer.close()
+
+    assert asyncio.run(scenario()) == [1, [(True,)], 1, 0]
     with store.engine.connect() as connection:
         stored = connection.execute(select(webhook_inbox.c.event_id)).scalars().all()
     store.close()

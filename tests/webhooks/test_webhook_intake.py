@@ -271,3 +271,15 @@ def test_garbage_never_gets_a_5xx(service: Service) -> None:
         source = rng.choice(sources)
         response = service.client.post(f"/webhooks/{source}", content=body, headers=headers)
         assert response.status_code < 500, (source, headers, body, response.text)
+
+
+def test_event_ids_the_database_cannot_store_fall_back_to_the_body_hash(service: Service) -> None:
+    # A NUL (PostgreSQL text refuses it) or a lone surrogate (not UTF-8) in a signed
+    # body's event id: stored under the body's hash, never a 5xx for the whole batch.
+    token = {"x-csbridge-token": signing.PLATFORM_SECRET}
+    for raw_id in ("gs-\u0000-1", "gs-\ud800-2"):
+        event = json.dumps({"event_id": raw_id, "event": "score_drop", "account": "a"}).encode()
+        response = service.client.post("/webhooks/gainsight", content=event, headers=token)
+        assert response.status_code == 200 and response.json() == {"accepted": 1, "new": 1}
+    ids = [event_id for _, event_id, _ in inbox_rows(service)]
+    assert len(ids) == 2 and all(event_id.startswith("sha256:") for event_id in ids)

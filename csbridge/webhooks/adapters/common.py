@@ -43,11 +43,15 @@ def body_id(body: bytes) -> str:
 
 
 def scalar_id(value: Any) -> str | None:
-    """An id field usable as an inbox key (string or integer, ≤ 255 chars), else None."""
+    """An id field usable as an inbox key (string or integer, ≤ 255 printable chars), else None.
+
+    Printable leaves out NUL (PostgreSQL text refuses it), other control characters and
+    lone surrogates (not encodable as UTF-8); such a body is keyed by its hash instead.
+    """
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | str) and 0 < len(str(value)) <= 255:
-        return str(value)
+    if isinstance(value, int | str) and 0 < len(text := str(value)) <= 255 and text.isprintable():
+        return text
     return None
 
 
