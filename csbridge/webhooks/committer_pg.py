@@ -13,7 +13,9 @@ The statement text never changes (arrays through `unnest`, rows ordered by key s
 two writers lock overlapping keys in one order), so psycopg prepares it once; the
 arrays go in binary (`%b`): the text format escaped every 2 kB body in Python. The
 connection is autocommit (one round trip per batch); when the database drops it,
-the batch is retried once on a new connection.
+the batch is retried once on a new connection. A batch that takes longer than
+BATCH_TIMEOUT (a database that stopped answering) is answered 503 and the
+connection replaced: if its insert did commit, the sender's retry is a duplicate.
 """
 
 from __future__ import annotations
@@ -42,17 +44,22 @@ ON CONFLICT (source, event_id) DO NOTHING
 RETURNING source, event_id
 """
 
+BATCH_TIMEOUT = 10.0  # seconds; a database that stops answering gets 503s, not hung requests
+
 _Pending = tuple[inbox.Delivery, "asyncio.Future[int]"]
 
 
 class AsyncCommitter:
     """Batches inbox inserts from concurrent requests on the event loop (PostgreSQL)."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, engine: Engine, clock: Callable[[], datetime], *, timeout: float = BATCH_TIMEOUT
+    ) -> None:
         _args, params = engine.dialect.create_connect_args(engine.url)
         params.pop("context", None)  # SQLAlchemy's adapters: not needed for plain types
         self._params: dict[str, Any] = dict(params)
         self._clock = clock
+        self._timeout = timeout
         self._pending: deque[_Pending] = deque()
         self._flusher: asyncio.Task[None] | None = None
         self._connection: psycopg.AsyncConnection[Any] | None = None
@@ -85,7 +92,7 @@ class AsyncCommitter:
                 rows += len(item[0][1])
             deliveries = [delivery for delivery, _future in batch]
             try:
-                counts = await self._insert_retrying(deliveries)
+                counts = await asyncio.wait_for(self._insert_retrying(deliveries), self._timeout)
             except Exception as exc:  # answered 503; the senders retry (never left hanging)
                 await self._drop_connection()
                 for _delivery, future in batch:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import threading
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
 
 from csbridge.store.store import open_store
 from csbridge.store.tables import webhook_inbox
 from csbridge.webhooks import inbox
-from csbridge.webhooks.committer import open_committer
+from csbridge.webhooks.committer import InboxUnavailable, open_committer
+from csbridge.webhooks.committer_pg import AsyncCommitter
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -96,3 +99,42 @@ def test_committer_reconnects_when_the_database_drops_its_connection(database_ur
         stored = connection.execute(select(webhook_inbox.c.event_id)).scalars().all()
     store.close()
     assert sorted(stored) == ["after", "before"]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_database_that_stops_answering_gets_503s_not_hung_requests(database_url: str) -> None:
+    # A "PostgreSQL" that accepts the connection and then says nothing (a network
+    # partition): each batch gives up after the committer's timeout with
+    # InboxUnavailable (the app's 503 + Retry-After), and a later batch starts over.
+    silent = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(silent.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    store = open_store(database_url)
+    url = store.engine.url.set(port=silent.getsockname()[1], query={})
+    committer = AsyncCommitter(create_engine(url), lambda: NOW, timeout=0.5)
+
+    async def scenario() -> list[float]:
+        waits = []
+        for event_id in ("first", "second"):
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(InboxUnavailable):
+                await committer.submit("standard", [(event_id, b"{}")], {})
+            waits.append(asyncio.get_running_loop().time() - started)
+        await committer.close()
+        return waits
+
+    try:
+        waits = asyncio.run(scenario())
+        assert all(0.4 < wait < 5 for wait in waits), waits  # the timeout, never hung
+        assert len(held) == 2  # the second batch opened a new connection
+    finally:
+        silent.close()
+        for connection in held:
+            connection.close()
+        store.close()
