@@ -4,7 +4,9 @@ Real components: the sandbox (both CRMs), `csbridge init-crm`, a pull into SQLit
 webhook app on a real server receiving signed requests, and `csbridge worker --drain`
 (which wires `sync_reaction` because `crm.targets` is set). A Gainsight score drop
 (35, was 75) and a HubSpot detractor answer (3/10) each end as exactly one task; a
-redelivery and a replay of both rows create nothing more.
+redelivery and a replay of both rows create nothing more. The rules' notifications go
+out through the same apply as `csbridge run`: each task's notification reaches a real
+Standard Webhooks receiver exactly once, correctly signed.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +45,45 @@ from csbridge.sync.pull import pull
 from csbridge.webhooks import worker
 from csbridge.webhooks.app import create_app
 from csbridge.webhooks.reaction import sync_reaction
+from csbridge.webhooks.verify import verify_standard
 
 TOKEN = {"Authorization": "Bearer pat-sandbox-token"}
+NOTIFY_SECRET = "whsec_" + "bm90aWZpY2F0aW9ucy1zZWNyZXQtMzItYnl0ZXMhIQ=="
+
+
+@dataclass
+class Notifications:
+    """What the notification receiver was sent: (webhook-id, notification key) per post."""
+
+    url: str = ""
+    received: list[tuple[str, str]] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def notifications() -> Iterator[Notifications]:
+    state = Notifications()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            msg_id = verify_standard(body, headers, [NOTIFY_SECRET], datetime.now(UTC))
+            state.received.append((msg_id, json.loads(body)["data"]["key"]))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @dataclass
@@ -56,7 +97,9 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory, notifications: Notifications
+) -> Iterator[World]:
     tmp_path = tmp_path_factory.mktemp("reaction")
     with run_sandbox(port_base=0, accounts=20, seed=11) as sandbox:
         config = sandbox.write_config(tmp_path / "csbridge.yaml")
@@ -68,6 +111,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 "gainsight": {"secrets": [signing.PLATFORM_SECRET], "scheme": "hmac"},
             }
         }
+        data["notifications"] = {"webhook_url": notifications.url, "webhook_secret": NOTIFY_SECRET}
         config.write_text(yaml.safe_dump(data))
         assert main(["init-crm", "--config", str(config)]) == 0
         settings = load_config(config)
@@ -192,7 +236,7 @@ def inbox(world: World, capsys: pytest.CaptureFixture[str]) -> list[dict[str, An
 
 
 def test_alerts_end_as_one_task_each_even_when_sent_and_replayed_again(
-    world: World, capsys: pytest.CaptureFixture[str]
+    world: World, notifications: Notifications, capsys: pytest.CaptureFixture[str]
 ) -> None:
     domain, dropped, contact, detractor = pick_accounts(world)
     today = datetime.now(UTC).date().isoformat()
@@ -213,6 +257,10 @@ def test_alerts_end_as_one_task_each_even_when_sent_and_replayed_again(
     for key in (churn_key, nps_key):
         per_crm = [n for (_, k), n in first.items() if k == key]
         assert per_crm and set(per_crm) == {1}, (key, first)
+    # the rules' notification for each task, signed (the receiver verified it), once
+    sent = sorted(key for _msg, key in notifications.received)
+    assert sent == sorted([f"{churn_key}:notify", f"{nps_key}:notify"])
+    assert len({msg for msg, _key in notifications.received}) == 2
 
     # a new delivery of the same events is an inbox duplicate; a replay plans nothing new
     gainsight_alert(world, domain)
@@ -225,6 +273,7 @@ def test_alerts_end_as_one_task_each_even_when_sent_and_replayed_again(
     assert [r["status"] for r in again] == ["processed", "processed"]
     assert all("created" not in r["error"] for r in again), again
     assert task_counts(world, [churn_key, nps_key]) == first
+    assert sorted(key for _msg, key in notifications.received) == sent
 
 
 def test_a_write_that_does_not_land_leaves_the_row_to_retry(
