@@ -11,9 +11,10 @@
   planned again by the next run. A whole batch refused is split in halves until the
   bad record is alone.
 - Tasks: every planned key is first looked up in the CRM (a task created by a run that
-  crashed or timed out before recording it is found, never created twice); the rest are
-  marked pending, created, then recorded. A create whose outcome is unknown (timeout)
-  is looked up again before the one retry.
+  crashed or timed out before recording it is found, never created twice), on HubSpot
+  on a second thread while the records go out; the rest are marked pending, created, then
+  recorded. A create whose outcome is unknown (timeout) is looked up again before the
+  one retry.
 - The Salesforce quota guard (`QuotaExhaustedError`) stops the apply cleanly: what is
   left is reported as not attempted and goes out on the next run.
 """
@@ -68,8 +69,10 @@ def apply_changes(
     accounts = [a for a in changes.accounts if a.fields or a.tags]
     tasks = TaskApplier(writer, store, options, report, clock, sleep)
     try:
-        _apply_records(accounts, writer, store, options, report, clock)
-        tasks.apply([a for a in changes.accounts if a.tasks])
+        tasks.apply(
+            [a for a in changes.accounts if a.tasks],
+            alongside=lambda: _apply_records(accounts, writer, store, options, report, clock),
+        )
     except QuotaExhaustedError as exc:
         report.stopped = f"{exc}; the rest goes out on the next run"
         log.warning("apply.quota_stop", target=writer.name)

@@ -3,6 +3,11 @@
 1. Every planned key is looked up in the CRM first (`find_tasks`): a task created by an
    earlier run that died before recording it is adopted, not created again. Keys left
    `pending` moments ago wait out the CRM's search lag (`lookup_delay`, HubSpot) first.
+   With `lookup_alongside` (HubSpot) the lookup runs on a second thread while the
+   record updates go out: HubSpot meters searches apart (4/s), so done one after the
+   other the searches left the general budget idle (bench/sync.py: HubSpot apply
+   1.25x its limits' time). Salesforce's quota guard counts calls one at a time, so
+   there the lookup follows the updates.
 2. The rest are marked `pending` (committed), created in batches, and recorded as
    `created` with the CRM's id, or `failed` with its reason (planned again next run).
 3. A create whose outcome is unknown (the request timed out after sending) is looked
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import structlog
@@ -46,7 +52,12 @@ class TaskApplier:
         self.sleep = sleep or time.sleep
         self.accounts: dict[str, str] = {}
 
-    def apply(self, accounts: Sequence[AccountChanges]) -> None:
+    def apply(
+        self, accounts: Sequence[AccountChanges], alongside: Callable[[], None] = lambda: None
+    ) -> None:
+        """Run `alongside` (the record updates), then create the accounts' planned tasks.
+        With `lookup_alongside`, the CRM is searched for them meanwhile; an error in
+        `alongside` is raised once that search has ended, and no task is created."""
         tasks = [
             TaskCreate(
                 t.key,
@@ -59,36 +70,53 @@ class TaskApplier:
             for a in accounts
             for t in a.tasks
         ]
-        if not tasks:
-            return
+        keys = [t.key for t in tasks]
+        if keys and self.options.lookup_alongside:
+            with ThreadPoolExecutor(1, thread_name_prefix="csbridge-task-lookup") as pool:
+                lookup = pool.submit(self._search, keys, self._lag(keys))
+                alongside()
+                found = lookup.result()
+        else:
+            alongside()
+            found = self._search(keys, self._lag(keys)) if keys else {}
+        self._adopt(found)
         self.accounts = {t.key: a.account_id for a in accounts for t in a.tasks}
-        existing = self._look_up([t.key for t in tasks])
-        missing = [t for t in tasks if t.key not in existing]
+        missing = [t for t in tasks if t.key not in found]
         for batch in chunks(missing, self.writer.batch_size):
             self._create(batch, retry_unknown=True)
 
     def _look_up(self, keys: list[str]) -> dict[str, str]:
         """Keys already in the CRM (adopted as created), after waiting out search lag."""
+        found = self._search(keys, self._lag(keys))
+        self._adopt(found)
+        return found
+
+    def _lag(self, keys: list[str]) -> float:
+        """Seconds to wait before a search can see the tasks of keys left pending lately."""
         states = ledger.key_states(self.store, self.writer.name, keys)
         recent = [as_utc(at) for status, at in states.values() if status == "pending"]
         newest = max((at for at in recent if at is not None), default=None)
-        if newest is not None and self.options.lookup_delay > 0:
-            ready = newest + timedelta(seconds=self.options.lookup_delay)
-            wait = (ready - self.clock()).total_seconds()
-            if wait > 0:
-                self.sleep(wait)
-        found = self.writer.find_tasks(keys)
-        if found:
-            now = self.clock()
-            ledger.set_keys(
-                self.store,
-                self.writer.name,
-                {key: ("created", task_id, None) for key, task_id in found.items()},
-                now,
-            )
-            self.report.tasks_found += len(found)
-            log.info("apply.tasks_adopted", target=self.writer.name, count=len(found))
-        return found
+        if newest is None or self.options.lookup_delay <= 0:
+            return 0.0
+        ready = newest + timedelta(seconds=self.options.lookup_delay)
+        return max(0.0, (ready - self.clock()).total_seconds())
+
+    def _search(self, keys: list[str], wait: float) -> dict[str, str]:
+        if wait > 0:
+            self.sleep(wait)
+        return self.writer.find_tasks(keys)
+
+    def _adopt(self, found: dict[str, str]) -> None:
+        if not found:
+            return
+        ledger.set_keys(
+            self.store,
+            self.writer.name,
+            {key: ("created", task_id, None) for key, task_id in found.items()},
+            self.clock(),
+        )
+        self.report.tasks_found += len(found)
+        log.info("apply.tasks_adopted", target=self.writer.name, count=len(found))
 
     def _create(self, batch: list[TaskCreate], *, retry_unknown: bool) -> None:
         keys = [t.key for t in batch]

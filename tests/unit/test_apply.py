@@ -8,8 +8,9 @@ each task exactly once, and planning again against the ledger is empty.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -309,3 +310,75 @@ def test_the_ledger_records_more_values_than_one_statement_can_bind(store: Store
         "c": 9999,
         "d": 9999,
     }
+
+
+def records_and_tasks(n: int) -> dict[str, DesiredState]:
+    return {
+        key: DesiredState(key, f"R{i}", {"score": 50 + i}, tasks=task.tasks)
+        for i, (key, task) in enumerate(tasks_state(n).items())
+    }
+
+
+@dataclass
+class OverlapCrm(FakeCrm):
+    """Each side waits (up to 5 s) to see the other start: True only if they overlapped."""
+
+    searching: threading.Event = field(default_factory=threading.Event)
+    updating: threading.Event = field(default_factory=threading.Event)
+    overlapped: list[bool] = field(default_factory=list)
+
+    def update_records(self, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
+        self.updating.set()
+        self.overlapped.append(self.searching.wait(5))
+        return super().update_records(updates)
+
+    def find_tasks(self, keys: Sequence[str]) -> dict[str, str]:
+        self.searching.set()
+        self.overlapped.append(self.updating.wait(5))
+        return super().find_tasks(keys)
+
+
+ALONGSIDE = replace(OPTIONS, lookup_alongside=True)
+
+
+def test_with_lookup_alongside_the_task_search_overlaps_the_record_updates(store: Store) -> None:
+    crm = OverlapCrm()
+    states = records_and_tasks(4)
+    crm.tasks["A1:churn_risk:2026-11-23"] = TaskCreate("A1:churn_risk:2026-11-23", "R1", "Call")
+    report = apply_changes(changes_for(store, states), crm, store, ALONGSIDE)
+    assert crm.overlapped and all(crm.overlapped)
+    assert report.ok and report.records_updated == 4
+    assert report.tasks_found == 1 and report.tasks_created == 3 and len(crm.tasks) == 4
+    first_create = crm.calls.index("create")  # creates only after the search and updates
+    assert {"find", "update"}.isdisjoint(crm.calls[first_create:])
+    assert changes_for(store, states).is_empty
+
+
+def test_without_lookup_alongside_the_search_follows_the_updates(store: Store) -> None:
+    crm = FakeCrm(name="salesforce")
+    report = apply_changes(changes_for(store, records_and_tasks(4)), crm, store, OPTIONS)
+    assert report.ok
+    assert crm.calls == ["update", "update", "find", "create", "create"]
+
+
+@dataclass
+class QuotaOnSecondUpdate(FakeCrm):
+    stop: bool = True
+
+    def update_records(self, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
+        if self.stop and "update" in self.calls:
+            raise QuotaExhaustedError("hubspot", "update", "daily quota reached")
+        return super().update_records(updates)
+
+
+def test_a_quota_stop_during_the_updates_creates_no_task_then_resumes(store: Store) -> None:
+    crm = QuotaOnSecondUpdate()
+    states = records_and_tasks(4)
+    report = apply_changes(changes_for(store, states), crm, store, ALONGSIDE)
+    assert report.stopped is not None and "quota" in report.stopped
+    assert report.records_updated == 3 and report.tasks_created == 0 and not crm.tasks
+    assert "find" in crm.calls  # the search had ended before apply returned
+    crm.stop = False
+    again = apply_changes(changes_for(store, states), crm, store, ALONGSIDE)
+    assert again.ok and again.records_updated == 1 and again.tasks_created == 4
+    assert len(crm.tasks) == 4 and changes_for(store, states).is_empty
