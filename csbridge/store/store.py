@@ -23,7 +23,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from csbridge.models import Fact, Record
 from csbridge.store import migrate
 from csbridge.store.engine import connect_and_migrate, safe_url
-from csbridge.store.facts import FactRef, as_utc, load_facts, mark_deleted, upsert_facts
+from csbridge.store.facts import (
+    FactRef,
+    as_utc,
+    load_facts,
+    mark_deleted,
+    table_for,
+    upsert_facts,
+)
 from csbridge.store.tables import FACT_TABLES, cursors, runs
 
 R = TypeVar("R", bound=Record)
@@ -112,6 +119,17 @@ class Store:
                 since=since,
                 include_deleted=include_deleted,
             )
+
+    def account_ids(self, record_type: type[Record], source: str) -> list[str]:
+        """The distinct account ids that stored facts of one type from `source` carry."""
+        table = table_for(record_type)
+        query = (
+            select(table.c.account_id)
+            .where(table.c.source == source, table.c.account_id.is_not(None))
+            .distinct()
+        )
+        with self.engine.connect() as connection:
+            return sorted(connection.execute(query).scalars())
 
     def count(self, kind: str, *, include_deleted: bool = True) -> int:
         """Rows in a fact table ("accounts", "tickets", ...)."""

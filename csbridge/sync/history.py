@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -46,21 +46,27 @@ class HistoryEntry:
     episodes: Mapping[str, date]
 
 
-def load_history(store: Store, now: datetime) -> dict[str, History]:
-    """Every account's previous status, score 30 days ago and open episodes."""
+def load_history(
+    store: Store, now: datetime, only: Sequence[str] | None = None
+) -> dict[str, History]:
+    """Every account's (or `only` these accounts') previous status, score 30 days ago
+    and open episodes."""
     since = now - timedelta(days=LOOKBACK_DAYS)
     cutoff = now - timedelta(days=TREND_DAYS)
     latest: dict[str, tuple[datetime, str | None]] = {}
     older: dict[str, tuple[datetime, float | None]] = {}
+    scores = select(
+        score_history.c.account_key,
+        score_history.c.scored_at,
+        score_history.c.score,
+        score_history.c.band,
+    ).where(score_history.c.scored_at >= since, score_history.c.scored_at <= now)
+    started = select(rule_episodes.c.account_key, rule_episodes.c.rule, rule_episodes.c.started_on)
+    if only is not None:
+        scores = scores.where(score_history.c.account_key.in_(list(only)))
+        started = started.where(rule_episodes.c.account_key.in_(list(only)))
     with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                score_history.c.account_key,
-                score_history.c.scored_at,
-                score_history.c.score,
-                score_history.c.band,
-            ).where(score_history.c.scored_at >= since, score_history.c.scored_at <= now)
-        )
+        rows = conn.execute(scores)
         for key, raw_at, score, band in rows:
             at = as_utc(raw_at)
             assert at is not None
@@ -69,10 +75,8 @@ def load_history(store: Store, now: datetime) -> dict[str, History]:
             if at <= cutoff and (key not in older or at > older[key][0]):
                 older[key] = (at, score)
         episodes: dict[str, dict[str, date]] = {}
-        for key, rule, started in conn.execute(
-            select(rule_episodes.c.account_key, rule_episodes.c.rule, rule_episodes.c.started_on)
-        ):
-            episodes.setdefault(key, {})[rule] = started
+        for key, rule, started_on in conn.execute(started):
+            episodes.setdefault(key, {})[rule] = started_on
     keys = set(latest) | set(older) | set(episodes)
     return {
         key: History(

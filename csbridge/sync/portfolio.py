@@ -9,13 +9,19 @@ account are counted, with examples, in `Portfolio.report`.
 Usage days are read from 100 days before `now` (the signals look back 90), survey
 answers from 366 days before; tickets, contacts and deals are read whole (an open
 ticket can be old).
+
+`load_customer` is the same for one customer (a webhook reaction): it builds the
+index from every account, then reads only the facts of that customer's accounts, so
+its cost does not grow with the portfolio's facts. `session_benchmark` is the
+portfolio's median sessions per user from the last 30 days of usage alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from csbridge.mappings.identity import (
     ANCHORS,
@@ -24,12 +30,23 @@ from csbridge.mappings.identity import (
     UnmatchedReport,
     build_index,
 )
-from csbridge.models import Account, Contact, Opportunity, SurveyResponse, Ticket, UsageDay
-from csbridge.scoring.signals import CustomerFacts
+from csbridge.models import (
+    Account,
+    Contact,
+    Opportunity,
+    Record,
+    SurveyResponse,
+    Ticket,
+    UsageDay,
+)
+from csbridge.scoring.signal_groups import sessions_per_user
+from csbridge.scoring.signals import CustomerFacts, portfolio_benchmark
 from csbridge.store.store import Store
 
 USAGE_DAYS = 100
 SURVEY_DAYS = 366
+BENCHMARK_DAYS = 31  # sessions per user are counted over the last 30 days
+R = TypeVar("R", bound=Record)
 
 
 @dataclass
@@ -67,16 +84,87 @@ def load_portfolio(
     """Read the store and group every fact by customer (see the module doc)."""
     accounts = store.load(Account)
     index = build_index(accounts, key, anchors)
+    return _gather(store, index, accounts, now, anchors, sorted(index.customers), None)
+
+
+def load_customer(
+    store: Store,
+    source: str,
+    account_id: str,
+    key: IdentityKey = "domain",
+    now: datetime | None = None,
+    anchors: Sequence[str] = ANCHORS,
+) -> Portfolio:
+    """The customer that `source`'s `account_id` belongs to, with every fact
+    `load_portfolio` would give it; no customer when the id joins none. The report
+    covers only the facts read."""
+    accounts = store.load(Account)
+    index = build_index(accounts, key, anchors)
+    customer = index.resolve(source, account_id)
+    if customer is None:
+        return Portfolio(index, [])
+    members: dict[str, list[str]] = {}
+    for (member_source, member_id), found in index.by_source_id.items():
+        if found == customer:
+            members.setdefault(member_source, []).append(member_id)
+    # Mixpanel group keys join by their value, however it is spelled
+    spelled = [
+        group
+        for group in store.account_ids(UsageDay, "mixpanel")
+        if index.resolve("mixpanel", group) == customer
+    ]
+    members["mixpanel"] = sorted({*members.get("mixpanel", []), *spelled})
+    return _gather(store, index, accounts, now, anchors, [customer], members)
+
+
+def session_benchmark(
+    store: Store, index: IdentityIndex, now: datetime, targets: Collection[str]
+) -> float | None:
+    """The median sessions per user of the customers in `targets`' CRMs, as the
+    scheduled run computes it, from the last 30 days of usage only."""
+    usage = group_usage(index, store.load(UsageDay, since=now - timedelta(days=BENCHMARK_DAYS)))
+    return portfolio_benchmark(
+        [
+            sessions_per_user(CustomerFacts(customer_key, usage=usage.get(customer_key, [])), now)
+            for customer_key, customer in sorted(index.customers.items())
+            if any(source in targets for source in customer.ids)
+        ]
+    )
+
+
+def _gather(
+    store: Store,
+    index: IdentityIndex,
+    accounts: Sequence[Account],
+    now: datetime | None,
+    anchors: Sequence[str],
+    keys: Sequence[str],
+    members: Mapping[str, Sequence[str]] | None,
+) -> Portfolio:
+    """`keys`' customers with their facts: every fact, or only those of `members`'
+    account ids (source → ids)."""
+
+    def load(record_type: type[R], since: datetime | None = None) -> list[R]:
+        if members is None:
+            return store.load(record_type, since=since)
+        return [
+            fact
+            for source, ids in sorted(members.items())
+            if ids
+            for fact in store.load(record_type, source=source, account_ids=ids, since=since)
+        ]
+
     by_id: dict[tuple[str, str], Account] = {(a.source, a.id): a for a in accounts}
     usage_since = None if now is None else now - timedelta(days=USAGE_DAYS)
     survey_since = None if now is None else now - timedelta(days=SURVEY_DAYS)
-    contacts = index.group("contacts", store.load(Contact))
-    opps = index.group("opportunities", store.load(Opportunity))
-    tickets = index.group("tickets", store.load(Ticket))
-    surveys = index.group("surveys", store.load(SurveyResponse, since=survey_since))
-    usage = group_usage(index, store.load(UsageDay, since=usage_since))
+    contacts = index.group("contacts", load(Contact))
+    opps = index.group("opportunities", load(Opportunity))
+    tickets = index.group("tickets", load(Ticket))
+    surveys = index.group("surveys", load(SurveyResponse, survey_since))
+    usage = group_usage(index, load(UsageDay, usage_since))
     customers = []
-    for customer_key, customer in sorted(index.customers.items()):
+    for customer_key in keys:
+        customer = index.customers[customer_key]
         order = [s for s in anchors if s in customer.ids]
         order += sorted(s for s in customer.ids if s not in anchors)
         own = [by_id[(s, customer.ids[s])] for s in order if (s, customer.ids[s]) in by_id]

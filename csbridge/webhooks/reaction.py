@@ -15,6 +15,10 @@ already read, then the cycle runs for that one customer and each CRM of
   drop) fires on the platform's view. The fields written (score, band, ...) still come
   from csbridge's own score, and the rule's own threshold applies, not the alert's.
 
+The reaction reads only that customer's facts (`load_customer`), so its time does
+not grow with the portfolio's; the session benchmark is the whole portfolio's, read
+from the last 30 days of usage at most once an hour per process.
+
 Facts are stored in the account's own system (its `source`), so the identity index
 joins them like pulled facts. A reaction stores no score history and no rule episodes
 (the scheduled run does): a churn-risk task is keyed by the day it started, so a
@@ -33,7 +37,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast, get_args
 
 import structlog
@@ -41,11 +45,11 @@ import structlog
 from csbridge.config import Settings
 from csbridge.errors import CsbridgeError
 from csbridge.http import CallAccounting
+from csbridge.mappings.identity import IdentityIndex
 from csbridge.models import Fact, Source, SurveyResponse, Ticket
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import load_rules
-from csbridge.scoring.signal_groups import sessions_per_user
-from csbridge.scoring.signals import SignalOptions, portfolio_benchmark
+from csbridge.scoring.signals import SignalOptions
 from csbridge.store.lock import run_lock
 from csbridge.store.store import Store
 from csbridge.sync import notify
@@ -54,7 +58,7 @@ from csbridge.sync.apply_types import ApplyReport
 from csbridge.sync.changes import ChangeSet
 from csbridge.sync.cycle import in_targets, score_customers
 from csbridge.sync.history import load_history
-from csbridge.sync.portfolio import load_portfolio
+from csbridge.sync.portfolio import load_customer, session_benchmark
 from csbridge.sync.run import WriterFactory, default_writer, write_target
 from csbridge.webhooks.alert import Alert, React, ReactionOutcome
 from csbridge.webhooks.worker import account_lookup_reaction, find_account
@@ -62,6 +66,7 @@ from csbridge.webhooks.worker import account_lookup_reaction, find_account
 log = structlog.get_logger("csbridge.webhooks.reaction")
 NO_CHANGE = "no change needed"
 MAX_ID = 100  # longer event ids are hashed so task keys stay within the CRM's 255
+BENCHMARK_TTL = timedelta(hours=1)
 
 
 class ReactionIncompleteError(CsbridgeError):
@@ -89,20 +94,29 @@ def sync_reaction(
         with run_lock(store):
             return _react(alert, source, account_id, clock())
 
+    benchmarks: list[tuple[datetime, float | None]] = []  # the latest, while fresh
+
+    def benchmark_for(index: IdentityIndex, now: datetime) -> float | None:
+        # the whole portfolio's, as in the scheduled run; it moves slowly, so a burst
+        # of alerts reads the usage table once an hour, not once per alert
+        if benchmarks and timedelta(0) <= now - benchmarks[0][0] < BENCHMARK_TTL:
+            return benchmarks[0][1]
+        value = session_benchmark(store, index, now, settings.crm.targets)
+        benchmarks[:] = [(now, value)]
+        return value
+
     def _react(alert: Alert, source: str, account_id: str, now: datetime) -> ReactionOutcome:
         targets = list(settings.crm.targets)
-        portfolio = load_portfolio(store, settings.identity.key, now)
-        customers = in_targets(portfolio.customers, targets)
-        key = portfolio.index.resolve(source, account_id)
-        mine = [c for c in customers if c.key == key]
-        if key is None or not mine:
+        portfolio = load_customer(store, source, account_id, settings.identity.key, now)
+        mine = in_targets(portfolio.customers, targets)
+        if not mine:
             return ReactionOutcome("processed", f"{NO_CHANGE}: {source}:{account_id} is in no CRM")
-        # the session benchmark is the whole portfolio's, as in the scheduled run
-        benchmark = portfolio_benchmark([sessions_per_user(c, now) for c in customers])
+        key = mine[0].key
+        benchmark = benchmark_for(portfolio.index, now)
         options = SignalOptions().model_copy(update={"session_benchmark": benchmark})
         engine = Engine(load_model(settings.model))
         rules = load_rules(settings.rules)
-        history = load_history(store, now)
+        history = load_history(store, now, [key])
         override = context_override(alert)
         scored = score_customers(
             mine, engine, rules, now, history, options, {key: override} if override else None

@@ -20,7 +20,11 @@ import yaml
 from csbridge.cli import main
 from csbridge.config import load_config
 from csbridge.sandbox.runner import Sandbox, run_sandbox
+from csbridge.scoring.signal_groups import sessions_per_user
+from csbridge.scoring.signals import portfolio_benchmark
 from csbridge.store.store import open_store
+from csbridge.sync.cycle import in_targets
+from csbridge.sync.portfolio import load_customer, load_portfolio, session_benchmark
 from csbridge.sync.pull import pull
 
 ACCOUNTS = 50
@@ -132,3 +136,30 @@ def test_health_errors_are_one_line(
     empty.write_text(yaml.safe_dump({"database_url": f"sqlite:///{tmp_path / 'none.db'}"}))
     assert main(["health", "--config", str(empty)]) == 2
     assert "run `csbridge pull`" in capsys.readouterr().err
+
+
+def test_one_customer_loads_the_same_facts_as_the_whole_portfolio(
+    pulled: tuple[Sandbox, Path, str],
+) -> None:
+    """A webhook reaction reads one customer (`load_customer`) and the benchmark from 30
+    days of usage (`session_benchmark`): each must equal what the full load gives."""
+    _sandbox, config, now_text = pulled
+    now = datetime.fromisoformat(now_text)
+    store = open_store(load_config(config).database_url)
+    try:
+        whole = load_portfolio(store, "domain", now)
+        assert len(whole.customers) == ACCOUNTS
+        for customer in whole.customers:
+            for account in customer.accounts:
+                one = load_customer(store, account.source, account.id, "domain", now)
+                assert one.customers == [customer], (account.source, account.id)
+        assert sum(len(c.usage) for c in whole.customers) > 0
+        assert load_customer(store, "hubspot", "no-such-company", "domain", now).customers == []
+        for targets in (["hubspot"], ["salesforce", "hubspot"]):
+            expected = portfolio_benchmark(
+                [sessions_per_user(c, now) for c in in_targets(whole.customers, targets)]
+            )
+            assert expected is not None
+            assert session_benchmark(store, whole.index, now, targets) == expected
+    finally:
+        store.close()
