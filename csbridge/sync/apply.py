@@ -1,4 +1,4 @@
-"""Apply a ChangeSet to one CRM: fields and tags, then tasks, then notifications.
+"""Apply a ChangeSet to one CRM: fields and tags, tasks, then notifications.
 
 - Records go out in batches as large as the API allows (`writer.batch_size`), or as
   one Salesforce Bulk 2.0 job above `bulk_threshold` changed records. Each landed
@@ -11,10 +11,10 @@
   planned again by the next run. A whole batch refused is split in halves until the
   bad record is alone.
 - Tasks: every planned key is first looked up in the CRM (a task created by a run that
-  crashed or timed out before recording it is found, never created twice), on HubSpot
-  on a second thread while the records go out; the rest are marked pending, created, then
-  recorded. A create whose outcome is unknown (timeout) is looked up again before the
-  one retry.
+  crashed or timed out before recording it is found, never created twice); the rest are
+  marked pending, created, then recorded. A create whose outcome is unknown (timeout)
+  is looked up again before the one retry. On HubSpot the tasks go out on a second
+  thread while the records do (`apply_tasks`).
 - The Salesforce quota guard (`QuotaExhaustedError`) stops the apply cleanly: what is
   left is reported as not attempted and goes out on the next run.
 """

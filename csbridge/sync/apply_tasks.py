@@ -3,20 +3,23 @@
 1. Every planned key is looked up in the CRM first (`find_tasks`): a task created by an
    earlier run that died before recording it is adopted, not created again. Keys left
    `pending` moments ago wait out the CRM's search lag (`lookup_delay`, HubSpot) first.
-   With `lookup_alongside` (HubSpot) the lookup runs on a second thread while the
-   record updates go out: HubSpot meters searches apart (4/s), so done one after the
-   other the searches left the general budget idle (bench/sync.py: HubSpot apply
-   1.25x its limits' time). Salesforce's quota guard counts calls one at a time, so
-   there the lookup follows the updates.
 2. The rest are marked `pending` (committed), created in batches, and recorded as
    `created` with the CRM's id, or `failed` with its reason (planned again next run).
 3. A create whose outcome is unknown (the request timed out after sending) is looked
    up again; what is still missing is created once more; a second unknown outcome
    leaves the keys pending for the next run's lookup.
+
+With `tasks_alongside` (HubSpot) all of this runs on a second thread while the record
+updates go out. HubSpot meters searches apart (4/s) from its general budget, and each
+call waits for its answer: one after the other, the searches left the budget idle and
+the round trips added up (bench/sync.py: HubSpot apply 1.25x the time its limits
+allow). If the updates fail, no further task batch starts. Salesforce's quota guard
+counts calls one at a time, so there the tasks follow the updates.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -51,13 +54,14 @@ class TaskApplier:
         self.clock = clock
         self.sleep = sleep or time.sleep
         self.accounts: dict[str, str] = {}
+        self.halted = threading.Event()
 
     def apply(
         self, accounts: Sequence[AccountChanges], alongside: Callable[[], None] = lambda: None
     ) -> None:
-        """Run `alongside` (the record updates), then create the accounts' planned tasks.
-        With `lookup_alongside`, the CRM is searched for them meanwhile; an error in
-        `alongside` is raised once that search has ended, and no task is created."""
+        """Create the accounts' planned tasks and run `alongside` (the record updates):
+        one after the other, or at once with `tasks_alongside`. An error in either is
+        raised once both have ended; after one in `alongside`, no new task batch starts."""
         tasks = [
             TaskCreate(
                 t.key,
@@ -70,19 +74,28 @@ class TaskApplier:
             for a in accounts
             for t in a.tasks
         ]
-        keys = [t.key for t in tasks]
-        if keys and self.options.lookup_alongside:
-            with ThreadPoolExecutor(1, thread_name_prefix="csbridge-task-lookup") as pool:
-                lookup = pool.submit(self._search, keys, self._lag(keys))
-                alongside()
-                found = lookup.result()
-        else:
-            alongside()
-            found = self._search(keys, self._lag(keys)) if keys else {}
-        self._adopt(found)
         self.accounts = {t.key: a.account_id for a in accounts for t in a.tasks}
+        if not tasks or not self.options.tasks_alongside:
+            alongside()
+            self._create_all(tasks)
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="csbridge-tasks") as pool:
+            created = pool.submit(self._create_all, tasks)
+            try:
+                alongside()
+            except BaseException:
+                self.halted.set()
+                raise
+            created.result()
+
+    def _create_all(self, tasks: list[TaskCreate]) -> None:
+        if not tasks:
+            return
+        found = self._look_up([t.key for t in tasks])
         missing = [t for t in tasks if t.key not in found]
         for batch in chunks(missing, self.writer.batch_size):
+            if self.halted.is_set():
+                return  # the updates failed (a quota stop): the next run plans these again
             self._create(batch, retry_unknown=True)
 
     def _look_up(self, keys: list[str]) -> dict[str, str]:

@@ -62,7 +62,7 @@ class ApplyOptions:
     fallback_owner_id: str | None = None
     bulk_threshold: int = 2000
     lookup_delay: float = 0.0
-    lookup_alongside: bool = False  # search for the planned tasks while records go out
+    tasks_alongside: bool = False  # look up and create tasks while the records go out
     run_id: str | None = None
 
 

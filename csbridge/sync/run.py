@@ -194,9 +194,9 @@ def write_target(
             fallback_owner_id=target_settings.fallback_owner_id,
             bulk_threshold=target_settings.bulk_threshold,
             lookup_delay=target_settings.task_lookup_delay if target == "hubspot" else 0.0,
-            # HubSpot meters searches apart from other calls, so they can overlap the
-            # record updates; Salesforce's quota guard counts calls one after the other.
-            lookup_alongside=target == "hubspot",
+            # HubSpot meters searches apart from other calls, so the tasks can go out
+            # with the record updates; Salesforce's quota guard counts calls one by one.
+            tasks_alongside=target == "hubspot",
             run_id=run_id,
         ),
         notifier=notifier,

@@ -18,6 +18,7 @@ import pytest
 from csbridge.http_errors import QuotaExhaustedError, UnknownOutcomeError
 from csbridge.store.store import Store, open_store
 from csbridge.sync.apply import ApplyOptions, apply_changes
+from csbridge.sync.apply_tasks import TaskApplier
 from csbridge.sync.changes import (
     ChangeSet,
     DesiredState,
@@ -338,10 +339,10 @@ class OverlapCrm(FakeCrm):
         return super().find_tasks(keys)
 
 
-ALONGSIDE = replace(OPTIONS, lookup_alongside=True)
+ALONGSIDE = replace(OPTIONS, tasks_alongside=True)
 
 
-def test_with_lookup_alongside_the_task_search_overlaps_the_record_updates(store: Store) -> None:
+def test_with_tasks_alongside_the_task_search_overlaps_the_record_updates(store: Store) -> None:
     crm = OverlapCrm()
     states = records_and_tasks(4)
     crm.tasks["A1:churn_risk:2026-11-23"] = TaskCreate("A1:churn_risk:2026-11-23", "R1", "Call")
@@ -349,12 +350,11 @@ def test_with_lookup_alongside_the_task_search_overlaps_the_record_updates(store
     assert crm.overlapped and all(crm.overlapped)
     assert report.ok and report.records_updated == 4
     assert report.tasks_found == 1 and report.tasks_created == 3 and len(crm.tasks) == 4
-    first_create = crm.calls.index("create")  # creates only after the search and updates
-    assert {"find", "update"}.isdisjoint(crm.calls[first_create:])
+    assert crm.calls.index("find") < crm.calls.index("create")  # looked up before creating
     assert changes_for(store, states).is_empty
 
 
-def test_without_lookup_alongside_the_search_follows_the_updates(store: Store) -> None:
+def test_without_tasks_alongside_the_tasks_follow_the_updates(store: Store) -> None:
     crm = FakeCrm(name="salesforce")
     report = apply_changes(changes_for(store, records_and_tasks(4)), crm, store, OPTIONS)
     assert report.ok
@@ -371,13 +371,24 @@ class QuotaOnSecondUpdate(FakeCrm):
         return super().update_records(updates)
 
 
-def test_a_quota_stop_during_the_updates_creates_no_task_then_resumes(store: Store) -> None:
+def test_a_quota_stop_during_the_updates_starts_no_task_batch_then_resumes(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the task thread looks up only once the updates have failed: no batch may start then
+    look_up = TaskApplier._look_up
+
+    def after_the_stop(self: TaskApplier, keys: list[str]) -> dict[str, str]:
+        assert self.halted.wait(5)
+        return look_up(self, keys)
+
+    monkeypatch.setattr(TaskApplier, "_look_up", after_the_stop)
     crm = QuotaOnSecondUpdate()
     states = records_and_tasks(4)
     report = apply_changes(changes_for(store, states), crm, store, ALONGSIDE)
     assert report.stopped is not None and "quota" in report.stopped
     assert report.records_updated == 3 and report.tasks_created == 0 and not crm.tasks
-    assert "find" in crm.calls  # the search had ended before apply returned
+    assert "find" in crm.calls  # the thread had ended before apply returned
+    monkeypatch.undo()
     crm.stop = False
     again = apply_changes(changes_for(store, states), crm, store, ALONGSIDE)
     assert again.ok and again.records_updated == 1 and again.tasks_created == 4
