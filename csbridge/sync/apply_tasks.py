@@ -1,7 +1,6 @@
 """Create the planned tasks exactly once, even across timeouts and crashes.
 
-1. Every planned key is looked up in the CRM before it is created (`find_tasks`, a
-   batch of keys at a time, so searches and creates take turns): a task created by an
+1. Every planned key is looked up in the CRM first (`find_tasks`): a task created by an
    earlier run that died before recording it is adopted, not created again. Keys left
    `pending` moments ago wait out the CRM's search lag (`lookup_delay`, HubSpot) first.
 2. The rest are marked `pending` (committed), created in batches, and recorded as
@@ -92,17 +91,12 @@ class TaskApplier:
     def _create_all(self, tasks: list[TaskCreate]) -> None:
         if not tasks:
             return
-        size = self.writer.batch_size
-        missing: list[TaskCreate] = []
-        for looked_up, group in enumerate(chunks(tasks, size), start=1):
-            found = self._look_up([t.key for t in group])
-            missing += [t for t in group if t.key not in found]
-            last = looked_up * size >= len(tasks)
-            while missing and (len(missing) >= size or last):
-                if self.halted.is_set():
-                    return  # the updates failed (a quota stop): the next run plans these again
-                batch, missing = missing[:size], missing[size:]
-                self._create(batch, retry_unknown=True)
+        found = self._look_up([t.key for t in tasks])
+        missing = [t for t in tasks if t.key not in found]
+        for batch in chunks(missing, self.writer.batch_size):
+            if self.halted.is_set():
+                return  # the updates failed (a quota stop): the next run plans these again
+            self._create(batch, retry_unknown=True)
 
     def _look_up(self, keys: list[str]) -> dict[str, str]:
         """Keys already in the CRM (adopted as created), after waiting out search lag."""

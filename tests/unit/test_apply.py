@@ -221,7 +221,7 @@ def test_tasks_exactly_once_and_fallback_owner(store: Store) -> None:
     report = apply_changes(changes_for(store, states), crm, store, OPTIONS)
     assert report.ok and report.tasks_created == 4 and len(crm.tasks) == 4
     assert all(t.owner_id == "u0" for t in crm.tasks.values())
-    assert crm.calls == ["find", "create", "find", "create"]  # each batch looked up first
+    assert crm.calls == ["find", "create", "create"]
     assert changes_for(store, states).is_empty
 
 
@@ -358,7 +358,7 @@ def test_without_tasks_alongside_the_tasks_follow_the_updates(store: Store) -> N
     crm = FakeCrm(name="salesforce")
     report = apply_changes(changes_for(store, records_and_tasks(4)), crm, store, OPTIONS)
     assert report.ok
-    assert crm.calls == ["update", "update", "find", "create", "find", "create"]
+    assert crm.calls == ["update", "update", "find", "create", "create"]
 
 
 @dataclass
@@ -393,17 +393,3 @@ def test_a_quota_stop_during_the_updates_starts_no_task_batch_then_resumes(
     again = apply_changes(changes_for(store, states), crm, store, ALONGSIDE)
     assert again.ok and again.records_updated == 1 and again.tasks_created == 4
     assert len(crm.tasks) == 4 and changes_for(store, states).is_empty
-
-
-def test_adopted_tasks_leave_full_create_batches(store: Store) -> None:
-    # A0 and A4 were made by a run that died before recording them: 7 tasks, batches of
-    # 3, looked up a batch at a time; the 5 missing go out in 2 creates, not 3
-    crm = FakeCrm()
-    states = tasks_state(7)
-    for i in (0, 4):
-        key = f"A{i}:churn_risk:2026-11-23"
-        crm.tasks[key] = TaskCreate(key, f"R{i}", "Call")
-    report = apply_changes(changes_for(store, states), crm, store, OPTIONS)
-    assert report.ok and report.tasks_found == 2 and report.tasks_created == 5
-    assert crm.calls.count("find") == 3 and crm.calls.count("create") == 2
-    assert len(crm.tasks) == 7 and changes_for(store, states).is_empty
