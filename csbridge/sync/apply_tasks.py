@@ -100,36 +100,26 @@ class TaskApplier:
 
     def _look_up(self, keys: list[str]) -> dict[str, str]:
         """Keys already in the CRM (adopted as created), after waiting out search lag."""
-        found = self._search(keys, self._lag(keys))
-        self._adopt(found)
-        return found
-
-    def _lag(self, keys: list[str]) -> float:
-        """Seconds to wait before a search can see the tasks of keys left pending lately."""
         states = ledger.key_states(self.store, self.writer.name, keys)
         recent = [as_utc(at) for status, at in states.values() if status == "pending"]
         newest = max((at for at in recent if at is not None), default=None)
-        if newest is None or self.options.lookup_delay <= 0:
-            return 0.0
-        ready = newest + timedelta(seconds=self.options.lookup_delay)
-        return max(0.0, (ready - self.clock()).total_seconds())
-
-    def _search(self, keys: list[str], wait: float) -> dict[str, str]:
-        if wait > 0:
-            self.sleep(wait)
-        return self.writer.find_tasks(keys)
-
-    def _adopt(self, found: dict[str, str]) -> None:
-        if not found:
-            return
-        ledger.set_keys(
-            self.store,
-            self.writer.name,
-            {key: ("created", task_id, None) for key, task_id in found.items()},
-            self.clock(),
-        )
-        self.report.tasks_found += len(found)
-        log.info("apply.tasks_adopted", target=self.writer.name, count=len(found))
+        if newest is not None and self.options.lookup_delay > 0:
+            ready = newest + timedelta(seconds=self.options.lookup_delay)
+            wait = (ready - self.clock()).total_seconds()
+            if wait > 0:
+                self.sleep(wait)
+        found = self.writer.find_tasks(keys)
+        if found:
+            now = self.clock()
+            ledger.set_keys(
+                self.store,
+                self.writer.name,
+                {key: ("created", task_id, None) for key, task_id in found.items()},
+                now,
+            )
+            self.report.tasks_found += len(found)
+            log.info("apply.tasks_adopted", target=self.writer.name, count=len(found))
+        return found
 
     def _create(self, batch: list[TaskCreate], *, retry_unknown: bool) -> None:
         keys = [t.key for t in batch]
