@@ -17,8 +17,8 @@ from csbridge.config import (
     SalesforceSettings,
     ZendeskSettings,
 )
-from csbridge.http import ApiClient, CallAccounting, RetryPolicy, Timeouts
-from csbridge.http_errors import (
+from csbridge.http.client import ApiClient, CallAccounting, RetryPolicy, Timeouts
+from csbridge.http.errors import (
     Auth,
     Fatal,
     Ok,
@@ -30,7 +30,7 @@ from csbridge.http_errors import (
     default_classify,
     parse_retry_after,
 )
-from csbridge.http_limits import (
+from csbridge.http.limits import (
     SalesforceDailyQuota,
     hubspot_limits,
     mixpanel_limits,

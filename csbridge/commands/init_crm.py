@@ -27,7 +27,7 @@ from csbridge.connectors.salesforce_schema import (
     setup_steps,
 )
 from csbridge.errors import CsbridgeError
-from csbridge.http import ApiClient, CallAccounting
+from csbridge.http.client import ApiClient, CallAccounting
 from csbridge.http_vendors import hubspot_client
 from csbridge.mappings.fields import Crm, load_field_mapping
 from csbridge.scoring import load_model

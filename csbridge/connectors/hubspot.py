@@ -31,9 +31,9 @@ from csbridge.connectors.hubspot_records import (
     parse_feedback,
     parse_owner,
 )
-from csbridge.connectors.paginate import AfterPaginator, Page
-from csbridge.http import ApiClient
-from csbridge.http_errors import FatalHttpError
+from csbridge.http.client import ApiClient
+from csbridge.http.errors import FatalHttpError
+from csbridge.http.paginate import AfterPaginator, Page
 from csbridge.models import Account, Contact, Opportunity, Owner, SurveyResponse
 
 SYSTEM = "hubspot"

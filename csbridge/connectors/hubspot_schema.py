@@ -15,7 +15,7 @@ from typing import Any
 import requests
 
 from csbridge.errors import CsbridgeError
-from csbridge.http import ApiClient
+from csbridge.http.client import ApiClient
 from csbridge.mappings.fields import FieldType
 from csbridge.sync.crm_schema import (
     ExistingField,

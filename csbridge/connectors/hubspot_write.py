@@ -23,9 +23,9 @@ import requests
 
 from csbridge.config import Settings
 from csbridge.errors import CsbridgeError
-from csbridge.http import ApiClient, CallAccounting
-from csbridge.http_errors import FatalHttpError
-from csbridge.http_policy import BUCKET_HEADER, ENDPOINT_HEADER, IDEMPOTENT_HEADER
+from csbridge.http.client import ApiClient, CallAccounting
+from csbridge.http.errors import FatalHttpError
+from csbridge.http.policy import BUCKET_HEADER, ENDPOINT_HEADER, IDEMPOTENT_HEADER
 from csbridge.http_vendors import hubspot_client
 from csbridge.mappings.fields import CrmFieldMapping, load_field_mapping
 from csbridge.sync.changes import FieldValue

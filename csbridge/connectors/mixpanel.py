@@ -30,12 +30,12 @@ from csbridge.connectors.mixpanel_usage import (
     parse_events,
     split_lines,
 )
-from csbridge.connectors.paginate import Page
-from csbridge.http import ApiClient
-from csbridge.http_errors import (
+from csbridge.http.client import ApiClient
+from csbridge.http.errors import (
     RetriesExhaustedError,
 )
-from csbridge.http_transport import transport_failure
+from csbridge.http.paginate import Page
+from csbridge.http.transport import transport_failure
 from csbridge.models import UsageDay
 
 SYSTEM = "mixpanel"

@@ -21,7 +21,6 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from csbridge.config import SalesforceSettings
-from csbridge.connectors.paginate import NextRecordsUrlPaginator, Page
 from csbridge.connectors.salesforce_records import (
     parse_account,
     parse_contact,
@@ -38,12 +37,13 @@ from csbridge.connectors.salesforce_soql import (
     roles_from,
     soql_string,
 )
-from csbridge.http import ApiClient
-from csbridge.http_errors import (
+from csbridge.http.client import ApiClient
+from csbridge.http.errors import (
     AuthError,
     SimpleResponse,
 )
-from csbridge.http_limits import SalesforceDailyQuota
+from csbridge.http.limits import SalesforceDailyQuota
+from csbridge.http.paginate import NextRecordsUrlPaginator, Page
 from csbridge.models import Account, Contact, Opportunity, Owner, SurveyResponse
 
 SYSTEM = "salesforce"

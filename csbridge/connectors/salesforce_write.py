@@ -24,9 +24,9 @@ from csbridge.config import SalesforceSettings, Settings
 from csbridge.connectors.salesforce import open_salesforce
 from csbridge.connectors.salesforce_soql import soql_string
 from csbridge.errors import CsbridgeError
-from csbridge.http import ApiClient, CallAccounting
-from csbridge.http_errors import FatalHttpError, SimpleResponse
-from csbridge.http_policy import ENDPOINT_HEADER, IDEMPOTENT_HEADER
+from csbridge.http.client import ApiClient, CallAccounting
+from csbridge.http.errors import FatalHttpError, SimpleResponse
+from csbridge.http.policy import ENDPOINT_HEADER, IDEMPOTENT_HEADER
 from csbridge.http_vendors import salesforce_client
 from csbridge.mappings.fields import CrmFieldMapping, load_field_mapping
 from csbridge.sync.changes import FieldValue

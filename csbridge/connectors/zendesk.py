@@ -18,16 +18,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from csbridge.connectors.paginate import (
+from csbridge.connectors.zendesk_parse import parse_organization, parse_rating, parse_ticket
+from csbridge.http.client import ApiClient
+from csbridge.http.errors import (
+    FatalHttpError,
+)
+from csbridge.http.paginate import (
     EndOfStreamPaginator,
     EndTimePaginator,
     HasMorePaginator,
     Page,
-)
-from csbridge.connectors.zendesk_parse import parse_organization, parse_rating, parse_ticket
-from csbridge.http import ApiClient
-from csbridge.http_errors import (
-    FatalHttpError,
 )
 from csbridge.models import Account, SurveyResponse, Ticket
 

@@ -27,7 +27,7 @@ from typing import Protocol
 
 import structlog
 
-from csbridge.http_errors import AuthError, HttpError, QuotaExhaustedError
+from csbridge.http.errors import AuthError, HttpError, QuotaExhaustedError
 from csbridge.store.store import Store
 from csbridge.sync import ledger
 from csbridge.sync.apply_tasks import TaskApplier

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from csbridge.http_errors import AuthError, HttpError, QuotaExhaustedError, UnknownOutcomeError
+from csbridge.http.errors import AuthError, HttpError, QuotaExhaustedError, UnknownOutcomeError
 from csbridge.store.facts import as_utc
 from csbridge.store.store import Store
 from csbridge.sync import ledger

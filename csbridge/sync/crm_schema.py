@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from csbridge.errors import CsbridgeError
-from csbridge.http_errors import Classifier, Fatal, Ok, ResponseLike, Verdict
+from csbridge.http.errors import Classifier, Fatal, Ok, ResponseLike, Verdict
 from csbridge.mappings.fields import CrmFieldMapping, FieldType
 
 Action = Literal["create", "update", "ok", "conflict"]

@@ -36,8 +36,8 @@ import structlog
 
 from csbridge.config import HttpSettings, NotificationSettings
 from csbridge.errors import CsbridgeError
-from csbridge.http import ApiClient, CallAccounting
-from csbridge.http_errors import (
+from csbridge.http.client import ApiClient, CallAccounting
+from csbridge.http.errors import (
     HttpError,
     Ok,
     ResponseLike,

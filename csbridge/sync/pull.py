@@ -22,12 +22,12 @@ import structlog
 from csbridge.config import Settings
 from csbridge.connectors.hubspot import HubspotConnector
 from csbridge.connectors.mixpanel import MixpanelConnector
-from csbridge.connectors.paginate import Page
 from csbridge.connectors.salesforce import SalesforceConnector
 from csbridge.connectors.salesforce_soql import SalesforceCursor
 from csbridge.connectors.zendesk import ZendeskConnector
-from csbridge.http import CallAccounting
-from csbridge.http_errors import HttpError, QuotaExhaustedError
+from csbridge.http.client import CallAccounting
+from csbridge.http.errors import HttpError, QuotaExhaustedError
+from csbridge.http.paginate import Page
 from csbridge.http_vendors import hubspot_client, mixpanel_client, salesforce_client, zendesk_client
 from csbridge.models import Ticket
 from csbridge.store.store import Cursor, Store

@@ -22,7 +22,7 @@ from typing import Any
 import structlog
 
 from csbridge.config import Settings
-from csbridge.http import CallAccounting
+from csbridge.http.client import CallAccounting
 from csbridge.mappings.fields import Crm, load_field_mapping
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import RulesConfig, load_rules

@@ -44,7 +44,7 @@ import structlog
 
 from csbridge.config import Settings
 from csbridge.errors import CsbridgeError
-from csbridge.http import CallAccounting
+from csbridge.http.client import CallAccounting
 from csbridge.mappings.identity import IdentityIndex
 from csbridge.models import Fact, Source, SurveyResponse, Ticket
 from csbridge.scoring import Engine, load_model

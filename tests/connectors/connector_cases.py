@@ -21,11 +21,11 @@ from csbridge.config import (
 )
 from csbridge.connectors.hubspot import HubspotConnector, HubspotOptions
 from csbridge.connectors.mixpanel import MixpanelConnector, MixpanelOptions
-from csbridge.connectors.paginate import Page
 from csbridge.connectors.salesforce import SalesforceConnector
 from csbridge.connectors.salesforce_soql import SalesforceCursor
 from csbridge.connectors.zendesk import ZendeskConnector
-from csbridge.http import ApiClient
+from csbridge.http.client import ApiClient
+from csbridge.http.paginate import Page
 from csbridge.http_vendors import hubspot_client, mixpanel_client, salesforce_client, zendesk_client
 
 NOW = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)

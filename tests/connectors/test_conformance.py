@@ -12,8 +12,8 @@ import pytest
 import responses
 from connector_cases import CASES, HTTP, Case
 
-from csbridge.connectors.paginate import PaginationLoopError
-from csbridge.http_errors import RetriesExhaustedError
+from csbridge.http.errors import RetriesExhaustedError
+from csbridge.http.paginate import PaginationLoopError
 
 
 def _read(case: Case, n_pages: int) -> tuple[list[int], list[str | None]]:

@@ -17,7 +17,7 @@ from connector_cases import HTTP, MIXPANEL, MP_EXPORT, NOW
 from responses import matchers
 
 from csbridge.connectors.mixpanel import MixpanelConnector, MixpanelOptions
-from csbridge.http_errors import RetriesExhaustedError
+from csbridge.http.errors import RetriesExhaustedError
 from csbridge.http_vendors import mixpanel_client
 
 # time.sleep is patched (tests/conftest.py): backoff is instant and the waits recorded.

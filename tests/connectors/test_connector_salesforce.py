@@ -13,7 +13,7 @@ from responses import matchers
 
 from csbridge.connectors.salesforce import SalesforceConnector
 from csbridge.connectors.salesforce_soql import SalesforceCursor
-from csbridge.http_errors import QuotaExhaustedError
+from csbridge.http.errors import QuotaExhaustedError
 from csbridge.http_vendors import salesforce_client
 
 # time.sleep is patched (tests/conftest.py): backoff is instant and the waits recorded.

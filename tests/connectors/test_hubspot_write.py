@@ -17,8 +17,8 @@ from connector_cases import HTTP, HUBSPOT
 from csbridge.config import Settings
 from csbridge.connectors.hubspot_write import HubspotWriter, hubspot_writer, render_value
 from csbridge.errors import CsbridgeError
-from csbridge.http import CallAccounting
-from csbridge.http_errors import FatalHttpError, UnknownOutcomeError
+from csbridge.http.client import CallAccounting
+from csbridge.http.errors import FatalHttpError, UnknownOutcomeError
 from csbridge.http_vendors import hubspot_client
 from csbridge.mappings.fields import load_field_mapping
 from csbridge.sandbox.runner import Sandbox, run_sandbox

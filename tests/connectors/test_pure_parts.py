@@ -16,13 +16,6 @@ from csbridge.connectors.mixpanel_usage import (
     parse_events,
     split_lines,
 )
-from csbridge.connectors.paginate import (
-    AfterPaginator,
-    EndOfStreamPaginator,
-    HasMorePaginator,
-    NextRecordsUrlPaginator,
-    PaginationLoopError,
-)
 from csbridge.connectors.salesforce_soql import (
     FieldMap,
     SalesforceCursor,
@@ -33,6 +26,13 @@ from csbridge.connectors.salesforce_soql import (
     seniority_from_title,
 )
 from csbridge.connectors.zendesk_parse import parse_organization, parse_rating, parse_ticket
+from csbridge.http.paginate import (
+    AfterPaginator,
+    EndOfStreamPaginator,
+    HasMorePaginator,
+    NextRecordsUrlPaginator,
+    PaginationLoopError,
+)
 
 # --- paginators -------------------------------------------------------------------------
 

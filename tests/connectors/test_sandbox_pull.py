@@ -12,11 +12,11 @@ import pytest
 from csbridge.config import Settings
 from csbridge.connectors.hubspot import HubspotConnector
 from csbridge.connectors.mixpanel import MixpanelConnector
-from csbridge.connectors.paginate import Page
 from csbridge.connectors.salesforce import SalesforceConnector
 from csbridge.connectors.salesforce_soql import SalesforceCursor, normalise_role
 from csbridge.connectors.zendesk import ZendeskConnector
-from csbridge.http import CallAccounting
+from csbridge.http.client import CallAccounting
+from csbridge.http.paginate import Page
 from csbridge.http_vendors import (
     hubspot_client,
     mixpanel_client,

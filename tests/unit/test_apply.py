@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from csbridge.http_errors import QuotaExhaustedError, UnknownOutcomeError
+from csbridge.http.errors import QuotaExhaustedError, UnknownOutcomeError
 from csbridge.store.store import Store, open_store
 from csbridge.sync.apply import ApplyOptions, apply_changes
 from csbridge.sync.apply_tasks import TaskApplier

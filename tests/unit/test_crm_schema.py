@@ -18,8 +18,8 @@ from csbridge.config import HttpSettings, HubspotSettings, SalesforceSettings
 from csbridge.connectors.hubspot_schema import HubspotSchema, field_type, property_body
 from csbridge.connectors.salesforce_schema import SalesforceSchema, metadata, setup_steps
 from csbridge.errors import CsbridgeError
-from csbridge.http import ApiClient
-from csbridge.http_errors import Ok, QuotaExhausted, Retry, SimpleResponse, Verdict
+from csbridge.http.client import ApiClient
+from csbridge.http.errors import Ok, QuotaExhausted, Retry, SimpleResponse, Verdict
 from csbridge.http_vendors import classify_salesforce, hubspot_client, salesforce_client
 from csbridge.mappings.fields import load_field_mapping
 from csbridge.sync.crm_schema import (

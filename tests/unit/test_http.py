@@ -8,8 +8,8 @@ import responses
 from responses import matchers
 from structlog.testing import capture_logs
 
-from csbridge.http import ApiClient, RetryPolicy, Timeouts
-from csbridge.http_errors import (
+from csbridge.http.client import ApiClient, RetryPolicy, Timeouts
+from csbridge.http.errors import (
     AuthError,
     FatalHttpError,
     RetriesExhaustedError,

@@ -14,9 +14,9 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceRefusedRequest
 
 from csbridge.config import HttpSettings, SalesforceSettings, ZendeskSettings
-from csbridge.http import ApiClient
-from csbridge.http_accounting import endpoint_label
-from csbridge.http_errors import (
+from csbridge.http.accounting import endpoint_label
+from csbridge.http.client import ApiClient
+from csbridge.http.errors import (
     QuotaExhausted,
     QuotaExhaustedError,
     RateLimited,
@@ -24,8 +24,8 @@ from csbridge.http_errors import (
     SimpleResponse,
     parse_retry_after,
 )
-from csbridge.http_limits import RateLimit, RateLimiter
-from csbridge.http_transport import hubspot_sdk_retry
+from csbridge.http.limits import RateLimit, RateLimiter
+from csbridge.http.transport import hubspot_sdk_retry
 from csbridge.http_vendors import (
     classify_hubspot,
     classify_mixpanel,

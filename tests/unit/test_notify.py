@@ -15,7 +15,7 @@ from structlog.testing import capture_logs
 
 from csbridge.config import HttpSettings, NotificationSettings
 from csbridge.errors import CsbridgeError
-from csbridge.http import CallAccounting
+from csbridge.http.client import CallAccounting
 from csbridge.sync.changes import Notification
 from csbridge.sync.notify import Notifier
 from csbridge.sync.notify_payload import message_id, slack_message

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from csbridge.http_errors import ResponseLike
+from csbridge.http.errors import ResponseLike
 
 DEFAULT_BUCKET = "default"
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from csbridge.http_accounting import endpoint_label
-from csbridge.http_errors import (
+from csbridge.http.accounting import endpoint_label
+from csbridge.http.errors import (
     Auth,
     AuthError,
     Fatal,
@@ -33,7 +33,7 @@ from csbridge.http_errors import (
 )
 
 if TYPE_CHECKING:
-    from csbridge.http import ApiClient
+    from csbridge.http.client import ApiClient
 
 ENDPOINT_HEADER = "X-Csbridge-Endpoint"
 IDEMPOTENT_HEADER = "X-Csbridge-Idempotent"

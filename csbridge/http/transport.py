@@ -14,7 +14,7 @@ import requests
 import urllib3.exceptions as u3
 from urllib3.util.retry import Retry as Urllib3Retry
 
-from csbridge.http_errors import ResponseLike, SimpleResponse
+from csbridge.http.errors import ResponseLike, SimpleResponse
 
 
 class QuotaGuard(Protocol):

@@ -28,8 +28,8 @@ import requests
 import structlog
 import tenacity
 
-from csbridge.http_accounting import CallAccounting, endpoint_label
-from csbridge.http_errors import (
+from csbridge.http.accounting import CallAccounting, endpoint_label
+from csbridge.http.errors import (
     Classifier,
     FatalHttpError,
     QuotaExhaustedError,
@@ -41,8 +41,8 @@ from csbridge.http_errors import (
     Verdict,
     default_classify,
 )
-from csbridge.http_limits import UNLIMITED, RateLimit, RateLimiter
-from csbridge.http_policy import (
+from csbridge.http.limits import UNLIMITED, RateLimit, RateLimiter
+from csbridge.http.policy import (
     BUCKET_HEADER,
     DEFAULT_POLICY,
     DEFAULT_TIMEOUTS,
@@ -54,7 +54,7 @@ from csbridge.http_policy import (
     Timeouts,
     verdict_error,
 )
-from csbridge.http_transport import QuotaGuard, TransportFailure, sdk_response, transport_failure
+from csbridge.http.transport import QuotaGuard, TransportFailure, sdk_response, transport_failure
 
 __all__ = ["ApiClient", "CallAccounting", "RetryPolicy", "Timeouts"]
 
