@@ -28,7 +28,7 @@ from pathlib import Path
 import structlog
 
 from csbridge.config import load_config
-from csbridge.connectors.mixpanel_usage import UsageFold, parse_events, split_lines
+from csbridge.connectors.mixpanel.usage import UsageFold, parse_events, split_lines
 from csbridge.sandbox.runner import run_sandbox
 from csbridge.store.store import open_store
 from csbridge.sync.pull import PullReport, pull
@@ -133,8 +133,8 @@ def touch_one_percent(sandbox: object, settings: object) -> int:
     """Change 1 % of Salesforce accounts, HubSpot companies and Zendesk tickets via the APIs."""
     from simple_salesforce.api import Salesforce
 
-    from csbridge.connectors.salesforce import login
-    from csbridge.http_vendors import hubspot_client, salesforce_client
+    from csbridge.connectors.salesforce.client import hubspot_client, salesforce_client
+    from csbridge.connectors.salesforce.streams import login
 
     world = sandbox.world  # type: ignore[attr-defined]
     src = settings.sources  # type: ignore[attr-defined]

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from csbridge.config import Settings, load_config
-from csbridge.connectors.hubspot_schema import HubspotSchema
-from csbridge.connectors.salesforce_schema import (
+from csbridge.connectors.hubspot.schema import HubspotSchema
+from csbridge.connectors.salesforce.client import hubspot_client
+from csbridge.connectors.salesforce.schema import (
     SalesforceSchema,
     SetupRefusedError,
     open_client,
@@ -28,7 +29,6 @@ from csbridge.connectors.salesforce_schema import (
 )
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient, CallAccounting
-from csbridge.http_vendors import hubspot_client
 from csbridge.mappings.fields import Crm, load_field_mapping
 from csbridge.scoring import load_model
 from csbridge.scoring.rules_config import load_rules

@@ -35,6 +35,7 @@ import requests
 import structlog
 
 from csbridge.config import HttpSettings, NotificationSettings
+from csbridge.connectors.salesforce.client import policy_from, timeouts_from
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient, CallAccounting
 from csbridge.http.errors import (
@@ -45,7 +46,6 @@ from csbridge.http.errors import (
     Verdict,
     default_classify,
 )
-from csbridge.http_vendors import policy_from, timeouts_from
 from csbridge.sync.changes import Notification
 from csbridge.sync.notify_payload import sign, signed_webhook, slack_message
 from csbridge.sync.writer import WriteResult

@@ -20,15 +20,20 @@ from typing import Any
 import structlog
 
 from csbridge.config import Settings
-from csbridge.connectors.hubspot import HubspotConnector
-from csbridge.connectors.mixpanel import MixpanelConnector
-from csbridge.connectors.salesforce import SalesforceConnector
-from csbridge.connectors.salesforce_soql import SalesforceCursor
-from csbridge.connectors.zendesk import ZendeskConnector
+from csbridge.connectors.hubspot.streams import HubspotConnector
+from csbridge.connectors.mixpanel.streams import MixpanelConnector
+from csbridge.connectors.salesforce.client import (
+    hubspot_client,
+    mixpanel_client,
+    salesforce_client,
+    zendesk_client,
+)
+from csbridge.connectors.salesforce.soql import SalesforceCursor
+from csbridge.connectors.salesforce.streams import SalesforceConnector
+from csbridge.connectors.zendesk.streams import ZendeskConnector
 from csbridge.http.client import CallAccounting
 from csbridge.http.errors import HttpError, QuotaExhaustedError
 from csbridge.http.paginate import Page
-from csbridge.http_vendors import hubspot_client, mixpanel_client, salesforce_client, zendesk_client
 from csbridge.models import Ticket
 from csbridge.store.store import Cursor, Store
 

@@ -85,10 +85,10 @@ class RunReport:
 def default_writer(target: Crm, settings: Settings, accounting: CallAccounting) -> CrmWriter:
     """The real writer of `target`, built from the config (imported only when used)."""
     if target == "hubspot":
-        from csbridge.connectors.hubspot_write import hubspot_writer
+        from csbridge.connectors.hubspot.write import hubspot_writer
 
         return hubspot_writer(settings, accounting)
-    from csbridge.connectors.salesforce_write import salesforce_writer
+    from csbridge.connectors.salesforce.write import salesforce_writer
 
     return salesforce_writer(settings, accounting)
 

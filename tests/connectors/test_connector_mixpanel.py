@@ -16,9 +16,9 @@ import responses
 from connector_cases import HTTP, MIXPANEL, MP_EXPORT, NOW
 from responses import matchers
 
-from csbridge.connectors.mixpanel import MixpanelConnector, MixpanelOptions
+from csbridge.connectors.mixpanel.streams import MixpanelConnector, MixpanelOptions
+from csbridge.connectors.salesforce.client import mixpanel_client
 from csbridge.http.errors import RetriesExhaustedError
-from csbridge.http_vendors import mixpanel_client
 
 # time.sleep is patched (tests/conftest.py): backoff is instant and the waits recorded.
 pytestmark = pytest.mark.usefixtures("sleeps")

@@ -11,10 +11,10 @@ import responses
 from connector_cases import HTTP, SALESFORCE, SF_BASE
 from responses import matchers
 
-from csbridge.connectors.salesforce import SalesforceConnector
-from csbridge.connectors.salesforce_soql import SalesforceCursor
+from csbridge.connectors.salesforce.client import salesforce_client
+from csbridge.connectors.salesforce.soql import SalesforceCursor
+from csbridge.connectors.salesforce.streams import SalesforceConnector
 from csbridge.http.errors import QuotaExhaustedError
-from csbridge.http_vendors import salesforce_client
 
 # time.sleep is patched (tests/conftest.py): backoff is instant and the waits recorded.
 pytestmark = pytest.mark.usefixtures("sleeps")

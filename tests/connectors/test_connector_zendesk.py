@@ -9,10 +9,10 @@ import responses
 from connector_cases import HTTP, NOW, ZD_TICKETS, ZENDESK
 from responses import matchers
 
-from csbridge.connectors.zendesk import ZendeskConnector, ZendeskOptions
+from csbridge.connectors.salesforce.client import zendesk_client
+from csbridge.connectors.zendesk.streams import ZendeskConnector, ZendeskOptions
 from csbridge.http.errors import FatalHttpError
 from csbridge.http.paginate import PaginationLoopError
-from csbridge.http_vendors import zendesk_client
 
 # time.sleep is patched (tests/conftest.py): backoff is instant and the waits recorded.
 pytestmark = pytest.mark.usefixtures("sleeps")

@@ -15,11 +15,11 @@ import responses
 from connector_cases import HTTP, HUBSPOT
 
 from csbridge.config import Settings
-from csbridge.connectors.hubspot_write import HubspotWriter, hubspot_writer, render_value
+from csbridge.connectors.hubspot.write import HubspotWriter, hubspot_writer, render_value
+from csbridge.connectors.salesforce.client import hubspot_client
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import CallAccounting
 from csbridge.http.errors import FatalHttpError, UnknownOutcomeError
-from csbridge.http_vendors import hubspot_client
 from csbridge.mappings.fields import load_field_mapping
 from csbridge.sandbox.runner import Sandbox, run_sandbox
 from csbridge.sync.writer import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from csbridge.connectors.mixpanel_usage import (
+from csbridge.connectors.mixpanel.usage import (
     CompactKeySet,
     ExportTruncated,
     MalformedExport,
@@ -16,7 +16,7 @@ from csbridge.connectors.mixpanel_usage import (
     parse_events,
     split_lines,
 )
-from csbridge.connectors.salesforce_soql import (
+from csbridge.connectors.salesforce.soql import (
     FieldMap,
     SalesforceCursor,
     domain_from_website,
@@ -25,7 +25,7 @@ from csbridge.connectors.salesforce_soql import (
     roles_from,
     seniority_from_title,
 )
-from csbridge.connectors.zendesk_parse import parse_organization, parse_rating, parse_ticket
+from csbridge.connectors.zendesk.parse import parse_organization, parse_rating, parse_ticket
 from csbridge.http.paginate import (
     AfterPaginator,
     EndOfStreamPaginator,

@@ -17,12 +17,12 @@ import responses
 from connector_cases import HTTP, SALESFORCE, SF_BASE
 
 from csbridge.config import Settings
-from csbridge.connectors.salesforce import open_salesforce
-from csbridge.connectors.salesforce_write import SalesforceWriter, csv_value, salesforce_writer
+from csbridge.connectors.salesforce.client import salesforce_client
+from csbridge.connectors.salesforce.streams import open_salesforce
+from csbridge.connectors.salesforce.write import SalesforceWriter, csv_value, salesforce_writer
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient, CallAccounting
 from csbridge.http.errors import FatalHttpError, QuotaExhaustedError, UnknownOutcomeError
-from csbridge.http_vendors import salesforce_client
 from csbridge.mappings.fields import load_field_mapping
 from csbridge.sandbox.runner import Sandbox, run_sandbox
 from csbridge.sync.writer import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult

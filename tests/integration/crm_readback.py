@@ -17,8 +17,8 @@ import requests
 
 from csbridge.cli import main
 from csbridge.config import load_config
-from csbridge.connectors.salesforce import open_salesforce
-from csbridge.http_vendors import salesforce_client
+from csbridge.connectors.salesforce.client import salesforce_client
+from csbridge.connectors.salesforce.streams import open_salesforce
 from csbridge.sandbox.runner import Sandbox
 
 TOKEN = {"Authorization": "Bearer pat-sandbox-token"}

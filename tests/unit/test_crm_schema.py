@@ -15,12 +15,16 @@ import yaml
 from csbridge.cli import main
 from csbridge.commands.init_crm import TargetResult, outcome_error
 from csbridge.config import HttpSettings, HubspotSettings, SalesforceSettings
-from csbridge.connectors.hubspot_schema import HubspotSchema, field_type, property_body
-from csbridge.connectors.salesforce_schema import SalesforceSchema, metadata, setup_steps
+from csbridge.connectors.hubspot.schema import HubspotSchema, field_type, property_body
+from csbridge.connectors.salesforce.client import (
+    classify_salesforce,
+    hubspot_client,
+    salesforce_client,
+)
+from csbridge.connectors.salesforce.schema import SalesforceSchema, metadata, setup_steps
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient
 from csbridge.http.errors import Ok, QuotaExhausted, Retry, SimpleResponse, Verdict
-from csbridge.http_vendors import classify_salesforce, hubspot_client, salesforce_client
 from csbridge.mappings.fields import load_field_mapping
 from csbridge.sync.crm_schema import (
     ExistingField,

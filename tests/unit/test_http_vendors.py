@@ -14,6 +14,13 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceRefusedRequest
 
 from csbridge.config import HttpSettings, SalesforceSettings, ZendeskSettings
+from csbridge.connectors.salesforce.client import (
+    classify_hubspot,
+    classify_mixpanel,
+    classify_salesforce,
+    salesforce_client,
+    zendesk_client,
+)
 from csbridge.http.accounting import endpoint_label
 from csbridge.http.client import ApiClient
 from csbridge.http.errors import (
@@ -26,13 +33,6 @@ from csbridge.http.errors import (
 )
 from csbridge.http.limits import RateLimit, RateLimiter
 from csbridge.http.transport import hubspot_sdk_retry
-from csbridge.http_vendors import (
-    classify_hubspot,
-    classify_mixpanel,
-    classify_salesforce,
-    salesforce_client,
-    zendesk_client,
-)
 
 SF = "https://x.my.salesforce.com"
 

@@ -31,8 +31,8 @@ from conftest import serve
 
 from csbridge.cli import main
 from csbridge.config import Settings, load_config
-from csbridge.connectors.salesforce import open_salesforce
-from csbridge.http_vendors import salesforce_client
+from csbridge.connectors.salesforce.client import salesforce_client
+from csbridge.connectors.salesforce.streams import open_salesforce
 from csbridge.models import Account, Contact
 from csbridge.sandbox.runner import Sandbox, run_sandbox
 from csbridge.scoring import Engine, load_model

@@ -22,11 +22,11 @@ from typing import Any, TypeVar
 import requests
 
 from csbridge.config import Settings
+from csbridge.connectors.salesforce.client import hubspot_client
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient, CallAccounting
 from csbridge.http.errors import FatalHttpError
 from csbridge.http.policy import BUCKET_HEADER, ENDPOINT_HEADER, IDEMPOTENT_HEADER
-from csbridge.http_vendors import hubspot_client
 from csbridge.mappings.fields import CrmFieldMapping, load_field_mapping
 from csbridge.sync.changes import FieldValue
 from csbridge.sync.writer import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult, chunks

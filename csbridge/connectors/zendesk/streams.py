@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from csbridge.connectors.zendesk_parse import parse_organization, parse_rating, parse_ticket
+from csbridge.connectors.zendesk.parse import parse_organization, parse_rating, parse_ticket
 from csbridge.http.client import ApiClient
 from csbridge.http.errors import (
     FatalHttpError,

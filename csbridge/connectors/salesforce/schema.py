@@ -21,12 +21,12 @@ from typing import Any
 import requests
 
 from csbridge.config import HttpSettings, SalesforceSettings
-from csbridge.connectors.salesforce import login, trust_ca_bundle
-from csbridge.connectors.salesforce_soql import soql_string
+from csbridge.connectors.salesforce.client import salesforce_client
+from csbridge.connectors.salesforce.soql import soql_string
+from csbridge.connectors.salesforce.streams import login, trust_ca_bundle
 from csbridge.errors import CsbridgeError
 from csbridge.http.accounting import endpoint_label
 from csbridge.http.client import ApiClient, CallAccounting
-from csbridge.http_vendors import salesforce_client
 from csbridge.mappings.fields import FieldType
 from csbridge.sync.crm_schema import (
     ExistingField,

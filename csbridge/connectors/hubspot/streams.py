@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from csbridge.connectors.hubspot_records import (
+from csbridge.connectors.hubspot.records import (
     HubspotMapping,
     epoch_ms,
     parse_company,
@@ -39,7 +39,7 @@ from csbridge.models import Account, Contact, Opportunity, Owner, SurveyResponse
 SYSTEM = "hubspot"
 R = TypeVar("R")
 Parser = Callable[[Mapping[str, Any], Mapping[str, tuple[str, ...]], str], R | None]
-log = structlog.get_logger("csbridge.connectors.hubspot")
+log = structlog.get_logger("csbridge.connectors.hubspot.streams")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from csbridge.connectors.salesforce_soql import (
+from csbridge.connectors.salesforce.soql import (
     domain_from_website,
     opportunity_kind,
     parse_date,

@@ -23,7 +23,7 @@ import requests
 import structlog
 
 from csbridge.config import MixpanelSettings
-from csbridge.connectors.mixpanel_usage import (
+from csbridge.connectors.mixpanel.usage import (
     ExportTruncated,
     FoldStats,
     UsageFold,
@@ -40,7 +40,7 @@ from csbridge.models import UsageDay
 
 SYSTEM = "mixpanel"
 EXPORT_PATH = "/api/2.0/export"
-log = structlog.get_logger("csbridge.connectors.mixpanel")
+log = structlog.get_logger("csbridge.connectors.mixpanel.streams")
 
 
 @dataclass(frozen=True)

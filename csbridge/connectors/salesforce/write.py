@@ -21,13 +21,13 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceOperationError
 
 from csbridge.config import SalesforceSettings, Settings
-from csbridge.connectors.salesforce import open_salesforce
-from csbridge.connectors.salesforce_soql import soql_string
+from csbridge.connectors.salesforce.client import salesforce_client
+from csbridge.connectors.salesforce.soql import soql_string
+from csbridge.connectors.salesforce.streams import open_salesforce
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient, CallAccounting
 from csbridge.http.errors import FatalHttpError, SimpleResponse
 from csbridge.http.policy import ENDPOINT_HEADER, IDEMPOTENT_HEADER
-from csbridge.http_vendors import salesforce_client
 from csbridge.mappings.fields import CrmFieldMapping, load_field_mapping
 from csbridge.sync.changes import FieldValue
 from csbridge.sync.writer import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult, chunks

@@ -21,14 +21,14 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from csbridge.config import SalesforceSettings
-from csbridge.connectors.salesforce_records import (
+from csbridge.connectors.salesforce.records import (
     parse_account,
     parse_contact,
     parse_nps,
     parse_opportunity,
     parse_owner,
 )
-from csbridge.connectors.salesforce_soql import (
+from csbridge.connectors.salesforce.soql import (
     FieldMap,
     SalesforceCursor,
     SalesforceMapping,
