@@ -133,7 +133,8 @@ def touch_one_percent(sandbox: object, settings: object) -> int:
     """Change 1 % of Salesforce accounts, HubSpot companies and Zendesk tickets via the APIs."""
     from simple_salesforce.api import Salesforce
 
-    from csbridge.connectors.salesforce.client import hubspot_client, salesforce_client
+    from csbridge.connectors.hubspot.client import hubspot_client
+    from csbridge.connectors.salesforce.client import salesforce_client
     from csbridge.connectors.salesforce.streams import login
 
     world = sandbox.world  # type: ignore[attr-defined]

@@ -31,8 +31,8 @@ import yaml
 
 from csbridge.cli import main as cli
 from csbridge.config import Settings, load_config
+from csbridge.connectors.hubspot.client import HUBSPOT_PER_10S, HUBSPOT_SEARCH_PER_SECOND
 from csbridge.http.client import CallAccounting
-from csbridge.http.limits import HUBSPOT_PER_10S, HUBSPOT_SEARCH_PER_SECOND
 from csbridge.logs import configure as configure_logs
 from csbridge.mappings.fields import Crm
 from csbridge.sandbox.runner import Sandbox, run_sandbox

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from csbridge.config import Settings, load_config
+from csbridge.connectors.hubspot.client import hubspot_client
 from csbridge.connectors.hubspot.schema import HubspotSchema
-from csbridge.connectors.salesforce.client import hubspot_client
 from csbridge.connectors.salesforce.schema import (
     SalesforceSchema,
     SetupRefusedError,

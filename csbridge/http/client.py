@@ -109,7 +109,7 @@ class ApiClient:
         self._clock = clock
         self.limiter = RateLimiter(limits, clock, _sleep) if limits else UNLIMITED
         self.session = requests.Session()
-        adapter = PolicyAdapter(self)
+        adapter = PolicyAdapter(self.execute, self.timeouts)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.auth = auth
@@ -174,7 +174,7 @@ class ApiClient:
 
         Non-2xx SDK exceptions (anything with `.status`) are classified like responses;
         urllib3 transport errors like ours. Build the SDK with its own retries off
-        (`hubspot_sdk_retry()`), so calls are not retried twice.
+        (e.g. `connectors.hubspot.client.hubspot_sdk_retry()`), so calls are not retried twice.
         """
         if timeout_kwarg:
             kwargs.setdefault(timeout_kwarg, (self.timeouts.connect, self.timeouts.read))

@@ -9,10 +9,11 @@ label and the status; never a URL, a header or a body, which may carry secrets.
 from __future__ import annotations
 
 import email.utils
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from csbridge.errors import CsbridgeError
 
@@ -99,6 +100,14 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def json_body(response: ResponseLike) -> Any:
+    """The response body as JSON, or None when it is not JSON (classifiers read error bodies)."""
+    try:
+        return json.loads(response.text)
+    except (ValueError, TypeError):
+        return None
 
 
 def default_classify(response: ResponseLike) -> Verdict:

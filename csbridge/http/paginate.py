@@ -1,15 +1,16 @@
-"""Small paginators: each stops on its API's own end marker and raises on a repeated token.
+"""Pages of records, the paginator base and the one page loop every connector uses.
 
-A connector asks its paginator for the next token after every page. The paginator never
-guesses from page size (an empty page in the middle of a Zendesk export is legal) and
-refuses to loop: a token that was already requested in this run raises
-`PaginationLoopError` instead of spinning forever.
+A vendor's paginator (in its connector folder) says, from one page's body, which token
+comes next and whether the API marked the end. It never guesses from page size (an
+empty page in the middle of an export is legal) and refuses to loop: a token that was
+already requested in this run raises `PaginationLoopError` instead of spinning forever.
+`follow` is the loop: fetch a page, let the paginator read it, go on until the end.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -70,52 +71,29 @@ class Paginator(ABC):
         return token
 
 
-def _dig(body: Mapping[str, Any], *keys: str) -> Any:
+def follow(
+    pager: Paginator, fetch: Callable[[str | None], Mapping[str, Any]]
+) -> Iterator[Mapping[str, Any]]:
+    """Every page body of one listing: `fetch(None)` (or the pager's first token) first,
+    then `fetch(next token)` until the pager says the listing ended.
+
+    The pager reads each body before it is yielded, so `pager.token` is the token after
+    the page in hand and a looping API raises before its repeated page is used.
+    """
+    token = pager.token
+    while True:
+        body = fetch(token)
+        token = pager.advance(body)
+        yield body
+        if token is None:
+            return
+
+
+def dig(body: Mapping[str, Any], *keys: str) -> Any:
+    """The value at `keys` in nested mappings, or None when a level is missing."""
     node: Any = body
     for key in keys:
         if not isinstance(node, Mapping):
             return None
         node = node.get(key)
     return node
-
-
-class EndOfStreamPaginator(Paginator):
-    """Zendesk cursor-based incremental export: follow `after_cursor` until `end_of_stream`."""
-
-    def next_token(self, body: Mapping[str, Any]) -> tuple[str | None, bool]:
-        token = body.get("after_cursor")
-        return (str(token) if token else None), bool(body.get("end_of_stream"))
-
-
-class EndTimePaginator(Paginator):
-    """Zendesk time-based export: the next `start_time` is this page's `end_time`, until
-    `end_of_stream`. An `end_time` that does not move (over a page of one timestamp) loops."""
-
-    def next_token(self, body: Mapping[str, Any]) -> tuple[str | None, bool]:
-        end = body.get("end_time")
-        return (str(end) if end is not None else None), bool(body.get("end_of_stream"))
-
-
-class HasMorePaginator(Paginator):
-    """Zendesk cursor pagination: `meta.has_more` with `meta.after_cursor` (and `links.next`)."""
-
-    def next_token(self, body: Mapping[str, Any]) -> tuple[str | None, bool]:
-        token = _dig(body, "meta", "after_cursor")
-        has_more = bool(_dig(body, "meta", "has_more"))
-        return (str(token) if token else None), not has_more
-
-
-class NextRecordsUrlPaginator(Paginator):
-    """Salesforce query: follow `nextRecordsUrl` until `done`."""
-
-    def next_token(self, body: Mapping[str, Any]) -> tuple[str | None, bool]:
-        token = body.get("nextRecordsUrl")
-        return (str(token) if token else None), bool(body.get("done", True))
-
-
-class AfterPaginator(Paginator):
-    """HubSpot list and search: follow `paging.next.after`; its absence is the end."""
-
-    def next_token(self, body: Mapping[str, Any]) -> tuple[str | None, bool]:
-        token = _dig(body, "paging", "next", "after")
-        return (str(token) if token not in (None, "") else None), token in (None, "")

@@ -9,8 +9,9 @@ the adapter and are removed before the request leaves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -31,9 +32,6 @@ from csbridge.http.errors import (
     UnknownOutcomeError,
     Verdict,
 )
-
-if TYPE_CHECKING:
-    from csbridge.http.client import ApiClient
 
 ENDPOINT_HEADER = "X-Csbridge-Endpoint"
 IDEMPOTENT_HEADER = "X-Csbridge-Idempotent"
@@ -87,12 +85,31 @@ def verdict_error(
     return None
 
 
-class PolicyAdapter(HTTPAdapter):
-    """Runs every request of the client's session (ours or a library's) through the policy."""
+Execute = Callable[
+    [
+        Callable[[], requests.Response],
+        str,
+        bool,
+        str | None,
+        Callable[[requests.Response], ResponseLike],
+    ],
+    requests.Response,
+]
+"""`ApiClient.execute`: run one call (attempt, endpoint label, idempotent, bucket, to
+response) through the retry loop, limiter and accounting."""
 
-    def __init__(self, client: ApiClient) -> None:
+
+class PolicyAdapter(HTTPAdapter):
+    """Runs every request of the client's session (ours or a library's) through the policy.
+
+    It is handed the client's `execute` and timeouts rather than the client itself, so
+    this module does not import the client.
+    """
+
+    def __init__(self, execute: Execute, timeouts: Timeouts) -> None:
         super().__init__(pool_connections=4, pool_maxsize=16)
-        self.client = client
+        self.execute = execute
+        self.timeouts = timeouts
 
     def send(  # type: ignore[override]
         self,
@@ -108,7 +125,7 @@ class PolicyAdapter(HTTPAdapter):
         method = (request.method or "GET").upper()
         idempotent = flag == "1" if flag is not None else method in IDEMPOTENT_METHODS
         if timeout is None:
-            timeout = (self.client.timeouts.connect, self.client.timeouts.read)
+            timeout = (self.timeouts.connect, self.timeouts.read)
 
         def attempt() -> requests.Response:
             response = super(PolicyAdapter, self).send(request, stream, timeout, **kw)
@@ -116,7 +133,7 @@ class PolicyAdapter(HTTPAdapter):
                 _ = response.content  # read the body here, so a broken body is retried too
             return response
 
-        return self.client.execute(attempt, label, idempotent, bucket, _identity)
+        return self.execute(attempt, label, idempotent, bucket, _identity)
 
 
 def _identity(response: requests.Response) -> ResponseLike:

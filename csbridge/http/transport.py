@@ -12,7 +12,6 @@ from typing import Any, Protocol
 
 import requests
 import urllib3.exceptions as u3
-from urllib3.util.retry import Retry as Urllib3Retry
 
 from csbridge.http.errors import ResponseLike, SimpleResponse
 
@@ -73,22 +72,4 @@ def sdk_response(exc: Exception) -> ResponseLike:
         status_code=int(getattr(exc, "status", 0) or 0),
         headers={str(k): str(v) for k, v in dict(headers).items()},
         text=str(body),
-    )
-
-
-def hubspot_sdk_retry() -> Urllib3Retry:
-    """urllib3 retries OFF for hubspot-api-client (`HubSpot(retry=hubspot_sdk_retry())`).
-
-    Our policy retries instead, POSTs included; otherwise urllib3 would silently retry
-    some GETs on its own schedule and never retry POST batch calls.
-    """
-    return Urllib3Retry(
-        total=0,
-        connect=0,
-        read=0,
-        status=0,
-        redirect=0,
-        status_forcelist=(),
-        respect_retry_after_header=False,
-        raise_on_status=False,
     )

@@ -35,7 +35,7 @@ import requests
 import structlog
 
 from csbridge.config import HttpSettings, NotificationSettings
-from csbridge.connectors.salesforce.client import policy_from, timeouts_from
+from csbridge.connectors.http_settings import policy_from, timeouts_from
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient, CallAccounting
 from csbridge.http.errors import (

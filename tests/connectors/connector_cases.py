@@ -19,16 +19,14 @@ from csbridge.config import (
     SalesforceSettings,
     ZendeskSettings,
 )
+from csbridge.connectors.hubspot.client import hubspot_client
 from csbridge.connectors.hubspot.streams import HubspotConnector, HubspotOptions
+from csbridge.connectors.mixpanel.client import mixpanel_client
 from csbridge.connectors.mixpanel.streams import MixpanelConnector, MixpanelOptions
-from csbridge.connectors.salesforce.client import (
-    hubspot_client,
-    mixpanel_client,
-    salesforce_client,
-    zendesk_client,
-)
+from csbridge.connectors.salesforce.client import salesforce_client
 from csbridge.connectors.salesforce.soql import SalesforceCursor
 from csbridge.connectors.salesforce.streams import SalesforceConnector
+from csbridge.connectors.zendesk.client import zendesk_client
 from csbridge.connectors.zendesk.streams import ZendeskConnector
 from csbridge.http.client import ApiClient
 from csbridge.http.paginate import Page

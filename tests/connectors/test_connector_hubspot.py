@@ -13,8 +13,8 @@ import responses
 from connector_cases import HS_SEARCH, HS_START, HTTP, HUBSPOT, NOW
 from responses import matchers
 
+from csbridge.connectors.hubspot.client import hubspot_client
 from csbridge.connectors.hubspot.streams import HubspotConnector, HubspotOptions
-from csbridge.connectors.salesforce.client import hubspot_client
 
 # time.sleep is patched (tests/conftest.py): backoff is instant and the waits recorded.
 pytestmark = pytest.mark.usefixtures("sleeps")

@@ -16,8 +16,8 @@ import responses
 from connector_cases import HTTP, MIXPANEL, MP_EXPORT, NOW
 from responses import matchers
 
+from csbridge.connectors.mixpanel.client import mixpanel_client
 from csbridge.connectors.mixpanel.streams import MixpanelConnector, MixpanelOptions
-from csbridge.connectors.salesforce.client import mixpanel_client
 from csbridge.http.errors import RetriesExhaustedError
 
 # time.sleep is patched (tests/conftest.py): backoff is instant and the waits recorded.

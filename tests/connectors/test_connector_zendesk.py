@@ -9,7 +9,7 @@ import responses
 from connector_cases import HTTP, NOW, ZD_TICKETS, ZENDESK
 from responses import matchers
 
-from csbridge.connectors.salesforce.client import zendesk_client
+from csbridge.connectors.zendesk.client import zendesk_client
 from csbridge.connectors.zendesk.streams import ZendeskConnector, ZendeskOptions
 from csbridge.http.errors import FatalHttpError
 from csbridge.http.paginate import PaginationLoopError

@@ -15,8 +15,8 @@ import responses
 from connector_cases import HTTP, HUBSPOT
 
 from csbridge.config import Settings
+from csbridge.connectors.hubspot.client import hubspot_client
 from csbridge.connectors.hubspot.write import HubspotWriter, hubspot_writer, render_value
-from csbridge.connectors.salesforce.client import hubspot_client
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import CallAccounting
 from csbridge.http.errors import FatalHttpError, UnknownOutcomeError

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from csbridge.connectors.hubspot.streams import AfterPaginator
 from csbridge.connectors.mixpanel.usage import (
     CompactKeySet,
     ExportTruncated,
@@ -25,14 +26,10 @@ from csbridge.connectors.salesforce.soql import (
     roles_from,
     seniority_from_title,
 )
+from csbridge.connectors.salesforce.streams import NextRecordsUrlPaginator
 from csbridge.connectors.zendesk.parse import parse_organization, parse_rating, parse_ticket
-from csbridge.http.paginate import (
-    AfterPaginator,
-    EndOfStreamPaginator,
-    HasMorePaginator,
-    NextRecordsUrlPaginator,
-    PaginationLoopError,
-)
+from csbridge.connectors.zendesk.streams import EndOfStreamPaginator, HasMorePaginator
+from csbridge.http.paginate import PaginationLoopError
 
 # --- paginators -------------------------------------------------------------------------
 

@@ -10,16 +10,14 @@ from typing import Any
 import pytest
 
 from csbridge.config import Settings
+from csbridge.connectors.hubspot.client import hubspot_client
 from csbridge.connectors.hubspot.streams import HubspotConnector
+from csbridge.connectors.mixpanel.client import mixpanel_client
 from csbridge.connectors.mixpanel.streams import MixpanelConnector
-from csbridge.connectors.salesforce.client import (
-    hubspot_client,
-    mixpanel_client,
-    salesforce_client,
-    zendesk_client,
-)
+from csbridge.connectors.salesforce.client import salesforce_client
 from csbridge.connectors.salesforce.soql import SalesforceCursor, normalise_role
 from csbridge.connectors.salesforce.streams import SalesforceConnector
+from csbridge.connectors.zendesk.client import zendesk_client
 from csbridge.connectors.zendesk.streams import ZendeskConnector
 from csbridge.http.client import CallAccounting
 from csbridge.http.paginate import Page

@@ -15,12 +15,9 @@ import yaml
 from csbridge.cli import main
 from csbridge.commands.init_crm import TargetResult, outcome_error
 from csbridge.config import HttpSettings, HubspotSettings, SalesforceSettings
+from csbridge.connectors.hubspot.client import hubspot_client
 from csbridge.connectors.hubspot.schema import HubspotSchema, field_type, property_body
-from csbridge.connectors.salesforce.client import (
-    classify_salesforce,
-    hubspot_client,
-    salesforce_client,
-)
+from csbridge.connectors.salesforce.client import classify_salesforce, salesforce_client
 from csbridge.connectors.salesforce.schema import SalesforceSchema, metadata, setup_steps
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient

@@ -14,13 +14,10 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceRefusedRequest
 
 from csbridge.config import HttpSettings, SalesforceSettings, ZendeskSettings
-from csbridge.connectors.salesforce.client import (
-    classify_hubspot,
-    classify_mixpanel,
-    classify_salesforce,
-    salesforce_client,
-    zendesk_client,
-)
+from csbridge.connectors.hubspot.client import classify_hubspot, hubspot_sdk_retry
+from csbridge.connectors.mixpanel.client import classify_mixpanel
+from csbridge.connectors.salesforce.client import classify_salesforce, salesforce_client
+from csbridge.connectors.zendesk.client import zendesk_client
 from csbridge.http.accounting import endpoint_label
 from csbridge.http.client import ApiClient
 from csbridge.http.errors import (
@@ -32,7 +29,6 @@ from csbridge.http.errors import (
     parse_retry_after,
 )
 from csbridge.http.limits import RateLimit, RateLimiter
-from csbridge.http.transport import hubspot_sdk_retry
 
 SF = "https://x.my.salesforce.com"
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 import structlog
@@ -33,13 +34,21 @@ from csbridge.connectors.hubspot.records import (
 )
 from csbridge.http.client import ApiClient
 from csbridge.http.errors import FatalHttpError
-from csbridge.http.paginate import AfterPaginator, Page
+from csbridge.http.paginate import Page, Paginator, dig, follow
 from csbridge.models import Account, Contact, Opportunity, Owner, SurveyResponse
 
 SYSTEM = "hubspot"
 R = TypeVar("R")
 Parser = Callable[[Mapping[str, Any], Mapping[str, tuple[str, ...]], str], R | None]
 log = structlog.get_logger("csbridge.connectors.hubspot.streams")
+
+
+class AfterPaginator(Paginator):
+    """HubSpot list and search: follow `paging.next.after`; its absence is the end."""
+
+    def next_token(self, body: Mapping[str, Any]) -> tuple[str | None, bool]:
+        token = dig(body, "paging", "next", "after")
+        return (str(token) if token not in (None, "") else None), token in (None, "")
 
 
 @dataclass(frozen=True)
@@ -108,34 +117,25 @@ class HubspotConnector:
             "limit": self.options.page_size,
             "properties": ",".join(HubspotMapping.properties(spec, modified)),
         }
-        pager = AfterPaginator()
-        while True:
-            body = self._json(
-                self.client.get(
-                    f"/crm/v3/objects/{object_type}", params=params, endpoint=f"{object_type} list"
-                )
-            )
+        fetch = partial(self._list, f"/crm/v3/objects/{object_type}", f"{object_type} list", params)
+        for body in follow(AfterPaginator(), fetch):
             records = [parse(raw, spec, modified) for raw in body.get("results") or []]
             yield Page([r.model_copy(update={"deleted": True}) for r in records], None)
-            token = pager.advance(body)
-            if token is None:
-                return
-            params = {**params, "after": token}
 
     def owners(self) -> Iterator[Page[Owner]]:
         """Owners (CSMs): full listing, active and archived."""
         for archived in ("false", "true"):
             params: dict[str, Any] = {"limit": self.options.page_size, "archived": archived}
-            pager = AfterPaginator()
-            while True:
-                body = self._json(
-                    self.client.get("/crm/v3/owners", params=params, endpoint="owners")
-                )
+            fetch = partial(self._list, "/crm/v3/owners", "owners", params)
+            for body in follow(AfterPaginator(), fetch):
                 yield Page([parse_owner(raw) for raw in body.get("results") or []], None)
-                token = pager.advance(body)
-                if token is None:
-                    break
-                params = {**params, "after": token}
+
+    def _list(
+        self, path: str, endpoint: str, params: Mapping[str, Any], after: str | None
+    ) -> Mapping[str, Any]:
+        """One page of a list endpoint: `params`, plus the `after` token past the first."""
+        page = {**params, "after": after} if after else params
+        return self._json(self.client.get(path, params=page, endpoint=endpoint))
 
     # -- incremental search in self-splitting time windows ---------------------------------
 

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import requests
 
 from csbridge.config import Settings
-from csbridge.connectors.salesforce.client import hubspot_client
+from csbridge.connectors.hubspot.client import hubspot_client
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient, CallAccounting
 from csbridge.http.errors import FatalHttpError

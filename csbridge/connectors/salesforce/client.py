@@ -1,74 +1,60 @@
-"""Per-vendor error classification and ready-made `ApiClient`s built from the config.
-
-One `classify_<vendor>(response) -> Verdict` per vendor: the single place where
-that vendor's status codes and error bodies become decisions. Connectors may wrap
-or replace them (`ApiClient(classify=...)`).
-"""
+"""Salesforce's client: its pace, the daily-quota guard, its error classifier, the factory."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import re
 
-from csbridge.config import (
-    HttpSettings,
-    HubspotSettings,
-    MixpanelSettings,
-    SalesforceSettings,
-    ZendeskSettings,
-)
-from csbridge.http.client import ApiClient, CallAccounting, RetryPolicy, Timeouts
+from csbridge.config import HttpSettings, SalesforceSettings
+from csbridge.connectors.http_settings import policy_from, timeouts_from
+from csbridge.http.accounting import CallAccounting
+from csbridge.http.client import ApiClient
 from csbridge.http.errors import (
     Auth,
     Fatal,
     Ok,
     QuotaExhausted,
-    RateLimited,
     ResponseLike,
     Retry,
     Verdict,
     default_classify,
-    parse_retry_after,
+    json_body,
 )
-from csbridge.http.limits import (
-    SalesforceDailyQuota,
-    hubspot_limits,
-    mixpanel_limits,
-    salesforce_limits,
-    zendesk_limits,
-)
+from csbridge.http.limits import DEFAULT_BUCKET, RateLimit
+
+SALESFORCE_PER_SECOND = 20.0
 
 
-def _json(response: ResponseLike) -> Any:
-    try:
-        return json.loads(response.text)
-    except (ValueError, TypeError):
-        return None
+def salesforce_limits(per_second: float = SALESFORCE_PER_SECOND) -> dict[str, list[RateLimit]]:
+    """Salesforce has no short-window limit; a gentle pace spares the daily quota's neighbours."""
+    return {DEFAULT_BUCKET: [RateLimit(per_second, 1)]}
 
 
-def classify_zendesk(response: ResponseLike) -> Verdict:
-    """Zendesk: 429 with Retry-After (plain-text body); 403 is a plan or role refusal."""
-    if response.status_code == 403:
-        return Fatal("access refused: check the token's role and the plan's features")
-    if response.status_code == 409:
-        return Retry("conflicting concurrent update")
-    return default_classify(response)
+_API_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
-def classify_mixpanel(response: ResponseLike) -> Verdict:
-    """Mixpanel: 429 may come without Retry-After; the hourly query limit frees in minutes."""
-    if response.status_code == 429:
-        wait = parse_retry_after(response.headers.get("Retry-After"))
-        if wait is None and "last hour" in response.text:
-            wait = 60.0
-        return RateLimited(wait)
-    if response.status_code in (401, 403):
-        return Auth("service account rejected: check username, secret and project_id")
-    return default_classify(response)
+class SalesforceDailyQuota:
+    """Reads `Sforce-Limit-Info: api-usage=USED/MAX` and says when our share is spent."""
+
+    def __init__(self, share: float = 0.5) -> None:
+        self.share = share
+        self.used: int | None = None
+        self.max: int | None = None
+
+    def observe(self, response: ResponseLike) -> None:
+        """Update the usage from a response's header (if present)."""
+        match = _API_USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
+        if match:
+            self.used, self.max = int(match.group(1)), int(match.group(2))
+
+    def exhausted(self) -> bool:
+        """True once the org has used `share` of its daily maximum."""
+        if self.used is None or self.max is None:
+            return False
+        return self.used >= self.share * self.max
 
 
 def _salesforce_codes(response: ResponseLike) -> list[str]:
-    body = _json(response)
+    body = json_body(response)
     if isinstance(body, list):
         return [str(item.get("errorCode", "")) for item in body if isinstance(item, dict)]
     return []
@@ -95,78 +81,6 @@ def classify_salesforce(response: ResponseLike) -> Verdict:
     return default_classify(response)
 
 
-def classify_hubspot(response: ResponseLike) -> Verdict:
-    """HubSpot: 429 DAILY policy is a quota stop; TEN_SECONDLY / SECONDLY wait and retry."""
-    if response.status_code == 429:
-        body = _json(response)
-        policy = str(body.get("policyName", "")) if isinstance(body, dict) else ""
-        if policy == "DAILY":
-            return QuotaExhausted("HubSpot daily API limit reached; resume tomorrow")
-        wait = parse_retry_after(response.headers.get("Retry-After"))
-        if wait is None and policy == "SECONDLY":
-            wait = 1.0
-        return RateLimited(wait)
-    if response.status_code == 403:
-        return Fatal("refused: check the private app's scopes")
-    return default_classify(response)
-
-
-def policy_from(http: HttpSettings) -> RetryPolicy:
-    """The retry bounds from the `http:` config section."""
-    return RetryPolicy(
-        max_attempts=http.max_attempts,
-        max_seconds=http.max_retry_seconds,
-        retry_after_cap=http.retry_after_cap,
-    )
-
-
-def timeouts_from(http: HttpSettings) -> Timeouts:
-    """The connect and read timeouts from the `http:` config section."""
-    return Timeouts(connect=http.connect_timeout, read=http.read_timeout)
-
-
-def zendesk_client(
-    source: ZendeskSettings, http: HttpSettings, accounting: CallAccounting | None = None
-) -> ApiClient:
-    """Zendesk Support with API-token basic auth; use `bucket="incremental"` for exports."""
-    return ApiClient(
-        "zendesk",
-        source.base_url,
-        auth=(f"{source.email}/token", source.api_token.get_secret_value()),
-        headers={"Accept": "application/json"},
-        timeouts=timeouts_from(http),
-        policy=policy_from(http),
-        limits=zendesk_limits(
-            source.plan,
-            source.high_volume_api,
-            source.requests_per_minute,
-            source.incremental_exports_per_minute,
-        ),
-        classify=classify_zendesk,
-        accounting=accounting,
-    )
-
-
-def mixpanel_client(
-    source: MixpanelSettings, http: HttpSettings, accounting: CallAccounting | None = None
-) -> ApiClient:
-    """Mixpanel with service-account basic auth; base URL is the export host.
-
-    Use `bucket="export"` for raw export and `bucket="query"` (with an absolute
-    `api_url` URL) for the query API.
-    """
-    return ApiClient(
-        "mixpanel",
-        source.export_url,
-        auth=(source.service_account_username, source.service_account_secret.get_secret_value()),
-        timeouts=timeouts_from(http),
-        policy=policy_from(http),
-        limits=mixpanel_limits(source.queries_per_hour, source.queries_per_second),
-        classify=classify_mixpanel,
-        accounting=accounting,
-    )
-
-
 def salesforce_client(
     source: SalesforceSettings, http: HttpSettings, accounting: CallAccounting | None = None
 ) -> ApiClient:
@@ -185,20 +99,4 @@ def salesforce_client(
         accounting=accounting,
         quota=SalesforceDailyQuota(source.daily_quota_share),
         verify=source.ca_bundle or True,
-    )
-
-
-def hubspot_client(
-    source: HubspotSettings, http: HttpSettings, accounting: CallAccounting | None = None
-) -> ApiClient:
-    """HubSpot with a private-app bearer token; use `bucket="search"` for search calls."""
-    return ApiClient(
-        "hubspot",
-        source.base_url,
-        headers={"Authorization": f"Bearer {source.access_token.get_secret_value()}"},
-        timeouts=timeouts_from(http),
-        policy=policy_from(http),
-        limits=hubspot_limits(source.tier, source.requests_per_10s),
-        classify=classify_hubspot,
-        accounting=accounting,
     )

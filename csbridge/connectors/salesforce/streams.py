@@ -21,6 +21,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from csbridge.config import SalesforceSettings
+from csbridge.connectors.salesforce.client import SalesforceDailyQuota
 from csbridge.connectors.salesforce.records import (
     parse_account,
     parse_contact,
@@ -42,8 +43,7 @@ from csbridge.http.errors import (
     AuthError,
     SimpleResponse,
 )
-from csbridge.http.limits import SalesforceDailyQuota
-from csbridge.http.paginate import NextRecordsUrlPaginator, Page
+from csbridge.http.paginate import Page, Paginator, follow
 from csbridge.models import Account, Contact, Opportunity, Owner, SurveyResponse
 
 SYSTEM = "salesforce"
@@ -51,6 +51,14 @@ R = TypeVar("R")
 USER_FIELDS = FieldMap(
     {"name": ("Name",), "email": ("Email",), "manager_id": ("ManagerId",), "active": ("IsActive",)}
 )
+
+
+class NextRecordsUrlPaginator(Paginator):
+    """Salesforce query: follow `nextRecordsUrl` until `done`."""
+
+    def next_token(self, body: Mapping[str, Any]) -> tuple[str | None, bool]:
+        token = body.get("nextRecordsUrl")
+        return (str(token) if token else None), bool(body.get("done", True))
 
 
 def login(settings: SalesforceSettings, client: ApiClient) -> str:
@@ -158,9 +166,18 @@ class SalesforceConnector:
         start = SalesforceCursor.decode(cursor)
         soql = incremental_query(sobject, [*chosen.values(), *extra], start, self.lookback)
         floor = start
-        pager = NextRecordsUrlPaginator()
-        body = self._call(f"queryAll {sobject}", lambda: self.sf.query(soql, include_deleted=True))
-        while True:
+
+        def fetch(token: str | None) -> Mapping[str, Any]:
+            if token is None:
+                return self._call(
+                    f"queryAll {sobject}", lambda: self.sf.query(soql, include_deleted=True)
+                )
+            return self._call(
+                f"queryAll {sobject}",
+                partial(self.sf.query_more, token, identifier_is_url=True, include_deleted=True),
+            )
+
+        for body in follow(NextRecordsUrlPaginator(), fetch):
             raws = list(body.get("records") or [])
             records = [parse(raw, chosen, extra) for raw in raws]
             if raws:
@@ -170,13 +187,6 @@ class SalesforceConnector:
                 )
                 floor = max(floor, last, key=SalesforceCursor.key)
             yield Page(records, floor.encode())
-            token = pager.advance(body)
-            if token is None:
-                return
-            body = self._call(
-                f"queryAll {sobject}",
-                partial(self.sf.query_more, token, identifier_is_url=True, include_deleted=True),
-            )
 
     def _describe(self, sobject: str) -> list[str] | None:
         if sobject not in self._fields:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from csbridge.connectors.zendesk.parse import parse_organization, parse_rating, parse_ticket
@@ -23,12 +24,7 @@ from csbridge.http.client import ApiClient
 from csbridge.http.errors import (
     FatalHttpError,
 )
-from csbridge.http.paginate import (
-    EndOfStreamPaginator,
-    EndTimePaginator,
-    HasMorePaginator,
-    Page,
-)
+from csbridge.http.paginate import Page, Paginator, dig, follow
 from csbridge.models import Account, SurveyResponse, Ticket
 
 SYSTEM = "zendesk"
@@ -38,6 +34,32 @@ INCREMENTAL_ORGS_PATH = "/api/v2/incremental/organizations.json"
 RATINGS_PATH = "/api/v2/satisfaction_ratings.json"
 SHOW_MANY_PATH = "/api/v2/tickets/show_many.json"
 TicketOrgLookup = Callable[[Iterable[str]], Mapping[str, str | None]]
+
+
+class EndOfStreamPaginator(Paginator):
+    """Zendesk cursor-based incremental export: follow `after_cursor` until `end_of_stream`."""
+
+    def next_token(self, body: Mapping[str, Any]) -> tuple[str | None, bool]:
+        token = body.get("after_cursor")
+        return (str(token) if token else None), bool(body.get("end_of_stream"))
+
+
+class EndTimePaginator(Paginator):
+    """Zendesk time-based export: the next `start_time` is this page's `end_time`, until
+    `end_of_stream`. An `end_time` that does not move (over a page of one timestamp) loops."""
+
+    def next_token(self, body: Mapping[str, Any]) -> tuple[str | None, bool]:
+        end = body.get("end_time")
+        return (str(end) if end is not None else None), bool(body.get("end_of_stream"))
+
+
+class HasMorePaginator(Paginator):
+    """Zendesk cursor pagination: `meta.has_more` with `meta.after_cursor` (and `links.next`)."""
+
+    def next_token(self, body: Mapping[str, Any]) -> tuple[str | None, bool]:
+        token = dig(body, "meta", "after_cursor")
+        has_more = bool(dig(body, "meta", "has_more"))
+        return (str(token) if token else None), not has_more
 
 
 @dataclass(frozen=True)
@@ -73,28 +95,24 @@ class ZendeskConnector:
         Each page's cursor is that page's `after_cursor`; the last page's is the bookmark
         for the next run. Pagination ends on `end_of_stream`, never on page size.
         """
-        params: dict[str, Any] = {
-            "include": "metric_sets",
-            "per_page": self.options.ticket_page_size,
-        }
+        base: dict[str, Any] = {"include": "metric_sets", "per_page": self.options.ticket_page_size}
         if cursor:
-            params["cursor"] = cursor
+            first = {**base, "cursor": cursor}
         else:
             latest = self.now() - timedelta(minutes=1)
             begin = min(start or latest - self.options.initial_history, latest)
-            params["start_time"] = int(begin.timestamp())
+            first = {**base, "start_time": int(begin.timestamp())}
         pager = EndOfStreamPaginator(first_token=cursor)
-        while True:
-            body = self._get(TICKETS_PATH, params, "incremental/tickets", "incremental")
+
+        def fetch(token: str | None) -> Mapping[str, Any]:
+            params = first if token == cursor else {**base, "cursor": token}
+            return self._get(TICKETS_PATH, params, "incremental/tickets", "incremental")
+
+        for body in follow(pager, fetch):
             tickets = [parse_ticket(raw) for raw in body.get("tickets") or []]
             for ticket in tickets:
                 self._ticket_orgs[ticket.id] = ticket.account_id
-            token = pager.advance(body)
             yield Page(tickets, pager.token or cursor)
-            if token is None:
-                return
-            params = {"include": "metric_sets", "per_page": self.options.ticket_page_size}
-            params["cursor"] = token
 
     def organizations(self, cursor: str | None = None) -> Iterator[Page[Account]]:
         """Organizations with `external_id` and `domain_names`.
@@ -108,35 +126,28 @@ class ZendeskConnector:
             yield from self._organizations_since(int(cursor))
             return
         started = int((self.now() - timedelta(minutes=1)).timestamp())
-        params: dict[str, Any] = {"page[size]": self.options.page_size}
         pager = HasMorePaginator()
-        while True:
-            body = self._get(ORGANIZATIONS_PATH, params, "organizations")
+        first: dict[str, Any] = {"page[size]": self.options.page_size}
+        fetch = partial(self._page, ORGANIZATIONS_PATH, "organizations", first)
+        for body in follow(pager, fetch):
             orgs = [parse_organization(raw) for raw in body.get("organizations") or []]
-            token = pager.advance(body)
-            yield Page(orgs, None if token else str(started))
-            if token is None:
-                return
-            params = {"page[size]": self.options.page_size, "page[after]": token}
+            yield Page(orgs, str(started) if pager.finished else None)
 
     def _organizations_since(self, floor: int) -> Iterator[Page[Account]]:
         lookback = int(self.options.ratings_lookback.total_seconds())
         start = str(max(floor - lookback, 0))
         pager = EndTimePaginator(first_token=start)
-        while True:
-            body = self._get(
-                INCREMENTAL_ORGS_PATH,
-                {"start_time": start, "per_page": self.options.ticket_page_size},
-                "incremental/organizations",
-                "incremental",
+
+        def fetch(token: str | None) -> Mapping[str, Any]:
+            params = {"start_time": token, "per_page": self.options.ticket_page_size}
+            return self._get(
+                INCREMENTAL_ORGS_PATH, params, "incremental/organizations", "incremental"
             )
+
+        for body in follow(pager, fetch):
             orgs = [parse_organization(raw) for raw in body.get("organizations") or []]
-            token = pager.advance(body)
             end = int(pager.token or start)
             yield Page(orgs, str(max(floor, end)))
-            if token is None:
-                return
-            start = token
 
     def satisfaction_ratings(
         self,
@@ -165,14 +176,9 @@ class ZendeskConnector:
                 "end_time": int(stop.timestamp()),
                 "page[size]": self.options.page_size,
             }
-            pager = HasMorePaginator()
-            while True:
-                body = self._get(RATINGS_PATH, params, "satisfaction_ratings")
+            fetch = partial(self._page, RATINGS_PATH, "satisfaction_ratings", params)
+            for body in follow(HasMorePaginator(), fetch):
                 raws.extend(body.get("satisfaction_ratings") or [])
-                token = pager.advance(body)
-                if token is None:
-                    break
-                params = {**params, "page[after]": token}
             orgs = self._orgs_for(
                 {str(r["ticket_id"]) for r in raws if r.get("ticket_id")}, ticket_orgs
             )
@@ -185,6 +191,12 @@ class ZendeskConnector:
             window_end = int(stop.timestamp())
             yield Page(records, str(max(window_end, floor or window_end)))
             begin = stop
+
+    def _page(
+        self, path: str, endpoint: str, params: Mapping[str, Any], token: str | None
+    ) -> Mapping[str, Any]:
+        """One page of a `page[after]` cursor listing: `params`, plus the token after the first."""
+        return self._get(path, {**params, "page[after]": token} if token else params, endpoint)
 
     def _orgs_for(
         self, ticket_ids: set[str], lookup: TicketOrgLookup | None
