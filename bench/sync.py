@@ -32,6 +32,7 @@ import yaml
 from csbridge.cli import main as cli
 from csbridge.config import Settings, load_config
 from csbridge.connectors.hubspot.client import HUBSPOT_PER_10S, HUBSPOT_SEARCH_PER_SECOND
+from csbridge.connectors.protocol import CrmWriter, RecordUpdate, TaskCreate, WriteResult
 from csbridge.http.client import CallAccounting
 from csbridge.logs import configure as configure_logs
 from csbridge.mappings.fields import Crm
@@ -39,7 +40,6 @@ from csbridge.sandbox.runner import Sandbox, run_sandbox
 from csbridge.store.store import open_store
 from csbridge.sync.pull import pull
 from csbridge.sync.run import RunReport, default_writer, run_sync
-from csbridge.sync.writer import CrmWriter, RecordUpdate, TaskCreate, WriteResult
 
 TARGETS: tuple[Crm, ...] = ("salesforce", "hubspot")
 

@@ -27,6 +27,13 @@ from typing import Protocol
 
 import structlog
 
+from csbridge.connectors.protocol import (
+    BatchRejectedError,
+    CrmWriter,
+    RecordUpdate,
+    WriteResult,
+    chunks,
+)
 from csbridge.http.errors import AuthError, HttpError, QuotaExhaustedError
 from csbridge.store.store import Store
 from csbridge.sync import ledger
@@ -38,7 +45,6 @@ from csbridge.sync.apply_types import (
     split_on_rejection,
 )
 from csbridge.sync.changes import AccountChanges, ChangeSet, Notification
-from csbridge.sync.writer import BatchRejectedError, CrmWriter, RecordUpdate, WriteResult, chunks
 
 log = structlog.get_logger("csbridge.apply")
 RETRY_PASSES = 2

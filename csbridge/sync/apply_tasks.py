@@ -27,13 +27,13 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from csbridge.connectors.protocol import CrmWriter, TaskCreate, WriteResult, chunks
 from csbridge.http.errors import AuthError, HttpError, QuotaExhaustedError, UnknownOutcomeError
 from csbridge.store.facts import as_utc
 from csbridge.store.store import Store
 from csbridge.sync import ledger
 from csbridge.sync.apply_types import ApplyOptions, ApplyReport, Failure, split_on_rejection
 from csbridge.sync.changes import AccountChanges
-from csbridge.sync.writer import CrmWriter, TaskCreate, WriteResult, chunks
 
 log = structlog.get_logger("csbridge.apply")
 

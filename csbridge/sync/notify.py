@@ -36,6 +36,7 @@ import structlog
 
 from csbridge.config import HttpSettings, NotificationSettings
 from csbridge.connectors.http_settings import policy_from, timeouts_from
+from csbridge.connectors.protocol import WriteResult
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient, CallAccounting
 from csbridge.http.errors import (
@@ -48,7 +49,6 @@ from csbridge.http.errors import (
 )
 from csbridge.sync.changes import Notification
 from csbridge.sync.notify_payload import sign, signed_webhook, slack_message
-from csbridge.sync.writer import WriteResult
 
 SIGNATURE_FRESH_SECONDS = 240.0
 SLACK, WEBHOOK = "slack", "webhook"

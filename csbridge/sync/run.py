@@ -22,6 +22,7 @@ from typing import Any
 import structlog
 
 from csbridge.config import Settings
+from csbridge.connectors.protocol import CrmWriter
 from csbridge.http.client import CallAccounting
 from csbridge.mappings.fields import Crm, load_field_mapping
 from csbridge.scoring import Engine, load_model
@@ -43,7 +44,6 @@ from csbridge.sync.ledger import read_ledger
 from csbridge.sync.plan import ledger_states, plan
 from csbridge.sync.portfolio import load_portfolio
 from csbridge.sync.pull import pull
-from csbridge.sync.writer import CrmWriter
 
 log = structlog.get_logger("csbridge.run")
 WriterFactory = Callable[[Crm, Settings, CallAccounting], CrmWriter]

@@ -17,12 +17,12 @@ from connector_cases import HTTP, HUBSPOT
 from csbridge.config import Settings
 from csbridge.connectors.hubspot.client import hubspot_client
 from csbridge.connectors.hubspot.write import HubspotWriter, hubspot_writer, render_value
+from csbridge.connectors.protocol import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import CallAccounting
 from csbridge.http.errors import FatalHttpError, UnknownOutcomeError
 from csbridge.mappings.fields import load_field_mapping
 from csbridge.sandbox.runner import Sandbox, run_sandbox
-from csbridge.sync.writer import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult
 
 # time.sleep is patched (tests/conftest.py) for the unit tests: backoff is instant.
 BASE = "https://api.hubapi.test/crm/v3/objects"

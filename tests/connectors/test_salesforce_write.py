@@ -17,6 +17,7 @@ import responses
 from connector_cases import HTTP, SALESFORCE, SF_BASE
 
 from csbridge.config import Settings
+from csbridge.connectors.protocol import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult
 from csbridge.connectors.salesforce.client import salesforce_client
 from csbridge.connectors.salesforce.streams import open_salesforce
 from csbridge.connectors.salesforce.write import SalesforceWriter, csv_value, salesforce_writer
@@ -25,7 +26,6 @@ from csbridge.http.client import ApiClient, CallAccounting
 from csbridge.http.errors import FatalHttpError, QuotaExhaustedError, UnknownOutcomeError
 from csbridge.mappings.fields import load_field_mapping
 from csbridge.sandbox.runner import Sandbox, run_sandbox
-from csbridge.sync.writer import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult
 
 MAPPING = load_field_mapping("salesforce")
 COLLECTIONS = f"{SF_BASE}/composite/sobjects"

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from csbridge.connectors.protocol import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult
 from csbridge.http.errors import QuotaExhaustedError, UnknownOutcomeError
 from csbridge.store.store import Store, open_store
 from csbridge.sync.apply import ApplyOptions, apply_changes
@@ -28,7 +29,6 @@ from csbridge.sync.changes import (
 )
 from csbridge.sync.ledger import read_ledger, record_fields
 from csbridge.sync.plan import plan
-from csbridge.sync.writer import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)
 OWNED = ("Promoter", "Churn Risk")

@@ -15,15 +15,7 @@ import yaml
 from csbridge.cli import main
 from csbridge.commands.init_crm import TargetResult, outcome_error
 from csbridge.config import HttpSettings, HubspotSettings, SalesforceSettings
-from csbridge.connectors.hubspot.client import hubspot_client
-from csbridge.connectors.hubspot.schema import HubspotSchema, field_type, property_body
-from csbridge.connectors.salesforce.client import classify_salesforce, salesforce_client
-from csbridge.connectors.salesforce.schema import SalesforceSchema, metadata, setup_steps
-from csbridge.errors import CsbridgeError
-from csbridge.http.client import ApiClient
-from csbridge.http.errors import Ok, QuotaExhausted, Retry, SimpleResponse, Verdict
-from csbridge.mappings.fields import load_field_mapping
-from csbridge.sync.crm_schema import (
+from csbridge.connectors.crm_schema import (
     ExistingField,
     Step,
     WantedField,
@@ -32,6 +24,14 @@ from csbridge.sync.crm_schema import (
     option_label,
     wanted_schema,
 )
+from csbridge.connectors.hubspot.client import hubspot_client
+from csbridge.connectors.hubspot.schema import HubspotSchema, field_type, property_body
+from csbridge.connectors.salesforce.client import classify_salesforce, salesforce_client
+from csbridge.connectors.salesforce.schema import SalesforceSchema, metadata, setup_steps
+from csbridge.errors import CsbridgeError
+from csbridge.http.client import ApiClient
+from csbridge.http.errors import Ok, QuotaExhausted, Retry, SimpleResponse, Verdict
+from csbridge.mappings.fields import load_field_mapping
 
 BANDS = ("at_risk", "attention", "healthy", "champion")
 SEGMENTS = ("high_touch", "low_touch", "high_touch", "tech_touch")

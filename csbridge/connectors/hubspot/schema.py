@@ -14,10 +14,7 @@ from typing import Any
 
 import requests
 
-from csbridge.errors import CsbridgeError
-from csbridge.http.client import ApiClient
-from csbridge.mappings.fields import FieldType
-from csbridge.sync.crm_schema import (
+from csbridge.connectors.crm_schema import (
     ExistingField,
     Step,
     WantedField,
@@ -25,6 +22,9 @@ from csbridge.sync.crm_schema import (
     option_label,
     refusal_message,
 )
+from csbridge.errors import CsbridgeError
+from csbridge.http.client import ApiClient
+from csbridge.mappings.fields import FieldType
 
 BASE = "/crm/v3/properties"
 GROUP_LABEL = "Customer health (csbridge)"

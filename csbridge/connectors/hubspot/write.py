@@ -23,13 +23,19 @@ import requests
 
 from csbridge.config import Settings
 from csbridge.connectors.hubspot.client import hubspot_client
+from csbridge.connectors.protocol import (
+    BatchRejectedError,
+    RecordUpdate,
+    TaskCreate,
+    WriteResult,
+    chunks,
+)
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient, CallAccounting
 from csbridge.http.errors import FatalHttpError
 from csbridge.http.policy import BUCKET_HEADER, ENDPOINT_HEADER, IDEMPOTENT_HEADER
 from csbridge.mappings.fields import CrmFieldMapping, load_field_mapping
 from csbridge.sync.changes import FieldValue
-from csbridge.sync.writer import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult, chunks
 
 SYSTEM = "hubspot"
 MAX_BATCH = 100  # HubSpot answers 400 to a batch of more than 100 inputs
@@ -55,7 +61,7 @@ def render_value(value: FieldValue, field_type: str | None = None) -> str:
 
 
 class HubspotWriter:
-    """The `CrmWriter` for HubSpot companies and tasks (see `csbridge.sync.writer`)."""
+    """The `CrmWriter` for HubSpot companies and tasks (see `csbridge.connectors.protocol`)."""
 
     def __init__(
         self,

@@ -21,14 +21,7 @@ from typing import Any
 import requests
 
 from csbridge.config import HttpSettings, SalesforceSettings
-from csbridge.connectors.salesforce.client import salesforce_client
-from csbridge.connectors.salesforce.soql import soql_string
-from csbridge.connectors.salesforce.streams import login, trust_ca_bundle
-from csbridge.errors import CsbridgeError
-from csbridge.http.accounting import endpoint_label
-from csbridge.http.client import ApiClient, CallAccounting
-from csbridge.mappings.fields import FieldType
-from csbridge.sync.crm_schema import (
+from csbridge.connectors.crm_schema import (
     ExistingField,
     Step,
     WantedField,
@@ -36,6 +29,13 @@ from csbridge.sync.crm_schema import (
     option_label,
     refusal_message,
 )
+from csbridge.connectors.salesforce.client import salesforce_client
+from csbridge.connectors.salesforce.soql import soql_string
+from csbridge.connectors.salesforce.streams import login, trust_ca_bundle
+from csbridge.errors import CsbridgeError
+from csbridge.http.accounting import endpoint_label
+from csbridge.http.client import ApiClient, CallAccounting
+from csbridge.mappings.fields import FieldType
 
 DESCRIPTION = "Written by csbridge (customer health sync); do not edit by hand."
 NUMBER_PRECISION, NUMBER_SCALE, TEXT_LENGTH, VISIBLE_LINES = 18, 2, 255, 4

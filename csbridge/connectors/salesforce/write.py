@@ -21,6 +21,13 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceOperationError
 
 from csbridge.config import SalesforceSettings, Settings
+from csbridge.connectors.protocol import (
+    BatchRejectedError,
+    RecordUpdate,
+    TaskCreate,
+    WriteResult,
+    chunks,
+)
 from csbridge.connectors.salesforce.client import salesforce_client
 from csbridge.connectors.salesforce.soql import soql_string
 from csbridge.connectors.salesforce.streams import open_salesforce
@@ -30,7 +37,6 @@ from csbridge.http.errors import FatalHttpError, SimpleResponse
 from csbridge.http.policy import ENDPOINT_HEADER, IDEMPOTENT_HEADER
 from csbridge.mappings.fields import CrmFieldMapping, load_field_mapping
 from csbridge.sync.changes import FieldValue
-from csbridge.sync.writer import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult, chunks
 
 SYSTEM = "salesforce"
 MAX_BATCH = 200  # sObject Collections: at most 200 records a request
@@ -50,7 +56,7 @@ def csv_value(value: FieldValue) -> str:
 
 
 class SalesforceWriter:
-    """The `CrmWriter` for Salesforce accounts and tasks (see `csbridge.sync.writer`)."""
+    """The `CrmWriter` for Salesforce accounts and tasks (see `csbridge.connectors.protocol`)."""
 
     def __init__(
         self,
