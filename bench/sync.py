@@ -62,6 +62,18 @@ class TimedWriter:
         return self.inner.batch_size
 
     @property
+    def bulk(self) -> bool:
+        return self.inner.bulk
+
+    @property
+    def tasks_alongside(self) -> bool:
+        return self.inner.tasks_alongside
+
+    @property
+    def search_lag(self) -> float:
+        return self.inner.search_lag
+
+    @property
     def seconds(self) -> float:
         return 0.0 if self.first is None else self.last - self.first
 

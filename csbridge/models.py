@@ -24,6 +24,7 @@ Seniority = Literal["executive", "vp", "director", "manager", "individual", "unk
 OpportunityKind = Literal["new_business", "renewal", "upsell", "downgrade", "other"]
 TicketPriority = Literal["urgent", "high", "normal", "low"]
 CustomValue = str | int | float | bool | None
+FieldValue = str | int | float | bool | None  # a value csbridge writes into a CRM field
 
 
 class Record(BaseModel):

@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from csbridge.config import load_config
+from csbridge.connectors.registry import SOURCES, configured_sources
 from csbridge.errors import CsbridgeError
 from csbridge.store.store import open_store
 from csbridge.sync.portfolio import load_portfolio
 from csbridge.sync.pull import pull
-
-SOURCES = ("salesforce", "hubspot", "zendesk", "mixpanel")
 
 
 def register(subparsers: Any) -> None:
@@ -30,7 +29,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--source",
         action="append",
-        choices=SOURCES,
+        choices=sorted(SOURCES),
         help="only this source (repeatable); default: every configured one",
     )
     parser.add_argument("--json", action="store_true", help="print the run report as JSON")
@@ -40,8 +39,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Pull, print a summary (or the JSON report); exit 1 if a stream stopped early."""
     settings = load_config(args.config)
-    configured = [name for name in SOURCES if getattr(settings.sources, name) is not None]
-    if not configured:
+    if not configured_sources(settings):
         raise CsbridgeError(
             f"{args.config or 'environment'}: no sources configured; add a `sources:` section"
         )

@@ -1,4 +1,15 @@
-"""What `apply` needs from a CRM: the write protocol each CRM connector implements.
+"""What a connector implements: the `Source` protocol for pulls, `CrmWriter` for writes.
+
+A `Source` names its streams in a safe order (owners before the records that point at
+them) and says what moment a stream's cursor stands for (its watermark). Each vendor
+folder builds one from a `SourceContext`; `csbridge.connectors.registry` maps the
+name to that factory.
+
+What `apply` needs from a CRM: the write protocol each CRM connector implements.
+
+`apply` asks a writer for its capabilities (`bulk`, `tasks_alongside`, `search_lag`)
+rather than for its name, so a new CRM declares what it can do and nothing in
+`sync/` changes.
 
 One call of a writer is one API request (or one Bulk job): `apply` decides the batches,
 the retries of failed records, the ledger and the report. A writer never retries a
@@ -13,15 +24,45 @@ that concerns the whole request (bad auth, a 400 for the whole batch) raises
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol, TypeVar
 
+from csbridge.config import Settings
 from csbridge.errors import CsbridgeError
-from csbridge.sync.changes import FieldValue
+from csbridge.http.accounting import CallAccounting
+from csbridge.http.paginate import Page
+from csbridge.models import FieldValue
+
+Read = Callable[[str | None], Iterable[Page[Any]]]
+"""A stream's reader: the stored cursor (None on a first run) → its pages."""
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What a source factory gets: the config, the run's call counter, the facts the
+    store already holds for this source (`stored(Ticket)`), and a dict for figures that
+    go into the run report (e.g. the Mixpanel events skipped)."""
+
+    settings: Settings
+    accounting: CallAccounting
+    stored: Callable[[type[Any]], list[Any]]
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+class Source(Protocol):
+    """One system to pull: its streams, in the order they must run, and their watermarks."""
+
+    def streams(self) -> Iterable[tuple[str, Read]]:
+        """(stream name without the source's prefix, reader) in a safe order."""
+        ...
+
+    def watermark(self, stream: str, token: str) -> datetime | None:
+        """The time a stream's cursor stands for (None for an opaque cursor)."""
+        ...
 
 
 def chunks(items: Sequence[T], size: int) -> list[list[T]]:
@@ -78,7 +119,24 @@ class CrmWriter(Protocol):
 
     @property
     def name(self) -> str:
-        """The target's name: "salesforce" or "hubspot"."""
+        """The target's name in the registry (the ledger keys its rows by it)."""
+        ...
+
+    @property
+    def bulk(self) -> bool:
+        """True when `bulk_update` runs one bulk job, worth it above `bulk_threshold` records."""
+        ...
+
+    @property
+    def tasks_alongside(self) -> bool:
+        """True when the CRM meters task searches apart from other calls, so the task
+        lookups and creates may go out while the record updates do."""
+        ...
+
+    @property
+    def search_lag(self) -> float:
+        """Seconds a created task may take to show up in the CRM's search (0: at once);
+        a lookup of tasks created that recently waits this long first."""
         ...
 
     @property

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from csbridge.models import FieldValue
 from csbridge.scoring.rules_config import Assignee, NotifyTarget
 
 ActionKind = Literal["task", "tag_add", "tag_remove", "field", "notify"]
-FieldValue = str | int | float | bool | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,7 +99,7 @@ def _apply_records(
     pending = _updates(accounts, writer, options, report)
     for attempt in range(RETRY_PASSES + 1):
         retry: list[RecordUpdate] = []
-        bulk = writer.name == "salesforce" and len(pending) > options.bulk_threshold
+        bulk = writer.bulk and len(pending) > options.bulk_threshold
         batches = [pending] if bulk else chunks(pending, writer.batch_size)
         for done, batch in enumerate(batches):
             try:

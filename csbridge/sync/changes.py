@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-FieldValue = str | int | float | bool | None
+from csbridge.models import FieldValue
 
 
 @dataclass(frozen=True, slots=True)

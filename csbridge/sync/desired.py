@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from csbridge.mappings.fields import CrmFieldMapping
+from csbridge.models import FieldValue
 from csbridge.scoring.bands import Band, band_for
 from csbridge.scoring.nps import nps_category
 from csbridge.scoring.results import ScoreResult
 from csbridge.scoring.rules_context import Action, RuleContext
-from csbridge.sync.changes import DesiredState, FieldValue, Notification, TaskToCreate
+from csbridge.sync.changes import DesiredState, Notification, TaskToCreate
 
 TOUCH_FIELDS = ("health_updated",)
 """Internal fields written only along with another change (they differ every run)."""

@@ -23,6 +23,7 @@ import structlog
 
 from csbridge.config import Settings
 from csbridge.connectors.protocol import CrmWriter
+from csbridge.connectors.registry import WRITERS
 from csbridge.http.client import CallAccounting
 from csbridge.mappings.fields import Crm, load_field_mapping
 from csbridge.scoring import Engine, load_model
@@ -83,14 +84,8 @@ class RunReport:
 
 
 def default_writer(target: Crm, settings: Settings, accounting: CallAccounting) -> CrmWriter:
-    """The real writer of `target`, built from the config (imported only when used)."""
-    if target == "hubspot":
-        from csbridge.connectors.hubspot.write import hubspot_writer
-
-        return hubspot_writer(settings, accounting)
-    from csbridge.connectors.salesforce.write import salesforce_writer
-
-    return salesforce_writer(settings, accounting)
+    """The registry's writer of `target`, built from the config."""
+    return WRITERS[target](settings, accounting)
 
 
 def run_sync(
@@ -193,10 +188,8 @@ def write_target(
             tag_field=tag_field,
             fallback_owner_id=target_settings.fallback_owner_id,
             bulk_threshold=target_settings.bulk_threshold,
-            lookup_delay=target_settings.task_lookup_delay if target == "hubspot" else 0.0,
-            # HubSpot meters searches apart from other calls, so the tasks can go out
-            # with the record updates; Salesforce's quota guard counts calls one by one.
-            tasks_alongside=target == "hubspot",
+            lookup_delay=writer.search_lag,
+            tasks_alongside=writer.tasks_alongside,
             run_id=run_id,
         ),
         notifier=notifier,

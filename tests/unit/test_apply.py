@@ -39,6 +39,9 @@ OPTIONS = ApplyOptions(object_type="companies", tag_field="tags", fallback_owner
 class FakeCrm:
     name: str = "hubspot"
     batch_size: int = 3
+    bulk: bool = False
+    tasks_alongside: bool = False
+    search_lag: float = 0.0
     records: dict[str, dict[str, object]] = field(default_factory=dict)
     tasks: dict[str, TaskCreate] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
@@ -180,7 +183,7 @@ def test_a_refused_batch_is_split_down_to_the_bad_record(store: Store) -> None:
 
 
 def test_salesforce_goes_bulk_above_the_threshold(store: Store) -> None:
-    crm = FakeCrm(name="salesforce", batch_size=2)
+    crm = FakeCrm(name="salesforce", bulk=True, batch_size=2)
     options = ApplyOptions(object_type="companies", tag_field="tags", bulk_threshold=3)
     changes = changes_for(store, desired(4))
     report = apply_changes(changes, crm, store, options)
@@ -189,7 +192,7 @@ def test_salesforce_goes_bulk_above_the_threshold(store: Store) -> None:
 
 
 def test_a_failed_bulk_job_falls_back_to_batches(store: Store) -> None:
-    crm = FakeCrm(name="salesforce", batch_size=2, poison={"R1"})
+    crm = FakeCrm(name="salesforce", bulk=True, batch_size=2, poison={"R1"})
     options = ApplyOptions(object_type="companies", tag_field="tags", bulk_threshold=3)
     report = apply_changes(changes_for(store, desired(4)), crm, store, options)
     assert [f.ref for f in report.failed] == ["R1"] and report.records_updated == 3

@@ -35,7 +35,7 @@ from csbridge.http.client import ApiClient, CallAccounting
 from csbridge.http.errors import FatalHttpError
 from csbridge.http.policy import BUCKET_HEADER, ENDPOINT_HEADER, IDEMPOTENT_HEADER
 from csbridge.mappings.fields import CrmFieldMapping, load_field_mapping
-from csbridge.sync.changes import FieldValue
+from csbridge.models import FieldValue
 
 SYSTEM = "hubspot"
 MAX_BATCH = 100  # HubSpot answers 400 to a batch of more than 100 inputs
@@ -69,6 +69,7 @@ class HubspotWriter:
         mapping: CrmFieldMapping,
         batch_size: int = MAX_BATCH,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        search_lag: float = 0.0,
     ) -> None:
         if not 0 < batch_size <= MAX_BATCH:
             raise CsbridgeError(
@@ -78,6 +79,7 @@ class HubspotWriter:
         self.mapping = mapping
         self._batch_size = batch_size
         self.now = now
+        self._search_lag = search_lag
         self._types = {spec.api_name: spec.type for spec in mapping.write.values()}
 
     def close(self) -> None:
@@ -91,6 +93,21 @@ class HubspotWriter:
     @property
     def batch_size(self) -> int:
         return self._batch_size
+
+    @property
+    def bulk(self) -> bool:
+        """HubSpot has no bulk API: `bulk_update` is batches of `batch_size`."""
+        return False
+
+    @property
+    def tasks_alongside(self) -> bool:
+        """HubSpot meters searches apart from other calls (4/s vs 100 per 10 s)."""
+        return True
+
+    @property
+    def search_lag(self) -> float:
+        """A created task reaches HubSpot's search index seconds later (`task_lookup_delay`)."""
+        return self._search_lag
 
     def update_records(self, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
         """One `batch/update` of the account object; 207 errors fail only their records."""
@@ -298,4 +315,5 @@ def hubspot_writer(settings: Settings, accounting: CallAccounting | None = None)
         hubspot_client(source, settings.http, accounting),
         load_field_mapping("hubspot", target.mapping),
         batch_size=min(target.batch_size or MAX_BATCH, MAX_BATCH),
+        search_lag=target.task_lookup_delay,
     )

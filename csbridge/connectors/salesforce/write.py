@@ -36,7 +36,7 @@ from csbridge.http.client import ApiClient, CallAccounting
 from csbridge.http.errors import FatalHttpError, SimpleResponse
 from csbridge.http.policy import ENDPOINT_HEADER, IDEMPOTENT_HEADER
 from csbridge.mappings.fields import CrmFieldMapping, load_field_mapping
-from csbridge.sync.changes import FieldValue
+from csbridge.models import FieldValue
 
 SYSTEM = "salesforce"
 MAX_BATCH = 200  # sObject Collections: at most 200 records a request
@@ -87,6 +87,21 @@ class SalesforceWriter:
     @property
     def batch_size(self) -> int:
         return self._batch_size
+
+    @property
+    def bulk(self) -> bool:
+        """Bulk API 2.0: one job for any number of records."""
+        return True
+
+    @property
+    def tasks_alongside(self) -> bool:
+        """The daily-quota guard counts calls one by one: tasks go after the records."""
+        return False
+
+    @property
+    def search_lag(self) -> float:
+        """SOQL sees a created task at once."""
+        return 0.0
 
     def update_records(self, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
         """One `PATCH composite/sobjects` of the account object."""
