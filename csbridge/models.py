@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-Source = Literal["salesforce", "hubspot", "zendesk", "mixpanel"]
+Source = str  # the name of the system in the connector registry, e.g. "zendesk"
 SurveyKind = Literal["nps", "csat", "ces"]
 Seniority = Literal["executive", "vp", "director", "manager", "individual", "unknown"]
 OpportunityKind = Literal["new_business", "renewal", "upsell", "downgrade", "other"]

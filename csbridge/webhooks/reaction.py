@@ -38,15 +38,16 @@ import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast, get_args
+from typing import Any
 
 import structlog
 
 from csbridge.config import Settings
+from csbridge.connectors.registry import SOURCES
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import CallAccounting
 from csbridge.mappings.identity import IdentityIndex
-from csbridge.models import Fact, Source, SurveyResponse, Ticket
+from csbridge.models import Fact, SurveyResponse, Ticket
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import load_rules
 from csbridge.scoring.signals import SignalOptions
@@ -178,9 +179,9 @@ def configured_reaction(settings: Settings, store: Store) -> Iterator[React]:
 
 def alert_fact(alert: Alert, source: str, account_id: str) -> Fact | None:
     """The fact an NPS answer or an urgent ticket adds to the account, or None."""
-    if source not in get_args(Source):
+    if source not in SOURCES:
         return None
-    own = cast(Source, source)
+    own = source
     event_id = alert.event_id
     if len(event_id) > MAX_ID:
         event_id = hashlib.sha256(event_id.encode()).hexdigest()[:32]

@@ -17,16 +17,14 @@ from csbridge.connectors.mixpanel.usage import (
     parse_events,
     split_lines,
 )
-from csbridge.connectors.salesforce.soql import (
-    FieldMap,
-    SalesforceCursor,
+from csbridge.connectors.salesforce.soql import FieldMap, SalesforceCursor, incremental_query
+from csbridge.connectors.salesforce.streams import NextRecordsUrlPaginator
+from csbridge.connectors.values import (
     domain_from_website,
-    incremental_query,
     opportunity_kind,
     roles_from,
     seniority_from_title,
 )
-from csbridge.connectors.salesforce.streams import NextRecordsUrlPaginator
 from csbridge.connectors.zendesk.parse import parse_organization, parse_rating, parse_ticket
 from csbridge.connectors.zendesk.streams import EndOfStreamPaginator, HasMorePaginator
 from csbridge.http.paginate import PaginationLoopError

@@ -15,8 +15,9 @@ from csbridge.connectors.hubspot.streams import HubspotConnector
 from csbridge.connectors.mixpanel.client import mixpanel_client
 from csbridge.connectors.mixpanel.streams import MixpanelConnector
 from csbridge.connectors.salesforce.client import salesforce_client
-from csbridge.connectors.salesforce.soql import SalesforceCursor, normalise_role
+from csbridge.connectors.salesforce.soql import SalesforceCursor
 from csbridge.connectors.salesforce.streams import SalesforceConnector
+from csbridge.connectors.values import normalise_role
 from csbridge.connectors.zendesk.client import zendesk_client
 from csbridge.connectors.zendesk.streams import ZendeskConnector
 from csbridge.http.client import CallAccounting

@@ -85,7 +85,7 @@ def contact(
     left: bool = False,
     active_days_ago: int | None = None,
 ) -> Contact:
-    from csbridge.connectors.salesforce.soql import seniority_from_title
+    from csbridge.connectors.values import seniority_from_title
 
     return Contact(
         source=source,  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from csbridge.connectors.salesforce.soql import (
+from csbridge.connectors.values import (
     domain_from_website,
     opportunity_kind,
     roles_from,

@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from csbridge.connectors.salesforce.soql import (
+from csbridge.connectors.salesforce.soql import parse_date, parse_datetime
+from csbridge.connectors.values import (
     domain_from_website,
     opportunity_kind,
-    parse_date,
-    parse_datetime,
     roles_from,
     seniority_from_title,
     to_float,

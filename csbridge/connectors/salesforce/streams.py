@@ -35,9 +35,9 @@ from csbridge.connectors.salesforce.soql import (
     SalesforceMapping,
     incremental_query,
     parse_datetime,
-    roles_from,
     soql_string,
 )
+from csbridge.connectors.values import roles_from
 from csbridge.http.client import ApiClient
 from csbridge.http.errors import (
     AuthError,
