@@ -8,6 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY csbridge ./csbridge
+COPY csbridge_sandbox ./csbridge_sandbox
 RUN pip install '.[postgres]' && rm -rf /src
 
 RUN useradd --create-home --uid 10001 csbridge

@@ -17,8 +17,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check csbridge tests bench
-	$(BIN)/ruff format --check csbridge tests bench
+	$(BIN)/ruff check csbridge csbridge_sandbox tests bench
+	$(BIN)/ruff format --check csbridge csbridge_sandbox tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -29,9 +29,9 @@ import structlog
 
 from csbridge.config import load_config
 from csbridge.connectors.mixpanel.usage import UsageFold, parse_events, split_lines
-from csbridge.sandbox.runner import run_sandbox
 from csbridge.store.store import open_store
 from csbridge.sync.pull import PullReport, pull
+from csbridge_sandbox.runner import run_sandbox
 
 PAGE_SIZES = {  # the largest page each API allows (what the minimum call count assumes)
     "salesforce": 2000,

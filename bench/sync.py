@@ -36,10 +36,10 @@ from csbridge.connectors.protocol import CrmWriter, RecordUpdate, TaskCreate, Wr
 from csbridge.http.client import CallAccounting
 from csbridge.logs import configure as configure_logs
 from csbridge.mappings.fields import Crm
-from csbridge.sandbox.runner import Sandbox, run_sandbox
 from csbridge.store.store import open_store
 from csbridge.sync.pull import pull
 from csbridge.sync.run import RunReport, default_writer, run_sync
+from csbridge_sandbox.runner import Sandbox, run_sandbox
 
 TARGETS: tuple[Crm, ...] = ("salesforce", "hubspot")
 

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from csbridge.cli import main
     from csbridge.commands.demo_crm import show_crm_accounts
     from csbridge.config import load_config
-    from csbridge.sandbox.runner import run_sandbox
+    from csbridge_sandbox.runner import run_sandbox
 
     out = sys.stdout
     started = time.monotonic()

@@ -65,7 +65,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def serve_command(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; returns 0 on a clean stop."""
-    from csbridge.sandbox.runner import run_sandbox
+    from csbridge_sandbox.runner import run_sandbox
 
     if args.accounts < 1 or args.accounts > 200_000:
         raise CsbridgeError("--accounts must be between 1 and 200000")

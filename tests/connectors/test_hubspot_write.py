@@ -22,7 +22,7 @@ from csbridge.errors import CsbridgeError
 from csbridge.http.client import CallAccounting
 from csbridge.http.errors import FatalHttpError, UnknownOutcomeError
 from csbridge.mappings.fields import load_field_mapping
-from csbridge.sandbox.runner import Sandbox, run_sandbox
+from csbridge_sandbox.runner import Sandbox, run_sandbox
 
 # time.sleep is patched (tests/conftest.py) for the unit tests: backoff is instant.
 BASE = "https://api.hubapi.test/crm/v3/objects"

@@ -25,7 +25,7 @@ from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient, CallAccounting
 from csbridge.http.errors import FatalHttpError, QuotaExhaustedError, UnknownOutcomeError
 from csbridge.mappings.fields import load_field_mapping
-from csbridge.sandbox.runner import Sandbox, run_sandbox
+from csbridge_sandbox.runner import Sandbox, run_sandbox
 
 MAPPING = load_field_mapping("salesforce")
 COLLECTIONS = f"{SF_BASE}/composite/sobjects"

@@ -22,7 +22,7 @@ from csbridge.connectors.zendesk.client import zendesk_client
 from csbridge.connectors.zendesk.streams import ZendeskConnector
 from csbridge.http.client import CallAccounting
 from csbridge.http.paginate import Page
-from csbridge.sandbox.runner import Sandbox, run_sandbox
+from csbridge_sandbox.runner import Sandbox, run_sandbox
 
 
 @pytest.fixture(scope="module")

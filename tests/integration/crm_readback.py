@@ -19,7 +19,7 @@ from csbridge.cli import main
 from csbridge.config import load_config
 from csbridge.connectors.salesforce.client import salesforce_client
 from csbridge.connectors.salesforce.streams import open_salesforce
-from csbridge.sandbox.runner import Sandbox
+from csbridge_sandbox.runner import Sandbox
 
 TOKEN = {"Authorization": "Bearer pat-sandbox-token"}
 TAG_FIELDS = {"hubspot": "cs_tags", "salesforce": "CS_Tags__c"}
