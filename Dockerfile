@@ -9,7 +9,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY csbridge ./csbridge
 COPY csbridge_sandbox ./csbridge_sandbox
-RUN pip install '.[postgres]' && rm -rf /src
+RUN pip install '.[postgres,sandbox]' && rm -rf /src
 
 RUN useradd --create-home --uid 10001 csbridge
 USER csbridge

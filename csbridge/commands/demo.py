@@ -34,9 +34,10 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from csbridge.cli import main
     from csbridge.commands.demo_crm import show_crm_accounts
+    from csbridge.commands.sandbox import sandbox_runner
     from csbridge.config import load_config
-    from csbridge_sandbox.runner import run_sandbox
 
+    run_sandbox = sandbox_runner()
     out = sys.stdout
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="csbridge-demo-") as tmp:

@@ -62,3 +62,14 @@ def test_help_lists_every_command(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert all(f"    {name}" in out for name in COMMAND_MODULES)
+
+
+@pytest.mark.parametrize("command", [["demo"], ["sandbox", "serve"]])
+def test_without_the_sandbox_extra_demo_and_sandbox_say_how_to_install_it(
+    command, monkeypatch, capsys
+):
+    monkeypatch.setitem(sys.modules, "csbridge_sandbox.runner", None)  # as if not installed
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'csbridge[sandbox]'" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
