@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from csbridge.config import Settings
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def keys(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
