@@ -142,10 +142,7 @@ def wanted_for(settings: Settings, target: Crm) -> WantedSchema:
     """What csbridge needs in `target`, from the mapping, the model and the rules."""
     mapping = load_field_mapping(target, getattr(settings.crm, target).mapping)
     model = load_model(settings.model)
-    segments = None
-    if model.segments is not None:
-        cells = model.segments.cells.values()
-        segments = [cell.segment for row in cells for cell in row.values()]
+    segments = None if model.segments is None else model.segments.segment_names()
     rules = load_rules(settings.rules)
     return wanted_schema(mapping, [b.name for b in model.bands], segments, rules.owned_tags)
 

@@ -129,7 +129,7 @@ def test_dry_run_then_run_then_rerun(
     assert values["Health_Status__c"] == BANDS
     assert values["CS_Tags__c"] == TAGS
     assert values["NPS_Category__c"] == ["detractor", "passive", "promoter"]
-    assert sorted(values["CS_Segment__c"]) == ["high_touch", "low_touch", "tech_touch"]
+    assert sorted(values["CS_Segment__c"]) == ["high_touch", "low_touch", "mid_touch", "tech_touch"]
     key = sf_fields(running, "Task")["Csbridge_Key__c"]
     assert (key["type"], key["length"], key["externalId"]) == ("string", 255, True)
 

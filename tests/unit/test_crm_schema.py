@@ -33,7 +33,7 @@ from csbridge.sync.crm_schema import (
 )
 
 BANDS = ("at_risk", "attention", "healthy", "champion")
-SEGMENTS = ("high_touch", "low_touch", "high_touch", "tech_touch")
+SEGMENTS = ("high_touch", "low_touch", "high_touch", "tech_touch", "mid_touch")
 TAGS = ("Promoter", "Churn Risk")
 SF = "https://acme.my.salesforce.example"
 API = f"{SF}/services/data/v62.0"
@@ -54,7 +54,7 @@ def test_wanted_fields_take_values_from_model_and_rules() -> None:
     assert len(fields) == 11
     assert fields["Health_Status__c"].options == BANDS
     assert fields["NPS_Category__c"].options == ("detractor", "passive", "promoter")
-    assert fields["CS_Segment__c"].options == ("high_touch", "low_touch", "tech_touch")
+    assert fields["CS_Segment__c"].options == ("high_touch", "low_touch", "tech_touch", "mid_touch")
     assert fields["CS_Tags__c"].type == "multipicklist" and fields["CS_Tags__c"].options == TAGS
     key = fields["Csbridge_Key__c"]
     assert (key.object, key.type, key.key) == ("Task", "text", True)
