@@ -140,8 +140,10 @@ def outcome_error(results: list[TargetResult]) -> CsbridgeError | None:
 
 def wanted_for(settings: Settings, target: Crm) -> WantedSchema:
     """What csbridge needs in `target`, from the mapping, the model and the rules."""
-    mapping = load_field_mapping(target, getattr(settings.crm, target).mapping)
     model = load_model(settings.model)
+    mapping = load_field_mapping(
+        target, getattr(settings.crm, target).mapping, list(model.dimensions)
+    )
     segments = None if model.segments is None else model.segments.segment_names()
     rules = load_rules(settings.rules)
     return wanted_schema(mapping, [b.name for b in model.bands], segments, rules.owned_tags)

@@ -81,14 +81,19 @@ Transform = Annotated[LinearTransform | TableTransform, Field(discriminator="typ
 
 
 class Indicator(_Strict):
+    """`label` and `unit` are what a CSM reads in the CRM's "why" text (default: the key)."""
+
     weight: float | None = Field(None, gt=0, le=100)
     transform: Transform
     description: str = ""
+    label: str | None = None
+    unit: str | None = None
 
 
 class Dimension(_Strict):
     weight: float = Field(gt=0, le=100)
     indicators: dict[str, Indicator]
+    label: str | None = None
 
     @field_validator("indicators")
     @classmethod

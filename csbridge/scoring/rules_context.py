@@ -33,6 +33,7 @@ class RuleContext:
     status: str | None = None
     previous_status: str | None = None
     score_30d_ago: float | None = None
+    previous_score: float | None = None  # the score written on an earlier day
     episodes: Mapping[str, date] = field(default_factory=dict)
     nps_answers: tuple[NpsAnswer, ...] = ()  # oldest first
     urgent_tickets_30d: int = 0
