@@ -61,3 +61,27 @@ def rsps() -> Iterator[responses.RequestsMock]:
         assert_all_requests_are_fired=True, registry=OrderedRegistry
     ) as mock:
         yield mock
+
+
+def terminate_lock_holder(url: str, name: str = "run") -> int:
+    """Kill the PostgreSQL backend holding the run lock of the store at `url` (as a
+    failover or a proxy's idle timeout would); return how many backends were killed."""
+    from csbridge.store.lock import advisory_key
+    from csbridge.store.store import open_store
+
+    store = open_store(url, apply_migrations=False)
+    try:
+        with store.engine.connect() as conn:
+            key = advisory_key(conn, name)
+            pids = conn.exec_driver_sql(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 1",
+                ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF),
+            ).scalars()
+            killed = [
+                conn.exec_driver_sql("SELECT pg_terminate_backend(%s)", (pid,)).scalar_one()
+                for pid in list(pids)
+            ]
+    finally:
+        store.close()
+    return sum(1 for ok in killed if ok)
