@@ -32,6 +32,7 @@ import structlog
 
 from csbridge.http_errors import AuthError, HttpError, QuotaExhaustedError, UnknownOutcomeError
 from csbridge.store.facts import as_utc
+from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
 from csbridge.sync import ledger
 from csbridge.sync.apply_types import ApplyOptions, ApplyReport, Failure, split_on_rejection
@@ -102,9 +103,15 @@ class TaskApplier:
             self._defer(tasks, f"task lookup failed: {exc}; carried to the next run")
             return
         missing = [t for t in tasks if t.key not in found]
-        for batch in chunks(missing, self.writer.batch_size):
+        batches = chunks(missing, self.writer.batch_size)
+        for done, batch in enumerate(batches):
             if self.halted.is_set():
                 return  # the updates failed (a quota stop): the next run plans these again
+            try:
+                self.options.verify_lock()
+            except LockLostError:
+                self._defer([t for b in batches[done:] for t in b], "not attempted: run lock lost")
+                raise
             self._create(batch, retry_unknown=True)
 
     def _defer(self, tasks: Sequence[TaskCreate], reason: str) -> None:
