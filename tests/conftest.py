@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'csbridge.db'}"
         return
+    with postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A store URL on a fresh schema of the local PostgreSQL (for PostgreSQL-only tests)."""
+    with postgres_schema() as url:
+        yield url
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A fresh schema on the local PostgreSQL, unique to the caller (pid + random suffix),
+    selected with `search_path` in the URL it yields, and dropped afterwards."""
     import psycopg
 
     schema = f"csb_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"

@@ -3,13 +3,8 @@ that loses its PostgreSQL lock learns it at its next check; each store has its o
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-
-import psycopg
 import pytest
-from conftest import POSTGRES_ADMIN, terminate_lock_holder
+from conftest import postgres_schema, terminate_lock_holder
 
 from csbridge.store.lock import LockLostError, RunLockedError, run_lock
 from csbridge.store.store import open_store
@@ -33,28 +28,15 @@ def test_a_second_run_is_refused_while_the_first_holds_the_lock(database_url: st
         second.close()
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL store URL on a fresh schema (dropped afterwards)."""
-    schema = f"csb_lock_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-def test_a_killed_lock_connection_is_lost_for_good_and_the_lock_is_free(pg_url: str) -> None:
+def test_a_killed_lock_connection_is_lost_for_good_and_the_lock_is_free(postgres_url: str) -> None:
     """The backend holding the lock is terminated (as a failover or a proxy timeout would):
     the next `verify()` raises LockLostError, every later one too, leaving the block does
     not crash, and a second run can take the lock meanwhile."""
-    first, second = open_store(pg_url), open_store(pg_url)
+    first, second = open_store(postgres_url), open_store(postgres_url)
     try:
         with run_lock(first) as guard:
             guard.verify()
-            assert terminate_lock_holder(pg_url) == 1
+            assert terminate_lock_holder(postgres_url) == 1
             with pytest.raises(LockLostError, match="lost the run lock") as caught:
                 guard.verify()
             assert "stopped writing" in str(caught.value) and "password" not in str(caught.value)
@@ -67,19 +49,14 @@ def test_a_killed_lock_connection_is_lost_for_good_and_the_lock_is_free(pg_url: 
         second.close()
 
 
-def test_two_stores_in_one_database_have_their_own_locks(pg_url: str) -> None:
+def test_two_stores_in_one_database_have_their_own_locks(postgres_url: str) -> None:
     """Two schemas of one PostgreSQL database (two deployments, parallel test runs) never
     block each other; the same schema still does."""
-    schema = f"csb_lock_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    other_url = pg_url.rsplit("%3D", 1)[0] + f"%3D{schema}"
-    one, other, same = open_store(pg_url), open_store(other_url), open_store(pg_url)
-    try:
-        with run_lock(one), run_lock(other), pytest.raises(RunLockedError), run_lock(same):
-            pytest.fail("entered a held lock")
-    finally:
-        for store in (one, other, same):
-            store.close()
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    with postgres_schema() as other_url:
+        one, other, same = (open_store(u) for u in (postgres_url, other_url, postgres_url))
+        try:
+            with run_lock(one), run_lock(other), pytest.raises(RunLockedError), run_lock(same):
+                pytest.fail("entered a held lock")
+        finally:
+            for store in (one, other, same):
+                store.close()
