@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import responses
 import structlog
+from pg_schemas import postgres_schema
 from responses.registries import OrderedRegistry
-
-POSTGRES_ADMIN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -35,24 +31,6 @@ def postgres_url() -> Iterator[str]:
     """A store URL on a fresh schema of the local PostgreSQL (for PostgreSQL-only tests)."""
     with postgres_schema() as url:
         yield url
-
-
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A fresh schema on the local PostgreSQL, unique to the caller (pid + random suffix),
-    selected with `search_path` in the URL it yields, and dropped afterwards."""
-    import psycopg
-
-    schema = f"csb_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield (
-            f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-        )
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture(autouse=True)
@@ -77,27 +55,3 @@ def rsps() -> Iterator[responses.RequestsMock]:
         assert_all_requests_are_fired=True, registry=OrderedRegistry
     ) as mock:
         yield mock
-
-
-def terminate_lock_holder(url: str, name: str = "run") -> int:
-    """Kill the PostgreSQL backend holding the run lock of the store at `url` (as a
-    failover or a proxy's idle timeout would); return how many backends were killed."""
-    from csbridge.store.lock import advisory_key
-    from csbridge.store.store import open_store
-
-    store = open_store(url, apply_migrations=False)
-    try:
-        with store.engine.connect() as conn:
-            key = advisory_key(conn, name)
-            pids = conn.exec_driver_sql(
-                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-                " AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 1",
-                ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF),
-            ).scalars()
-            killed = [
-                conn.exec_driver_sql("SELECT pg_terminate_backend(%s)", (pid,)).scalar_one()
-                for pid in list(pids)
-            ]
-    finally:
-        store.close()
-    return sum(1 for ok in killed if ok)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import terminate_lock_holder
+from pg_schemas import terminate_lock_holder
 from test_run_faults import (
     HELD,
     SF_COLLECTIONS,

@@ -4,7 +4,7 @@ that loses its PostgreSQL lock learns it at its next check; each store has its o
 from __future__ import annotations
 
 import pytest
-from conftest import postgres_schema, terminate_lock_holder
+from pg_schemas import postgres_schema, terminate_lock_holder
 
 from csbridge.store.lock import LockLostError, RunLockedError, run_lock
 from csbridge.store.store import open_store
