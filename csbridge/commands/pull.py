@@ -10,6 +10,7 @@ from typing import Any
 
 from csbridge.config import load_config
 from csbridge.errors import CsbridgeError
+from csbridge.store.lock import run_lock
 from csbridge.store.store import open_store
 from csbridge.sync.portfolio import load_portfolio
 from csbridge.sync.pull import pull
@@ -38,7 +39,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Pull, print a summary (or the JSON report); exit 1 if a stream stopped early."""
+    """Pull under the store's lock, print a summary (or the JSON report); exit 1 if a
+    stream stopped early, 2 if another run or pull holds the lock."""
     settings = load_config(args.config)
     configured = [name for name in SOURCES if getattr(settings.sources, name) is not None]
     if not configured:
@@ -47,7 +49,10 @@ def run(args: argparse.Namespace) -> int:
         )
     store = open_store(settings.database_url)
     try:
-        report = pull(settings, store, set(args.source) if args.source else None)
+        with run_lock(store) as lock:  # never beside a run: both would move the cursors
+            report = pull(
+                settings, store, set(args.source) if args.source else None, verify_lock=lock.verify
+            )
         # identity: what joined no CRM account is reported, never dropped silently
         portfolio = load_portfolio(store, settings.identity.key, datetime.now(UTC))
     finally:

@@ -16,7 +16,9 @@
   is looked up again before the one retry. On HubSpot the tasks go out on a second
   thread while the records do (`apply_tasks`).
 - The Salesforce quota guard (`QuotaExhaustedError`) stops the apply cleanly: what is
-  left is reported as not attempted and goes out on the next run.
+  left is reported as not attempted and goes out on the next run. So does a lost run
+  lock (`options.verify_lock`, called before each record and task batch): another run
+  may be writing already, so this one stops at once.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Protocol
 import structlog
 
 from csbridge.http_errors import AuthError, HttpError, QuotaExhaustedError
+from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
 from csbridge.sync import ledger
 from csbridge.sync.apply_tasks import TaskApplier
@@ -76,6 +79,9 @@ def apply_changes(
     except QuotaExhaustedError as exc:
         report.stopped = f"{exc}; the rest goes out on the next run"
         log.warning("apply.quota_stop", target=writer.name)
+    except LockLostError as exc:
+        report.stopped = str(exc)
+        log.error("apply.lock_lost", target=writer.name)
     if report.stopped is None:
         _notify(changes, notifier, store, report, clock)
     return report
@@ -97,6 +103,7 @@ def _apply_records(
         batches = [pending] if bulk else chunks(pending, writer.batch_size)
         for done, batch in enumerate(batches):
             try:
+                options.verify_lock()
                 if bulk:
                     try:
                         results = writer.bulk_update(batch)
@@ -109,8 +116,10 @@ def _apply_records(
                         ]
                 else:
                     results = split_on_rejection(batch, writer.update_records, _record_ref)
-            except QuotaExhaustedError:
-                _not_attempted(report, [u for b in batches[done:] for u in b], by_record)
+            except (QuotaExhaustedError, LockLostError) as exc:
+                reason = "quota guard" if isinstance(exc, QuotaExhaustedError) else "run lock lost"
+                rest = [u for b in batches[done:] for u in b]
+                _not_attempted(report, rest, by_record, f"not attempted: {reason}")
                 raise
             except AuthError:
                 raise
@@ -179,13 +188,14 @@ def _record_ref(update: RecordUpdate) -> str:
 
 
 def _not_attempted(
-    report: ApplyReport, updates: Sequence[RecordUpdate], by_record: dict[str, AccountChanges]
+    report: ApplyReport,
+    updates: Sequence[RecordUpdate],
+    by_record: dict[str, AccountChanges],
+    reason: str,
 ) -> None:
     for update in updates:
         account = by_record[update.record_id]
-        report.failed.append(
-            Failure("record", update.record_id, account.account_id, "not attempted: quota guard")
-        )
+        report.failed.append(Failure("record", update.record_id, account.account_id, reason))
 
 
 def _notify(

@@ -4,7 +4,8 @@ Each page's records and its cursor are committed in one transaction
 (`Store.save_page`), so a crash between two pages re-reads the last page on the next
 run and never skips one. Pages without a cursor (full listings) are upserted alone.
 A source that runs out of quota, or fails, stops on its own; the others go on, and the
-run report says which streams finished.
+run report says which streams finished. So does a stream whose cursor would move back
+(`CursorRegressionError`): its page is not stored, and the report says why.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from csbridge.http import CallAccounting
 from csbridge.http_errors import HttpError, QuotaExhaustedError
 from csbridge.http_vendors import hubspot_client, mixpanel_client, salesforce_client, zendesk_client
 from csbridge.models import Ticket
-from csbridge.store.store import Cursor, Store
+from csbridge.store.lock import LockLostError
+from csbridge.store.store import Cursor, CursorRegressionError, Store
 
 log = structlog.get_logger("csbridge.pull")
 Stream = tuple[str, Callable[[str | None], Iterable[Page[Any]]]]
@@ -152,10 +154,34 @@ def _archived(hs: HubspotConnector, object_type: str, cursor: str | None) -> Ite
     return hs.archived(object_type)
 
 
-def pull(settings: Settings, store: Store, only: set[str] | None = None) -> PullReport:
-    """Pull every configured stream (or the sources in `only`) into the store."""
+def pull(
+    settings: Settings,
+    store: Store,
+    only: set[str] | None = None,
+    *,
+    verify_lock: Callable[[], None] = lambda: None,
+) -> PullReport:
+    """Pull every configured stream (or the sources in `only`) into the store; the
+    caller holds the store's lock and `verify_lock` is checked before each page."""
     report = PullReport()
     run_id = store.start_run("pull")
+    try:
+        _pull_streams(settings, store, only, verify_lock, report, run_id)
+    except LockLostError:
+        store.finish_run(run_id, "lock_lost", report.as_dict())
+        raise
+    store.finish_run(run_id, "ok" if report.ok else "partial", report.as_dict())
+    return report
+
+
+def _pull_streams(
+    settings: Settings,
+    store: Store,
+    only: set[str] | None,
+    verify_lock: Callable[[], None],
+    report: PullReport,
+    run_id: str,
+) -> None:
     halted: set[str] = set()
     for name, read in streams(settings, store, report.accounting, report.extra):
         system = name.split(".", 1)[0]
@@ -167,6 +193,7 @@ def pull(settings: Settings, store: Store, only: set[str] | None = None) -> Pull
         began = time.perf_counter()
         try:
             for page in read(cursor):
+                verify_lock()
                 if page.cursor is not None and page.cursor != cursor:
                     mark = Cursor(name, page.cursor, watermark(name, page.cursor))
                     store.save_page(page.records, mark, run_id=run_id)
@@ -179,10 +206,8 @@ def pull(settings: Settings, store: Store, only: set[str] | None = None) -> Pull
             halted.add(system)
             report.stopped[name] = str(exc)
             log.warning("pull.quota_stop", stream=name, system=system)
-        except HttpError as exc:
+        except (HttpError, CursorRegressionError) as exc:
             halted.add(system)
             report.stopped[name] = str(exc)
             log.error("pull.stream_failed", stream=name, error=str(exc))
         report.seconds[name] = time.perf_counter() - began
-    store.finish_run(run_id, "ok" if report.ok else "partial", report.as_dict())
-    return report

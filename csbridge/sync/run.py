@@ -1,6 +1,9 @@
 """`csbridge run` as a function: pull → signals → score → history → rules → plan → apply.
 
-The run holds the store's run lock (`csbridge.store.lock`) for its whole length. Each
+The run holds the store's run lock (`csbridge.store.lock`) for its whole length and
+checks it (`verify_lock`) before each page it stores and each batch it writes: a run
+that lost it stops at once (`stopped: lock_lost` in its report), since another run may
+be writing already; it stores no score history then. Each
 CRM of `crm.targets` is planned against its ledger and applied in turn; planning the
 next target after applying the previous one means a notification sent for the first is
 not sent again for the second. Score history and rule episodes are stored after the
@@ -27,6 +30,7 @@ from csbridge.mappings.fields import Crm, load_field_mapping
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import RulesConfig, load_rules
 from csbridge.scoring.signals import SignalOptions
+from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
 from csbridge.sync.apply import Notifier, apply_changes
 from csbridge.sync.apply_types import ApplyOptions, ApplyReport
@@ -63,6 +67,8 @@ class RunReport:
     unmatched: int = 0
     seconds: float = 0.0
     ok: bool = True
+    stopped: str | None = None  # "lock_lost": the run stopped writing (see `lock_lost`)
+    lock_lost: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         calls: Counter[str] = Counter()
@@ -72,6 +78,7 @@ class RunReport:
             "run_id": self.run_id,
             "dry_run": self.dry_run,
             "ok": self.ok,
+            "stopped": self.stopped,
             "accounts_scored": self.accounts_scored,
             "bands": self.bands,
             "crm": self.crm,
@@ -103,23 +110,31 @@ def run_sync(
     writer_factory: WriterFactory = default_writer,
     notifier: Notifier | None = None,
     options: SignalOptions | None = None,
+    verify_lock: Callable[[], None] = lambda: None,
 ) -> RunReport:
-    """One whole run against `store` (the caller holds the run lock)."""
+    """One whole run against `store`; the caller holds the run lock and passes its
+    `verify` (raising `LockLostError`), called before each write batch."""
     began = time.monotonic()
     run_id = store.start_run("run-dry" if dry_run else "run")
     report = RunReport(run_id, dry_run)
     try:
         if pull_first:
-            pulled = pull(settings, store)
+            pulled = pull(settings, store, verify_lock=verify_lock)
             report.accounting = pulled.accounting  # one count for the whole run
             report.pull = {"records": sum(pulled.records.values()), "stopped": pulled.stopped}
             report.ok = pulled.ok
-        _score_and_write(settings, store, now, report, writer_factory, notifier, options)
+        _score_and_write(
+            settings, store, now, report, writer_factory, notifier, options, verify_lock
+        )
+    except LockLostError as exc:
+        report.ok, report.stopped, report.lock_lost = False, "lock_lost", str(exc)
+        log.error("run.lock_lost", run_id=run_id)
     except BaseException:
         store.finish_run(run_id, "crashed", None)
         raise
     report.seconds = time.monotonic() - began
-    store.finish_run(run_id, "ok" if report.ok else "partial", report.as_dict())
+    status = report.stopped or ("ok" if report.ok else "partial")
+    store.finish_run(run_id, status, report.as_dict())
     return report
 
 
@@ -131,6 +146,7 @@ def _score_and_write(
     writer_factory: WriterFactory,
     notifier: Notifier | None,
     options: SignalOptions | None,
+    verify_lock: Callable[[], None],
 ) -> None:
     engine = Engine(load_model(settings.model))
     rules = load_rules(settings.rules)
@@ -145,7 +161,17 @@ def _score_and_write(
         writer = None if report.dry_run else writer_factory(target, settings, report.accounting)
         try:
             changes, applied = write_target(
-                target, settings, store, scored, engine, rules, now, writer, report.run_id, notifier
+                target,
+                settings,
+                store,
+                scored,
+                engine,
+                rules,
+                now,
+                writer,
+                report.run_id,
+                notifier,
+                verify_lock,
             )
         finally:
             if writer is not None:
@@ -154,6 +180,8 @@ def _score_and_write(
         if applied is not None:
             report.crm[target].update(applied.as_dict())
             report.ok = report.ok and applied.ok
+        if not report.dry_run:
+            verify_lock()  # an apply stopped by a lost lock: no next target, no history
     if not report.dry_run:
         save_history(
             store, history_entries(scored), now, model_hash=engine.model_hash, run_id=report.run_id
@@ -171,6 +199,7 @@ def write_target(
     writer: CrmWriter | None,
     run_id: str,
     notifier: Notifier | None,
+    verify_lock: Callable[[], None] = lambda: None,
 ) -> tuple[ChangeSet, ApplyReport | None]:
     """Plan `scored` against `target`'s ledger and apply it through `writer` (None: plan
     only). Shared by the scheduled run and the webhook reactions."""
@@ -198,6 +227,7 @@ def write_target(
             # with the record updates; Salesforce's quota guard counts calls one by one.
             tasks_alongside=target == "hubspot",
             run_id=run_id,
+            verify_lock=verify_lock,
         ),
         notifier=notifier,
     )
