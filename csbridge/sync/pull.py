@@ -30,9 +30,11 @@ from csbridge.http import CallAccounting
 from csbridge.http_errors import HttpError, QuotaExhaustedError
 from csbridge.http_vendors import hubspot_client, mixpanel_client, salesforce_client, zendesk_client
 from csbridge.models import Ticket
+from csbridge.store.facts import storable_record
 from csbridge.store.store import Cursor, Store
 
 log = structlog.get_logger("csbridge.pull")
+SANITISED_LISTED = 20  # record ids listed per stream in the report (all are counted)
 Stream = tuple[str, Callable[[str | None], Iterable[Page[Any]]]]
 
 
@@ -44,6 +46,7 @@ class PullReport:
     pages: dict[str, int] = field(default_factory=dict)
     stopped: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    sanitised: dict[str, list[str]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     accounting: CallAccounting = field(default_factory=CallAccounting)
 
@@ -66,6 +69,10 @@ class PullReport:
             ],
             "stopped": self.stopped,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "sanitised": {
+                stream: {"count": len(ids), "records": ids[:SANITISED_LISTED]}
+                for stream, ids in self.sanitised.items()
+            },
             **self.extra,
         }
 
@@ -167,12 +174,13 @@ def pull(settings: Settings, store: Store, only: set[str] | None = None) -> Pull
         began = time.perf_counter()
         try:
             for page in read(cursor):
+                records = _storable(name, page.records, report)
                 if page.cursor is not None and page.cursor != cursor:
                     mark = Cursor(name, page.cursor, watermark(name, page.cursor))
-                    store.save_page(page.records, mark, run_id=run_id)
+                    store.save_page(records, mark, run_id=run_id)
                     cursor = page.cursor
                 else:
-                    store.save_page(page.records, run_id=run_id)
+                    store.save_page(records, run_id=run_id)
                 report.records[name] += len(page.records)
                 report.pages[name] += 1
         except QuotaExhaustedError as exc:
@@ -186,3 +194,15 @@ def pull(settings: Settings, store: Store, only: set[str] | None = None) -> Pull
         report.seconds[name] = time.perf_counter() - began
     store.finish_run(run_id, "ok" if report.ok else "partial", report.as_dict())
     return report
+
+
+def _storable(stream: str, records: list[Any], report: PullReport) -> list[Any]:
+    """The page's records with unstorable text cleaned; each cleaned one logged and reported."""
+    kept = []
+    for record in records:
+        clean, fields = storable_record(record)
+        if fields:
+            report.sanitised.setdefault(stream, []).append(clean.id)
+            log.warning("pull.record_sanitised", stream=stream, record=clean.id, fields=fields)
+        kept.append(clean)
+    return kept
