@@ -21,6 +21,7 @@ from csbridge.scoring.nps import nps_category
 from csbridge.scoring.results import ScoreResult
 from csbridge.scoring.rules_context import Action, RuleContext
 from csbridge.sync.changes import DesiredState, FieldValue, Notification, TaskToCreate
+from csbridge.text_fit import fit_prose
 
 TOUCH_FIELDS = ("health_updated",)
 """Internal fields written only along with another change (they differ every run)."""
@@ -111,7 +112,7 @@ def desired_state(
                     action.key,
                     action.account_id,
                     action.rule,
-                    action.subject,
+                    fit_prose(action.subject),
                     action.description,
                     action.due,
                     action.assignee,
@@ -159,5 +160,5 @@ def _to_api(
         if spec is None:
             unmapped.append(name)
         else:
-            fields[spec.api_name] = value
+            fields[spec.api_name] = fit_prose(value) if isinstance(value, str) else value
     return fields, tuple(unmapped)

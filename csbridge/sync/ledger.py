@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from csbridge.store.store import Store
 from csbridge.store.tables import task_keys, write_ledger
 from csbridge.sync.changes import FieldValue, LedgerState
+from csbridge.text_fit import storable_text
 
 TAG_SEPARATOR = ";"
 NOTIFY_TARGET = "notify"
@@ -139,7 +140,7 @@ def set_keys(
             "target": target,
             "status": status,
             "task_id": task_id,
-            "error": error,
+            "error": storable_text(error) if error else error,
             "created_at": now,
             "updated_at": now,
         }

@@ -31,10 +31,12 @@ from csbridge.http import CallAccounting
 from csbridge.http_errors import HttpError, QuotaExhaustedError
 from csbridge.http_vendors import hubspot_client, mixpanel_client, salesforce_client, zendesk_client
 from csbridge.models import Ticket
+from csbridge.store.facts import storable_record
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Cursor, CursorRegressionError, Store
 
 log = structlog.get_logger("csbridge.pull")
+SANITISED_LISTED = 20  # record ids listed per stream in the report (all are counted)
 Stream = tuple[str, Callable[[str | None], Iterable[Page[Any]]]]
 
 
@@ -46,6 +48,7 @@ class PullReport:
     pages: dict[str, int] = field(default_factory=dict)
     stopped: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    sanitised: dict[str, list[str]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     accounting: CallAccounting = field(default_factory=CallAccounting)
 
@@ -68,6 +71,10 @@ class PullReport:
             ],
             "stopped": self.stopped,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "sanitised": {
+                stream: {"count": len(ids), "records": ids[:SANITISED_LISTED]}
+                for stream, ids in self.sanitised.items()
+            },
             **self.extra,
         }
 
@@ -194,12 +201,13 @@ def _pull_streams(
         try:
             for page in read(cursor):
                 verify_lock()
+                records = _storable(name, page.records, report)
                 if page.cursor is not None and page.cursor != cursor:
                     mark = Cursor(name, page.cursor, watermark(name, page.cursor))
-                    store.save_page(page.records, mark, run_id=run_id)
+                    store.save_page(records, mark, run_id=run_id)
                     cursor = page.cursor
                 else:
-                    store.save_page(page.records, run_id=run_id)
+                    store.save_page(records, run_id=run_id)
                 report.records[name] += len(page.records)
                 report.pages[name] += 1
         except QuotaExhaustedError as exc:
@@ -211,3 +219,15 @@ def _pull_streams(
             report.stopped[name] = str(exc)
             log.error("pull.stream_failed", stream=name, error=str(exc))
         report.seconds[name] = time.perf_counter() - began
+
+
+def _storable(stream: str, records: list[Any], report: PullReport) -> list[Any]:
+    """The page's records with unstorable text cleaned; each cleaned one logged and reported."""
+    kept = []
+    for record in records:
+        clean, fields = storable_record(record)
+        if fields:
+            report.sanitised.setdefault(stream, []).append(clean.id)
+            log.warning("pull.record_sanitised", stream=stream, record=clean.id, fields=fields)
+        kept.append(clean)
+    return kept
