@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from csbridge import __version__
+from csbridge import __version__, progress
 from csbridge.errors import CsbridgeError
 from csbridge.logs import COLOR_CHOICES, LEVELS, use_color
 from csbridge.logs import configure as configure_logs
@@ -87,8 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return 2
+    reporter = progress.for_stream(sys.stderr, json_format=args.log_json, color=color)
     try:
-        code: int = handler(args)
+        with progress.reporting(reporter):
+            code: int = handler(args)
     except CsbridgeError as exc:
         print(f"csbridge: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 
+from csbridge import progress
 from csbridge.config import Settings
 from csbridge.connectors.hubspot import HubspotConnector
 from csbridge.connectors.mixpanel import MixpanelConnector
@@ -165,6 +166,7 @@ def pull(settings: Settings, store: Store, only: set[str] | None = None) -> Pull
         cursor = stored.token if stored else None
         report.records[name] = report.pages[name] = 0
         began = time.perf_counter()
+        progress.current().start(f"pull.{name}")
         try:
             for page in read(cursor):
                 if page.cursor is not None and page.cursor != cursor:
@@ -175,6 +177,7 @@ def pull(settings: Settings, store: Store, only: set[str] | None = None) -> Pull
                     store.save_page(page.records, run_id=run_id)
                 report.records[name] += len(page.records)
                 report.pages[name] += 1
+                progress.current().advance(f"pull.{name}", len(page.records))
         except QuotaExhaustedError as exc:
             halted.add(system)
             report.stopped[name] = str(exc)
@@ -184,5 +187,11 @@ def pull(settings: Settings, store: Store, only: set[str] | None = None) -> Pull
             report.stopped[name] = str(exc)
             log.error("pull.stream_failed", stream=name, error=str(exc))
         report.seconds[name] = time.perf_counter() - began
+        progress.current().done(
+            f"pull.{name}",
+            records=report.records[name],
+            pages=report.pages[name],
+            ok=name not in report.stopped,
+        )
     store.finish_run(run_id, "ok" if report.ok else "partial", report.as_dict())
     return report
