@@ -62,3 +62,19 @@ def test_pull_with_json_logs_prints_json_step_lines(
     assert lines and all(line["event"] == "step" for line in lines)
     assert all(line["step"].startswith("pull.zendesk.") for line in lines)
     assert all(isinstance(line["records"], int) for line in lines)
+
+
+def test_pull_table_has_headers_and_format_json_matches_the_json_alias(
+    prepared: tuple[Sandbox, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, config = prepared
+    capsys.readouterr()
+    assert main(["pull", "--config", str(config), "--source", "zendesk"]) == 0
+    header, _, *rows = capsys.readouterr().out.splitlines()
+    assert header.split() == ["stream", "records", "pages", "state"]
+    assert rows[0].split()[0] == "zendesk.organizations" and rows[0].endswith("  ok")
+    documents = []
+    for flags in (["--format", "json"], ["--json"]):
+        assert main(["pull", "--config", str(config), "--source", "zendesk", *flags]) == 0
+        documents.append(json.loads(capsys.readouterr().out))
+    assert documents[0].keys() == documents[1].keys() >= {"records", "unmatched"}
