@@ -30,21 +30,20 @@ def use_color(choice: str = "auto", stream: TextIO | None = None) -> bool:
     return target.isatty()
 
 
-def renderer(*, json_format: bool, color: bool) -> structlog.typing.Processor:
-    """The last processor: JSON lines, or console text (coloured only when asked)."""
-    if json_format:
-        return structlog.processors.JSONRenderer()
-    return structlog.dev.ConsoleRenderer(colors=color)
-
-
 def configure(level: str = "warning", *, json_format: bool = False, color: bool = False) -> None:
-    """Send structlog events at `level` and above to stderr, as text or JSON lines."""
+    """Send structlog events at `level` and above to stderr, as text (coloured only when
+    asked) or JSON lines."""
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer()
+        if json_format
+        else structlog.dev.ConsoleRenderer(colors=color)
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer(json_format=json_format, color=color),
+            renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),

@@ -86,7 +86,7 @@ class LiveBars(Silent):
         from rich.console import Console  # imported here: only a terminal pays for it
         from rich.progress import Progress as Bars
 
-        console = Console(file=stream, no_color=not color, color_system="auto" if color else None)
+        console = Console(file=stream, color_system="auto" if color else None)
         self._bars = Bars(console=console, redirect_stdout=False, redirect_stderr=False)
         self._tasks: dict[str, Any] = {}
         self._started = False
