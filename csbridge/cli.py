@@ -30,6 +30,10 @@ COMMAND_MODULES = (
     "init-crm",
 )
 
+# The batch commands whose long steps show progress; the worker and the web service,
+# which apply one alert at a time for as long as they run, log instead.
+SHOWS_PROGRESS = ("pull", "run")
+
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The parser; with a command named in `argv`, only that command's module is imported.
@@ -87,7 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return 2
-    reporter = progress.for_stream(sys.stderr, json_format=args.log_json, color=color)
+    reporter = (
+        progress.for_stream(sys.stderr, json_format=args.log_json, color=color)
+        if args.command in SHOWS_PROGRESS
+        else progress.Silent()
+    )
     try:
         with progress.reporting(reporter):
             code: int = handler(args)
