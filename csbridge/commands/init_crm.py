@@ -40,6 +40,7 @@ from csbridge.sync.crm_schema import (
     summary,
     wanted_schema,
 )
+from csbridge.tables import format_table
 
 FLS_NOTE = (
     "salesforce: fields created through the API are visible to no profile until "
@@ -239,12 +240,8 @@ def render(results: list[TargetResult], dry_run: bool) -> str:
     """The steps as a table, the summary line, notes and any Salesforce setup steps."""
     rows = _rows(results)
     columns = ("target", "object", "field", "action", "result", "detail")
-    widths = {c: max([len(c), *(len(str(row[c])) for row in rows)]) for c in columns[:-1]}
-    lines = ["  ".join(c.ljust(widths.get(c, 0)) for c in columns).rstrip()]
-    for row in rows:
-        cells = [str(row[c] or "-").ljust(widths.get(c, 0)) for c in columns]
-        lines.append("  ".join(cells).rstrip())
-    lines.append(summary_line(results, dry_run))
+    table = format_table(columns, [[row[c] or "-" for c in columns] for row in rows])
+    lines = [table.rstrip("\n"), summary_line(results, dry_run)]
     for r in results:
         lines += r.notes
         if r.refused is not None:

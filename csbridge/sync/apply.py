@@ -29,6 +29,7 @@ from typing import Protocol
 
 import structlog
 
+from csbridge import progress
 from csbridge.http_errors import AuthError, HttpError, QuotaExhaustedError
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
@@ -70,6 +71,7 @@ def apply_changes(
     per-record problem (see the report), only for bad credentials."""
     report = ApplyReport(writer.name)
     accounts = [a for a in changes.accounts if a.fields or a.tags]
+    progress.current().start(f"apply.{writer.name}", total=len(accounts))
     tasks = TaskApplier(writer, store, options, report, clock, sleep)
     try:
         tasks.apply(
@@ -84,6 +86,13 @@ def apply_changes(
         log.error("apply.lock_lost", target=writer.name)
     if report.stopped is None:
         _notify(changes, notifier, store, report, clock)
+    progress.current().done(
+        f"apply.{writer.name}",
+        records=report.records_updated,
+        tasks=report.tasks_created,
+        failed=len(report.failed),
+        ok=report.ok,
+    )
     return report
 
 
@@ -141,6 +150,8 @@ def _apply_records(
                 else:
                     reason = result.error or "rejected"
                     report.failed.append(Failure("record", result.ref, account.account_id, reason))
+            if attempt == 0:
+                progress.current().advance(f"apply.{writer.name}", len(batch))
         if not retry:
             return
         pending = retry

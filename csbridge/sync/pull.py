@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 
+from csbridge import progress
 from csbridge.config import Settings
 from csbridge.connectors.hubspot import HubspotConnector
 from csbridge.connectors.mixpanel import MixpanelConnector
@@ -198,6 +199,7 @@ def _pull_streams(
         cursor = stored.token if stored else None
         report.records[name] = report.pages[name] = 0
         began = time.perf_counter()
+        progress.current().start(f"pull.{name}")
         try:
             for page in read(cursor):
                 verify_lock()
@@ -210,6 +212,7 @@ def _pull_streams(
                     store.save_page(records, run_id=run_id)
                 report.records[name] += len(page.records)
                 report.pages[name] += 1
+                progress.current().advance(f"pull.{name}", len(page.records))
         except QuotaExhaustedError as exc:
             halted.add(system)
             report.stopped[name] = str(exc)
@@ -219,6 +222,12 @@ def _pull_streams(
             report.stopped[name] = str(exc)
             log.error("pull.stream_failed", stream=name, error=str(exc))
         report.seconds[name] = time.perf_counter() - began
+        progress.current().done(
+            f"pull.{name}",
+            records=report.records[name],
+            pages=report.pages[name],
+            ok=name not in report.stopped,
+        )
 
 
 def _storable(stream: str, records: list[Any], report: PullReport) -> list[Any]:

@@ -24,6 +24,7 @@ from typing import Any
 
 import structlog
 
+from csbridge import progress
 from csbridge.config import Settings
 from csbridge.http import CallAccounting
 from csbridge.mappings.fields import Crm, load_field_mapping
@@ -154,8 +155,10 @@ def _score_and_write(
     report.unmatched = portfolio.report.total
     targets = list(settings.crm.targets)
     customers = in_targets(portfolio.customers, targets)
+    progress.current().start("score", total=len(customers))
     scored = score_customers(customers, engine, rules, now, load_history(store, now), options)
     report.accounts_scored = sum(1 for s in scored if s.result.score is not None)
+    progress.current().done("score", accounts=report.accounts_scored)
     report.bands = dict(sorted(Counter(s.status or "unscored" for s in scored).items()))
     for target in targets:
         writer = None if report.dry_run else writer_factory(target, settings, report.accounting)
