@@ -135,6 +135,15 @@ class NotificationSettings(_Section):
     )
     webhook_url: str | None = Field(default=None, description="Standard Webhooks receiver URL")
     webhook_secret: SecretStr | None = Field(default=None, description="whsec_... signing secret")
+    timeout_seconds: float = Field(
+        default=5.0, gt=0, description="connect and read timeout of one post (at most http's)"
+    )
+    budget_seconds: float = Field(
+        default=30.0, gt=0, description="time all notifications may take in a run, retries included"
+    )
+    max_failures: int = Field(
+        default=3, ge=1, description="failures in a row after which a channel is not tried again"
+    )
 
 
 class IdentitySettings(_Section):

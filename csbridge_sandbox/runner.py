@@ -109,6 +109,8 @@ class Sandbox:
     def write_config(self, path: str | Path) -> Path:
         """Write `config()` as YAML to `path` and return the path.
 
+        The database is `csbridge.db` beside the config, by absolute path.
+
         The sandbox CA is copied next to it (`<name>-ca.pem`), so the config stays usable
         while this sandbox runs even though the runner's temp directory is private.
         """
@@ -116,7 +118,9 @@ class Sandbox:
         target.parent.mkdir(parents=True, exist_ok=True)
         ca_copy = target.with_name(f"{target.stem}-ca.pem")
         shutil.copyfile(self.ca_cert_path, ca_copy)
-        config = self.config(ca_bundle=ca_copy.resolve())
+        # absolute, so the config works from any directory: the database sits beside it
+        database = (target.parent / "csbridge.db").resolve()
+        config = self.config(database_url=f"sqlite:///{database}", ca_bundle=ca_copy.resolve())
         target.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         return target
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import responses
 import structlog
+from pg_schemas import postgres_schema
 from responses.registries import OrderedRegistry
-
-POSTGRES_ADMIN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -25,18 +22,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'csbridge.db'}"
         return
-    import psycopg
+    with postgres_schema() as url:
+        yield url
 
-    schema = f"csb_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield (
-            f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-        )
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A store URL on a fresh schema of the local PostgreSQL (for PostgreSQL-only tests)."""
+    with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)

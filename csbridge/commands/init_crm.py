@@ -40,6 +40,7 @@ from csbridge.http.client import ApiClient, CallAccounting
 from csbridge.mappings.fields import Crm, load_field_mapping
 from csbridge.scoring import load_model
 from csbridge.scoring.rules_config import load_rules
+from csbridge.tables import format_table
 
 FLS_NOTE = (
     "salesforce: fields created through the API are visible to no profile until "
@@ -140,12 +141,11 @@ def outcome_error(results: list[TargetResult]) -> CsbridgeError | None:
 
 def wanted_for(settings: Settings, target: Crm) -> WantedSchema:
     """What csbridge needs in `target`, from the mapping, the model and the rules."""
-    mapping = load_field_mapping(target, getattr(settings.crm, target).mapping)
     model = load_model(settings.model)
-    segments = None
-    if model.segments is not None:
-        cells = model.segments.cells.values()
-        segments = [cell.segment for row in cells for cell in row.values()]
+    mapping = load_field_mapping(
+        target, getattr(settings.crm, target).mapping, list(model.dimensions)
+    )
+    segments = None if model.segments is None else model.segments.segment_names()
     rules = load_rules(settings.rules)
     return wanted_schema(mapping, [b.name for b in model.bands], segments, rules.owned_tags)
 
@@ -240,12 +240,8 @@ def render(results: list[TargetResult], dry_run: bool) -> str:
     """The steps as a table, the summary line, notes and any Salesforce setup steps."""
     rows = _rows(results)
     columns = ("target", "object", "field", "action", "result", "detail")
-    widths = {c: max([len(c), *(len(str(row[c])) for row in rows)]) for c in columns[:-1]}
-    lines = ["  ".join(c.ljust(widths.get(c, 0)) for c in columns).rstrip()]
-    for row in rows:
-        cells = [str(row[c] or "-").ljust(widths.get(c, 0)) for c in columns]
-        lines.append("  ".join(cells).rstrip())
-    lines.append(summary_line(results, dry_run))
+    table = format_table(columns, [[row[c] or "-" for c in columns] for row in rows])
+    lines = [table.rstrip("\n"), summary_line(results, dry_run)]
     for r in results:
         lines += r.notes
         if r.refused is not None:

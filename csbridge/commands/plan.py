@@ -55,10 +55,12 @@ def run(args: argparse.Namespace) -> int:
     target: Crm | None = args.target or (settings.crm.targets[0] if settings.crm.targets else None)
     if target is None:
         raise CsbridgeError("no CRM target: set crm.targets in the config or pass --target")
-    mapping = load_field_mapping(target, args.mapping or getattr(settings.crm, target).mapping)
     rules = load_rules(args.rules or settings.rules)
     now = parse_now(args.now)
     engine = Engine(load_model(settings.model))
+    mapping = load_field_mapping(
+        target, args.mapping or getattr(settings.crm, target).mapping, list(engine.model.dimensions)
+    )
     options = load_options(args.signals)
     store = open_store(settings.database_url)
     try:

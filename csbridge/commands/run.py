@@ -2,7 +2,9 @@
 
 Prints a short summary on the terminal and, with `--report PATH`, the run's JSON
 report. Exit 0 only when every write landed; 1 when some did not (they are listed and
-go out on the next run); 2 for a problem to fix first (config, credentials, lock held).
+go out on the next run), including a run that lost its lock midway (it stops writing,
+prints one line saying so, and the next run does the rest); 2 for a problem to fix
+first (config, credentials, lock held).
 """
 
 from __future__ import annotations
@@ -55,11 +57,17 @@ def run(args: argparse.Namespace) -> int:
     now = parse_now(args.now)
     store = open_store(settings.database_url)
     try:
-        with run_lock(store):
+        with run_lock(store) as lock:
             notifier = Notifier(settings.notifications, settings.http)
             try:
                 report = run_sync(
-                    settings, store, now, dry_run=args.dry_run, notifier=notifier, options=options
+                    settings,
+                    store,
+                    now,
+                    dry_run=args.dry_run,
+                    notifier=notifier,
+                    options=options,
+                    verify_lock=lock.verify,
                 )
             finally:
                 notifier.close()
@@ -71,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     sys.stdout.write(summary(report))
+    if report.lock_lost:
+        print(f"csbridge: error: {report.lock_lost}", file=sys.stderr)
     return 0 if report.ok else 1
 
 

@@ -6,6 +6,8 @@ own file of the same shape; its `write:` entries replace the defaults key by key
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -78,10 +80,29 @@ def _read_yaml(text: str, label: str) -> dict[str, Any]:
     return data
 
 
-def load_field_mapping(crm: Crm, path: str | Path | None = None) -> CrmFieldMapping:
-    """The packaged defaults for `crm`, with the `write:` / `identity:` of `path` on top."""
+def dimension_field(crm: Crm, dimension: str) -> dict[str, str]:
+    """The number field holding one dimension's score: `Health_Usage__c`, `cs_health_usage`."""
+    plain = re.sub(r"[^A-Za-z0-9]+", "_", dimension).strip("_") or "dimension"
+    label = f"Health: {plain.replace('_', ' ').capitalize()}"
+    if crm == "salesforce":
+        name = "_".join(part.capitalize() for part in plain.split("_"))
+        return {"api_name": f"Health_{name}"[:40] + "__c", "type": "number", "label": label}
+    return {"api_name": f"cs_health_{plain.lower()}", "type": "number", "label": label}
+
+
+def load_field_mapping(
+    crm: Crm, path: str | Path | None = None, dimensions: Sequence[str] = ()
+) -> CrmFieldMapping:
+    """The packaged defaults for `crm`, with the `write:` / `identity:` of `path` on top.
+
+    `dimensions` (the scoring model's) add one score field each, `dimension.<name>`,
+    unless the file maps that internal name itself.
+    """
     default = resources.files("csbridge.mappings").joinpath("defaults", f"{crm}.yaml")
     data = _read_yaml(default.read_text(encoding="utf-8"), f"defaults/{crm}.yaml")
+    data["write"] = dict(data.get("write") or {}) | {
+        f"dimension.{name}": dimension_field(crm, name) for name in dimensions
+    }
     label = f"defaults/{crm}.yaml"
     if path is not None:
         file = Path(path)

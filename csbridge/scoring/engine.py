@@ -166,13 +166,15 @@ class Engine:
             }
             if segments is not None and attributes:
                 try:
-                    cell = segments.segment_for(attributes)
+                    placed = segments.place(attributes)
                 except ValueError as exc:
                     raise ScoringInputError(f"account {account_id!r}: {exc}", row=r) from None
-                if cell is not None:
-                    data["segment"] = cell.segment
-                    if cell.accounts_per_csm is not None:
-                        data["accounts_per_csm"] = cell.accounts_per_csm
+                if placed is not None:
+                    data["segment"] = placed.cell.segment
+                    if placed.cell.accounts_per_csm is not None:
+                        data["accounts_per_csm"] = placed.cell.accounts_per_csm
+                    if placed.note is not None:
+                        data["segment_note"] = placed.note
             results.append(ScoreResult(data, keys, rows[r]))
         return results
 

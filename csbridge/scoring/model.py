@@ -15,11 +15,20 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from csbridge.errors import CsbridgeError
 from csbridge.scoring.bands import Band, check_bands
-from csbridge.scoring.segments import SegmentMatrix, load_segment_preset
+from csbridge.scoring.segments import SegmentMatrix, SegmentTiers, load_segment_preset
 
 WEIGHT_TOLERANCE = 1e-6
 PRESETS = ("seed-5d", "seed-6d")
@@ -72,14 +81,19 @@ Transform = Annotated[LinearTransform | TableTransform, Field(discriminator="typ
 
 
 class Indicator(_Strict):
+    """`label` and `unit` are what a CSM reads in the CRM's "why" text (default: the key)."""
+
     weight: float | None = Field(None, gt=0, le=100)
     transform: Transform
     description: str = ""
+    label: str | None = None
+    unit: str | None = None
 
 
 class Dimension(_Strict):
     weight: float = Field(gt=0, le=100)
     indicators: dict[str, Indicator]
+    label: str | None = None
 
     @field_validator("indicators")
     @classmethod
@@ -94,13 +108,25 @@ class Dimension(_Strict):
         return indicators
 
 
+def _segments_kind(data: Any) -> str:
+    """Tiers (one axis, `tiers:`) or a matrix (`rows:` and `columns:`)."""
+    has_tiers = "tiers" in data if isinstance(data, dict) else hasattr(data, "tiers")
+    return "tiers" if has_tiers else "matrix"
+
+
+Segments = Annotated[
+    Annotated[SegmentMatrix, Tag("matrix")] | Annotated[SegmentTiers, Tag("tiers")],
+    Discriminator(_segments_kind),
+]
+
+
 class ScoringModel(_Strict):
     name: str
     description: str = ""
     missing_data: Literal["renormalise", "neutral", "zero"] = "renormalise"
     dimensions: dict[str, Dimension]
     bands: list[Band]
-    segments: SegmentMatrix | None = None
+    segments: Segments | None = None
 
     @field_validator("dimensions")
     @classmethod

@@ -75,6 +75,12 @@ class ScoreResult:
         return segment
 
     @property
+    def segment_note(self) -> str | None:
+        """Set when the segment came from the fallback tiers (an attribute was unknown)."""
+        note: str | None = self.data.get("segment_note")
+        return note
+
+    @property
     def accounts_per_csm(self) -> int | None:
         ratio: int | None = self.data.get("accounts_per_csm")
         return ratio

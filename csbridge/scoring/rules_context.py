@@ -9,6 +9,7 @@ from typing import Literal
 
 from csbridge.models import FieldValue
 from csbridge.scoring.rules_config import Assignee, NotifyTarget
+from csbridge.text_fit import KEY_MAX, fit_key
 
 ActionKind = Literal["task", "tag_add", "tag_remove", "field", "notify"]
 
@@ -33,6 +34,7 @@ class RuleContext:
     status: str | None = None
     previous_status: str | None = None
     score_30d_ago: float | None = None
+    previous_score: float | None = None  # the score written on an earlier day
     episodes: Mapping[str, date] = field(default_factory=dict)
     nps_answers: tuple[NpsAnswer, ...] = ()  # oldest first
     urgent_tickets_30d: int = 0
@@ -77,5 +79,9 @@ class Evaluation:
 
 
 def task_key(account_id: str, rule: str, period: object) -> str:
-    """The deterministic key of a rule's task for one account and period."""
-    return f"{account_id}:{rule}:{period}"
+    """The deterministic key of a rule's task for one account and period.
+
+    It fits the CRMs' key fields and our store's key columns (255): a longer one (a very
+    long domain) keeps its readable start and ends in a hash of the whole key.
+    """
+    return fit_key(f"{account_id}:{rule}:{period}", KEY_MAX)

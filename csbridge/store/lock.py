@@ -1,62 +1,141 @@
-"""One `csbridge run` at a time per store: a PostgreSQL advisory lock, or a lock file.
+"""One csbridge writer at a time per store: a PostgreSQL advisory lock, or a lock file.
+
+`run`, `pull` and the webhook reactions take it. A second one started meanwhile fails
+at once with `RunLockedError`, never waits.
 
 PostgreSQL: `pg_try_advisory_lock` on a connection held for the whole run; the server
-releases it if the process dies. SQLite: an exclusive `flock` on `<database>.lock`
-beside the database file; the kernel releases it if the process dies. Either way a
-second run started meanwhile fails at once with `RunLockedError`, never waits.
+releases it if the process dies, but also if that connection dies (killed backend,
+failover, a proxy's idle timeout) while the process goes on. So the lock yields a
+`LockGuard` whose `verify()` asks the lock's own connection whether it still holds the
+lock, and raises `LockLostError` (for good) when it does not: writers call it before
+each write batch and stop. The key is derived from the database and schema, so two
+stores in one PostgreSQL database (two deployments, parallel tests) never block
+each other.
+
+SQLite: an exclusive `flock` on `<database>.lock` beside the database file; the kernel
+holds it until the process dies, so `verify()` has nothing to check.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from csbridge.errors import CsbridgeError
 from csbridge.store.store import Store
 
-ADVISORY_KEY = 0x637362726964  # "csbrid": a fixed key every csbridge run agrees on
+HELD = text(
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND pid = pg_backend_pid() AND classid::bigint = :hi AND objid::bigint = :lo"
+    " AND objsubid = 1"
+)
 
 
 class RunLockedError(CsbridgeError):
     """Another run holds the store's lock."""
 
 
+class LockLostError(CsbridgeError):
+    """The run no longer holds the store's lock: it must stop writing at once."""
+
+    exit_code = 1  # the run stopped early, like a partial run; nothing to fix before the next
+
+
+class LockGuard:
+    """The "still holding?" check a run calls before each write batch (thread-safe)."""
+
+    def __init__(self, conn: Connection | None = None, key: int = 0, url: str = "") -> None:
+        self._conn, self._key, self._url = conn, key, url
+        self._mutex = threading.Lock()
+        self.lost: str | None = None
+
+    def verify(self) -> None:
+        """Raise `LockLostError` unless the lock is still held (always held on SQLite)."""
+        if self._conn is None:
+            return
+        with self._mutex:
+            if self.lost is None:
+                self.lost = self._check(self._conn)
+        if self.lost is not None:
+            raise LockLostError(
+                f"lost the run lock on {self._url} ({self.lost}); stopped writing. "
+                "What landed is recorded and the next run does the rest; if this "
+                "repeats, check the database connection (idle timeouts, failovers)"
+            )
+
+    def _check(self, conn: Connection) -> str | None:
+        params = {"hi": (self._key >> 32) & 0xFFFFFFFF, "lo": self._key & 0xFFFFFFFF}
+        try:
+            held = conn.execute(HELD, params).scalar_one()
+            conn.commit()
+        except DBAPIError as exc:
+            return f"its database connection failed: {_first_line(exc)}"
+        return None if held else "the database no longer lists it"
+
+
 @contextmanager
-def run_lock(store: Store, name: str = "run") -> Iterator[None]:
-    """Hold the store's run lock for the block, or raise `RunLockedError` at once."""
+def run_lock(store: Store, name: str = "run") -> Iterator[LockGuard]:
+    """Hold the store's lock for the block, or raise `RunLockedError` at once."""
     if store.engine.dialect.name == "postgresql":
-        with _advisory(store, name):
-            yield
+        with _advisory(store, name) as guard:
+            yield guard
         return
     database = store.engine.url.database
     if not database or database == ":memory:":
-        yield  # a private in-memory database: nobody else can run against it
+        yield LockGuard()  # a private in-memory database: nobody else can run against it
         return
     with _file_lock(Path(f"{database}.lock"), store.url):
-        yield
+        yield LockGuard()
+
+
+def advisory_key(conn: Connection, name: str) -> int:
+    """A signed 64-bit key from this store's identity (database, schema) and the lock name."""
+    database, schema = conn.execute(text("SELECT current_database(), current_schema()")).one()
+    digest = hashlib.blake2b(f"csbridge/{database}/{schema}/{name}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
 
 
 @contextmanager
-def _advisory(store: Store, name: str) -> Iterator[None]:
-    key = ADVISORY_KEY + sum(name.encode())
-    with store.engine.connect() as conn:
+def _advisory(store: Store, name: str) -> Iterator[LockGuard]:
+    conn = store.engine.connect()
+    try:
+        key = advisory_key(conn, name)
         got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one()
         conn.commit()
         if not got:
             raise RunLockedError(
-                f"another csbridge {name} holds the lock on {store.url}; "
+                f"another csbridge run (or pull) holds the lock on {store.url}; "
                 "wait for it to finish (runs never overlap)"
             )
+        guard = LockGuard(conn, key, store.url)
         try:
-            yield
+            yield guard
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-            conn.commit()
+            if guard.lost is None:
+                _unlock(conn, key)
+    finally:
+        with suppress(DBAPIError):
+            conn.close()
+
+
+def _unlock(conn: Connection, key: int) -> None:
+    """Release the lock, then the connection; a connection that died meanwhile took the
+    lock with it, so neither step may fail the run's end."""
+    with suppress(DBAPIError):
+        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        conn.commit()
+
+
+def _first_line(exc: DBAPIError) -> str:
+    return (str(exc.orig) if exc.orig is not None else str(exc)).strip().splitlines()[0]
 
 
 @contextmanager
@@ -68,7 +147,7 @@ def _file_lock(path: Path, url: str) -> Iterator[None]:
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
             raise RunLockedError(
-                f"another csbridge run (pid {holder}) holds {path} for {url}; "
+                f"another csbridge run or pull (pid {holder}) holds {path} for {url}; "
                 "wait for it to finish (runs never overlap)"
             ) from None
         os.ftruncate(fd, 0)

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from csbridge.errors import CsbridgeError
 from csbridge.models import Fact, Record
 from csbridge.store import migrate
 from csbridge.store.engine import connect_and_migrate, safe_url
@@ -32,12 +33,14 @@ from csbridge.store.facts import (
     upsert_facts,
 )
 from csbridge.store.tables import FACT_TABLES, cursors, runs
+from csbridge.text_fit import storable
 
 R = TypeVar("R", bound=Record)
 
 
-class CursorRegressionError(RuntimeError):
-    """A page tried to move a stream's cursor back in time: a connector bug, never saved."""
+class CursorRegressionError(CsbridgeError):
+    """A page tried to move a stream's cursor back in time (a connector bug, or another
+    process advanced it meanwhile): the page is never saved."""
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,7 @@ class Store:
             connection.execute(
                 update(runs)
                 .where(runs.c.id == run_id)
-                .values(finished_at=self._clock(), status=status, report=report)
+                .values(finished_at=self._clock(), status=status, report=storable(report))
             )
 
     def revision(self) -> str | None:
@@ -205,7 +208,9 @@ def write_cursor(
             select(cursors.c.watermark).where(cursors.c.stream == cursor.stream)
         ).scalar_one_or_none()
         raise CursorRegressionError(
-            f"cursor {cursor.stream} would move back from {as_utc(old)} to {watermark}"
+            f"cursor {cursor.stream} would move back from {as_utc(old)} to {watermark}; "
+            "nothing of this page was stored. Another process advanced it meanwhile, or "
+            "the source sent older data; the next pull resumes from the stored cursor"
         )
 
 

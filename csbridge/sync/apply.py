@@ -16,7 +16,9 @@
   is looked up again before the one retry. On HubSpot the tasks go out on a second
   thread while the records do (`apply_tasks`).
 - The Salesforce quota guard (`QuotaExhaustedError`) stops the apply cleanly: what is
-  left is reported as not attempted and goes out on the next run.
+  left is reported as not attempted and goes out on the next run. So does a lost run
+  lock (`options.verify_lock`, called before each record and task batch): another run
+  may be writing already, so this one stops at once.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Protocol
 
 import structlog
 
+from csbridge import progress
 from csbridge.connectors.protocol import (
     BatchRejectedError,
     CrmWriter,
@@ -35,6 +38,7 @@ from csbridge.connectors.protocol import (
     chunks,
 )
 from csbridge.http.errors import AuthError, HttpError, QuotaExhaustedError
+from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
 from csbridge.sync import ledger
 from csbridge.sync.apply_tasks import TaskApplier
@@ -73,6 +77,7 @@ def apply_changes(
     per-record problem (see the report), only for bad credentials."""
     report = ApplyReport(writer.name)
     accounts = [a for a in changes.accounts if a.fields or a.tags]
+    progress.current().start(f"apply.{writer.name}", total=len(accounts))
     tasks = TaskApplier(writer, store, options, report, clock, sleep)
     try:
         tasks.apply(
@@ -82,8 +87,18 @@ def apply_changes(
     except QuotaExhaustedError as exc:
         report.stopped = f"{exc}; the rest goes out on the next run"
         log.warning("apply.quota_stop", target=writer.name)
+    except LockLostError as exc:
+        report.stopped = str(exc)
+        log.error("apply.lock_lost", target=writer.name)
     if report.stopped is None:
         _notify(changes, notifier, store, report, clock)
+    progress.current().done(
+        f"apply.{writer.name}",
+        records=report.records_updated,
+        tasks=report.tasks_created,
+        failed=len(report.failed),
+        ok=report.ok,
+    )
     return report
 
 
@@ -103,6 +118,7 @@ def _apply_records(
         batches = [pending] if bulk else chunks(pending, writer.batch_size)
         for done, batch in enumerate(batches):
             try:
+                options.verify_lock()
                 if bulk:
                     try:
                         results = writer.bulk_update(batch)
@@ -115,8 +131,10 @@ def _apply_records(
                         ]
                 else:
                     results = split_on_rejection(batch, writer.update_records, _record_ref)
-            except QuotaExhaustedError:
-                _not_attempted(report, [u for b in batches[done:] for u in b], by_record)
+            except (QuotaExhaustedError, LockLostError) as exc:
+                reason = "quota guard" if isinstance(exc, QuotaExhaustedError) else "run lock lost"
+                rest = [u for b in batches[done:] for u in b]
+                _not_attempted(report, rest, by_record, f"not attempted: {reason}")
                 raise
             except AuthError:
                 raise
@@ -138,6 +156,8 @@ def _apply_records(
                 else:
                     reason = result.error or "rejected"
                     report.failed.append(Failure("record", result.ref, account.account_id, reason))
+            if attempt == 0:
+                progress.current().advance(f"apply.{writer.name}", len(batch))
         if not retry:
             return
         pending = retry
@@ -185,13 +205,14 @@ def _record_ref(update: RecordUpdate) -> str:
 
 
 def _not_attempted(
-    report: ApplyReport, updates: Sequence[RecordUpdate], by_record: dict[str, AccountChanges]
+    report: ApplyReport,
+    updates: Sequence[RecordUpdate],
+    by_record: dict[str, AccountChanges],
+    reason: str,
 ) -> None:
     for update in updates:
         account = by_record[update.record_id]
-        report.failed.append(
-            Failure("record", update.record_id, account.account_id, "not attempted: quota guard")
-        )
+        report.failed.append(Failure("record", update.record_id, account.account_id, reason))
 
 
 def _notify(

@@ -3,6 +3,9 @@
 1. Every planned key is looked up in the CRM first (`find_tasks`): a task created by an
    earlier run that died before recording it is adopted, not created again. Keys left
    `pending` moments ago wait out the CRM's search lag (`lookup_delay`, HubSpot) first.
+   A lookup that still fails after the HTTP policy's retries (429, 5xx, timeouts)
+   carries this CRM's tasks to the next run, reported with the reason: never created
+   blind, and the records and the other CRM are written all the same.
 2. The rest are marked `pending` (committed), created in batches, and recorded as
    `created` with the CRM's id, or `failed` with its reason (planned again next run).
 3. A create whose outcome is unknown (the request timed out after sending) is looked
@@ -30,6 +33,7 @@ import structlog
 from csbridge.connectors.protocol import CrmWriter, TaskCreate, WriteResult, chunks
 from csbridge.http.errors import AuthError, HttpError, QuotaExhaustedError, UnknownOutcomeError
 from csbridge.store.facts import as_utc
+from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
 from csbridge.sync import ledger
 from csbridge.sync.apply_types import ApplyOptions, ApplyReport, Failure, split_on_rejection
@@ -91,12 +95,35 @@ class TaskApplier:
     def _create_all(self, tasks: list[TaskCreate]) -> None:
         if not tasks:
             return
-        found = self._look_up([t.key for t in tasks])
+        try:
+            found = self._look_up([t.key for t in tasks])
+        except (QuotaExhaustedError, AuthError):
+            raise
+        except HttpError as exc:  # retried by the HTTP policy already; the rest runs on
+            self._defer(tasks, f"task lookup failed: {exc}; carried to the next run")
+            return
         missing = [t for t in tasks if t.key not in found]
-        for batch in chunks(missing, self.writer.batch_size):
+        batches = chunks(missing, self.writer.batch_size)
+        for done, batch in enumerate(batches):
             if self.halted.is_set():
                 return  # the updates failed (a quota stop): the next run plans these again
+            try:
+                self.options.verify_lock()
+            except LockLostError:
+                self._defer([t for b in batches[done:] for t in b], "not attempted: run lock lost")
+                raise
             self._create(batch, retry_unknown=True)
+
+    def _defer(self, tasks: Sequence[TaskCreate], reason: str) -> None:
+        """Report `tasks` as not written; the ledger does not have them, so the next run
+        plans them again (and looks them up first)."""
+        for task in tasks:
+            self.report.failed.append(
+                Failure("task", task.key, self.accounts.get(task.key, ""), reason)
+            )
+        log.warning(
+            "apply.tasks_deferred", target=self.writer.name, count=len(tasks), reason=reason
+        )
 
     def _look_up(self, keys: list[str]) -> dict[str, str]:
         """Keys already in the CRM (adopted as created), after waiting out search lag."""
@@ -129,14 +156,21 @@ class TaskApplier:
         try:
             results = split_on_rejection(batch, self.writer.create_tasks, _task_ref)
         except UnknownOutcomeError as exc:
+            reason = f"{exc}; looked up next run"
             if retry_unknown:
                 self.sleep(self.options.lookup_delay)
-                found = self._look_up(keys)
-                rest = [t for t in batch if t.key not in found]
-                if rest:
-                    self._create(rest, retry_unknown=False)
-                return
-            results = [WriteResult(k, False, error=f"{exc}; looked up next run") for k in keys]
+                try:
+                    found = self._look_up(keys)
+                except (QuotaExhaustedError, AuthError):
+                    raise
+                except HttpError as lookup:
+                    reason = f"{exc}; its lookup failed too ({lookup}); looked up next run"
+                else:
+                    rest = [t for t in batch if t.key not in found]
+                    if rest:
+                        self._create(rest, retry_unknown=False)
+                    return
+            results = [WriteResult(k, False, error=reason) for k in keys]
         except (QuotaExhaustedError, AuthError):
             raise
         except HttpError as exc:  # left pending: the next run looks them up first

@@ -64,6 +64,8 @@ class ApplyOptions:
     lookup_delay: float = 0.0
     tasks_alongside: bool = False  # look up and create tasks while the records go out
     run_id: str | None = None
+    # called before each write batch: raises `LockLostError` once the run's lock is lost
+    verify_lock: Callable[[], None] = field(default=lambda: None, compare=False)
 
 
 def split_on_rejection(

@@ -105,6 +105,7 @@ def rule_context(
     status: str | None = None,
     score_30d_ago: float | None = None,
     previous_status: str | None = None,
+    previous_score: float | None = None,
     episodes: Mapping[str, date] | None = None,
     champion_left: bool = False,
     key_features: Collection[str] = (),
@@ -124,6 +125,7 @@ def rule_context(
         status=status,
         previous_status=previous_status,
         score_30d_ago=score_30d_ago,
+        previous_score=previous_score,
         episodes=dict(episodes or {}),
         nps_answers=nps_answers(facts.surveys),
         urgent_tickets_30d=sum(

@@ -14,9 +14,11 @@ from typing import Any
 
 from csbridge.mappings.fields import CrmFieldMapping
 from csbridge.scoring import Engine
+from csbridge.scoring.explain import explain
 from csbridge.scoring.results import ScoreResult
 from csbridge.scoring.rules import Evaluation, RuleContext, evaluate
 from csbridge.scoring.rules_config import RulesConfig
+from csbridge.scoring.signal_types import CustomerSignals
 from csbridge.scoring.signals import CustomerFacts, SignalOptions, portfolio_signals
 from csbridge.sync.changes import DesiredState
 from csbridge.sync.context import rule_context
@@ -31,6 +33,7 @@ class Scored:
     """One customer after scoring and rules: the inputs of its desired CRM state."""
 
     facts: CustomerFacts
+    signals: CustomerSignals
     result: ScoreResult
     ctx: RuleContext
     evaluation: Evaluation
@@ -74,13 +77,14 @@ def score_customers(
             status=status,
             score_30d_ago=past.score_30d_ago,
             previous_status=past.previous_status,
+            previous_score=past.previous_score,
             episodes=past.episodes,
             champion_left=champion,
             key_features=options.key_features if options else (),
         )
         if overrides and facts.key in overrides:
             ctx = replace(ctx, **overrides[facts.key])
-        scored.append(Scored(facts, result, ctx, evaluate(ctx, rules, now), status))
+        scored.append(Scored(facts, signal, result, ctx, evaluate(ctx, rules, now), status))
     return scored
 
 
@@ -114,6 +118,7 @@ def desired_states(
             record_id=account.id,
             bands=engine.model.bands,
             margin=rules.score_margin,
+            explanation=explain(engine.model, item.result, item.signals.values),
         )
     return states
 

@@ -17,15 +17,15 @@ from datetime import datetime
 from csbridge.mappings.fields import CrmFieldMapping
 from csbridge.models import FieldValue
 from csbridge.scoring.bands import Band, band_for
+from csbridge.scoring.explain import NO_EXPLANATION, Explanation
 from csbridge.scoring.nps import nps_category
 from csbridge.scoring.results import ScoreResult
 from csbridge.scoring.rules_context import Action, RuleContext
 from csbridge.sync.changes import DesiredState, Notification, TaskToCreate
+from csbridge.text_fit import fit_prose
 
 TOUCH_FIELDS = ("health_updated",)
 """Internal fields written only along with another change (they differ every run)."""
-
-DRIVERS_TEXT_LIMIT = 255
 
 
 def sticky_band(score: float, previous: str | None, bands: Sequence[Band], margin: float) -> str:
@@ -42,17 +42,12 @@ def sticky_band(score: float, previous: str | None, bands: Sequence[Band], margi
     return previous if above_low and below_high else current
 
 
-def drivers_text(score: ScoreResult, limit: int = DRIVERS_TEXT_LIMIT) -> str:
-    """The indicators that moved the score most, e.g. "usage.dau_mau -12.1; support... +7.8"."""
-    text = "; ".join(f"{d.indicator} {d.impact:+.1f}" for d in score.drivers)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _score_fields(
     score: ScoreResult | None,
     ctx: RuleContext,
     bands: Sequence[Band] | None,
     margin: float,
+    explanation: Explanation,
 ) -> dict[str, FieldValue]:
     if score is None or score.score is None:
         return {}
@@ -61,14 +56,19 @@ def _score_fields(
     if bands:
         status = sticky_band(score.score, ctx.previous_status, bands, margin)
     trend = None if ctx.score_30d_ago is None else round(score.score - ctx.score_30d_ago, 1)
-    return {
+    fields: dict[str, FieldValue] = {
         "health_score": value,
         "health_status": status,
         "health_trend": trend,
         "health_segment": score.segment,
         "health_coverage": round(score.coverage * 100, 1),
-        "health_drivers": drivers_text(score),
+        "health_drivers": explanation.drivers or None,
+        "health_previous": None if ctx.previous_score is None else round(ctx.previous_score, 1),
+        "health_why": explanation.why or None,
     }
+    for dim in score.dimensions:
+        fields[f"dimension.{dim.name}"] = None if dim.score is None else round(dim.score, 1)
+    return fields
 
 
 def desired_state(
@@ -81,9 +81,17 @@ def desired_state(
     record_id: str | None = None,
     bands: Sequence[Band] | None = None,
     margin: float = 5.0,
+    explanation: Explanation = NO_EXPLANATION,
 ) -> DesiredState:
-    """What the account's CRM record should hold: fields, owned tags, tasks, notifications."""
-    internal = _score_fields(score, ctx, bands, margin)
+    """What the account's CRM record should hold: fields, owned tags, tasks, notifications.
+
+    `explanation` is the score in words (`csbridge.scoring.explain.explain`): the drivers
+    and the "why" text, with the model's labels, never raw indicator keys.
+    """
+    internal = _score_fields(score, ctx, bands, margin, explanation)
+    # dimension fields exist only where the mapping was built with the model's dimensions
+    for name in [n for n in internal if n.startswith("dimension.") and n not in mapping.write]:
+        del internal[name]
     latest = ctx.latest_nps
     if latest is not None:
         internal["nps_category"] = nps_category(latest.score)
@@ -105,7 +113,7 @@ def desired_state(
                     action.key,
                     action.account_id,
                     action.rule,
-                    action.subject,
+                    fit_prose(action.subject),
                     action.description,
                     action.due,
                     action.assignee,
@@ -153,5 +161,5 @@ def _to_api(
         if spec is None:
             unmapped.append(name)
         else:
-            fields[spec.api_name] = value
+            fields[spec.api_name] = fit_prose(value) if isinstance(value, str) else value
     return fields, tuple(unmapped)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -32,6 +32,7 @@ class History:
     previous_status: str | None = None
     score_30d_ago: float | None = None
     episodes: Mapping[str, date] = field(default_factory=dict)
+    previous_score: float | None = None  # the latest score of an earlier (UTC) day
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,10 @@ def load_history(
     and open episodes."""
     since = now - timedelta(days=LOOKBACK_DAYS)
     cutoff = now - timedelta(days=TREND_DAYS)
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     latest: dict[str, tuple[datetime, str | None]] = {}
     older: dict[str, tuple[datetime, float | None]] = {}
+    before: dict[str, tuple[datetime, float | None]] = {}
     scores = select(
         score_history.c.account_key,
         score_history.c.scored_at,
@@ -74,6 +77,8 @@ def load_history(
                 latest[key] = (at, band)
             if at <= cutoff and (key not in older or at > older[key][0]):
                 older[key] = (at, score)
+            if at < today and (key not in before or at > before[key][0]):
+                before[key] = (at, score)
         episodes: dict[str, dict[str, date]] = {}
         for key, rule, started_on in conn.execute(started):
             episodes.setdefault(key, {})[rule] = started_on
@@ -83,6 +88,7 @@ def load_history(
             previous_status=latest[key][1] if key in latest else None,
             score_30d_ago=older[key][1] if key in older else None,
             episodes=episodes.get(key, {}),
+            previous_score=before[key][1] if key in before else None,
         )
         for key in keys
     }

@@ -4,7 +4,8 @@ Each page's records and its cursor are committed in one transaction
 (`Store.save_page`), so a crash between two pages re-reads the last page on the next
 run and never skips one. Pages without a cursor (full listings) are upserted alone.
 A source that runs out of quota, or fails, stops on its own; the others go on, and the
-run report says which streams finished.
+run report says which streams finished. So does a stream whose cursor would move back
+(`CursorRegressionError`): its page is not stored, and the report says why.
 """
 
 from __future__ import annotations
@@ -18,14 +19,18 @@ from typing import Any
 
 import structlog
 
+from csbridge import progress
 from csbridge.config import Settings
 from csbridge.connectors.protocol import Read, Source, SourceContext
 from csbridge.connectors.registry import SOURCES
 from csbridge.http.client import CallAccounting
 from csbridge.http.errors import HttpError, QuotaExhaustedError
-from csbridge.store.store import Cursor, Store
+from csbridge.store.facts import storable_record
+from csbridge.store.lock import LockLostError
+from csbridge.store.store import Cursor, CursorRegressionError, Store
 
 log = structlog.get_logger("csbridge.pull")
+SANITISED_LISTED = 20  # record ids listed per stream in the report (all are counted)
 Stream = tuple[str, Read, Callable[[str | None], datetime | None]]
 
 
@@ -37,6 +42,7 @@ class PullReport:
     pages: dict[str, int] = field(default_factory=dict)
     stopped: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    sanitised: dict[str, list[str]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     accounting: CallAccounting = field(default_factory=CallAccounting)
 
@@ -59,6 +65,10 @@ class PullReport:
             ],
             "stopped": self.stopped,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "sanitised": {
+                stream: {"count": len(ids), "records": ids[:SANITISED_LISTED]}
+                for stream, ids in self.sanitised.items()
+            },
             **self.extra,
         }
 
@@ -89,10 +99,34 @@ def _watermark(source: Source, stream: str, token: str | None) -> datetime | Non
     return source.watermark(stream, token) if token else None
 
 
-def pull(settings: Settings, store: Store, only: set[str] | None = None) -> PullReport:
-    """Pull every configured stream (or the sources in `only`) into the store."""
+def pull(
+    settings: Settings,
+    store: Store,
+    only: set[str] | None = None,
+    *,
+    verify_lock: Callable[[], None] = lambda: None,
+) -> PullReport:
+    """Pull every configured stream (or the sources in `only`) into the store; the
+    caller holds the store's lock and `verify_lock` is checked before each page."""
     report = PullReport()
     run_id = store.start_run("pull")
+    try:
+        _pull_streams(settings, store, only, verify_lock, report, run_id)
+    except LockLostError:
+        store.finish_run(run_id, "lock_lost", report.as_dict())
+        raise
+    store.finish_run(run_id, "ok" if report.ok else "partial", report.as_dict())
+    return report
+
+
+def _pull_streams(
+    settings: Settings,
+    store: Store,
+    only: set[str] | None,
+    verify_lock: Callable[[], None],
+    report: PullReport,
+    run_id: str,
+) -> None:
     halted: set[str] = set()
     for name, read, watermark in streams(settings, store, report.accounting, report.extra):
         system = name.split(".", 1)[0]
@@ -102,24 +136,44 @@ def pull(settings: Settings, store: Store, only: set[str] | None = None) -> Pull
         cursor = stored.token if stored else None
         report.records[name] = report.pages[name] = 0
         began = time.perf_counter()
+        progress.current().start(f"pull.{name}")
         try:
             for page in read(cursor):
+                verify_lock()
+                records = _storable(name, page.records, report)
                 if page.cursor is not None and page.cursor != cursor:
                     mark = Cursor(name, page.cursor, watermark(page.cursor))
-                    store.save_page(page.records, mark, run_id=run_id)
+                    store.save_page(records, mark, run_id=run_id)
                     cursor = page.cursor
                 else:
-                    store.save_page(page.records, run_id=run_id)
+                    store.save_page(records, run_id=run_id)
                 report.records[name] += len(page.records)
                 report.pages[name] += 1
+                progress.current().advance(f"pull.{name}", len(page.records))
         except QuotaExhaustedError as exc:
             halted.add(system)
             report.stopped[name] = str(exc)
             log.warning("pull.quota_stop", stream=name, system=system)
-        except HttpError as exc:
+        except (HttpError, CursorRegressionError) as exc:
             halted.add(system)
             report.stopped[name] = str(exc)
             log.error("pull.stream_failed", stream=name, error=str(exc))
         report.seconds[name] = time.perf_counter() - began
-    store.finish_run(run_id, "ok" if report.ok else "partial", report.as_dict())
-    return report
+        progress.current().done(
+            f"pull.{name}",
+            records=report.records[name],
+            pages=report.pages[name],
+            ok=name not in report.stopped,
+        )
+
+
+def _storable(stream: str, records: list[Any], report: PullReport) -> list[Any]:
+    """The page's records with unstorable text cleaned; each cleaned one logged and reported."""
+    kept = []
+    for record in records:
+        clean, fields = storable_record(record)
+        if fields:
+            report.sanitised.setdefault(stream, []).append(clean.id)
+            log.warning("pull.record_sanitised", stream=stream, record=clean.id, fields=fields)
+        kept.append(clean)
+    return kept

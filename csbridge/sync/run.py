@@ -1,6 +1,9 @@
 """`csbridge run` as a function: pull → signals → score → history → rules → plan → apply.
 
-The run holds the store's run lock (`csbridge.store.lock`) for its whole length. Each
+The run holds the store's run lock (`csbridge.store.lock`) for its whole length and
+checks it (`verify_lock`) before each page it stores and each batch it writes: a run
+that lost it stops at once (`stopped: lock_lost` in its report), since another run may
+be writing already; it stores no score history then. Each
 CRM of `crm.targets` is planned against its ledger and applied in turn; planning the
 next target after applying the previous one means a notification sent for the first is
 not sent again for the second. Score history and rule episodes are stored after the
@@ -21,6 +24,7 @@ from typing import Any
 
 import structlog
 
+from csbridge import progress
 from csbridge.config import Settings
 from csbridge.connectors.protocol import CrmWriter
 from csbridge.connectors.registry import WRITERS
@@ -29,6 +33,7 @@ from csbridge.mappings.fields import Crm, load_field_mapping
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import RulesConfig, load_rules
 from csbridge.scoring.signals import SignalOptions
+from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
 from csbridge.sync.apply import Notifier, apply_changes
 from csbridge.sync.apply_types import ApplyOptions, ApplyReport
@@ -64,6 +69,8 @@ class RunReport:
     unmatched: int = 0
     seconds: float = 0.0
     ok: bool = True
+    stopped: str | None = None  # "lock_lost": the run stopped writing (see `lock_lost`)
+    lock_lost: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         calls: Counter[str] = Counter()
@@ -73,6 +80,7 @@ class RunReport:
             "run_id": self.run_id,
             "dry_run": self.dry_run,
             "ok": self.ok,
+            "stopped": self.stopped,
             "accounts_scored": self.accounts_scored,
             "bands": self.bands,
             "crm": self.crm,
@@ -98,23 +106,31 @@ def run_sync(
     writer_factory: WriterFactory = default_writer,
     notifier: Notifier | None = None,
     options: SignalOptions | None = None,
+    verify_lock: Callable[[], None] = lambda: None,
 ) -> RunReport:
-    """One whole run against `store` (the caller holds the run lock)."""
+    """One whole run against `store`; the caller holds the run lock and passes its
+    `verify` (raising `LockLostError`), called before each write batch."""
     began = time.monotonic()
     run_id = store.start_run("run-dry" if dry_run else "run")
     report = RunReport(run_id, dry_run)
     try:
         if pull_first:
-            pulled = pull(settings, store)
+            pulled = pull(settings, store, verify_lock=verify_lock)
             report.accounting = pulled.accounting  # one count for the whole run
             report.pull = {"records": sum(pulled.records.values()), "stopped": pulled.stopped}
             report.ok = pulled.ok
-        _score_and_write(settings, store, now, report, writer_factory, notifier, options)
+        _score_and_write(
+            settings, store, now, report, writer_factory, notifier, options, verify_lock
+        )
+    except LockLostError as exc:
+        report.ok, report.stopped, report.lock_lost = False, "lock_lost", str(exc)
+        log.error("run.lock_lost", run_id=run_id)
     except BaseException:
         store.finish_run(run_id, "crashed", None)
         raise
     report.seconds = time.monotonic() - began
-    store.finish_run(run_id, "ok" if report.ok else "partial", report.as_dict())
+    status = report.stopped or ("ok" if report.ok else "partial")
+    store.finish_run(run_id, status, report.as_dict())
     return report
 
 
@@ -126,6 +142,7 @@ def _score_and_write(
     writer_factory: WriterFactory,
     notifier: Notifier | None,
     options: SignalOptions | None,
+    verify_lock: Callable[[], None],
 ) -> None:
     engine = Engine(load_model(settings.model))
     rules = load_rules(settings.rules)
@@ -133,14 +150,26 @@ def _score_and_write(
     report.unmatched = portfolio.report.total
     targets = list(settings.crm.targets)
     customers = in_targets(portfolio.customers, targets)
+    progress.current().start("score", total=len(customers))
     scored = score_customers(customers, engine, rules, now, load_history(store, now), options)
     report.accounts_scored = sum(1 for s in scored if s.result.score is not None)
+    progress.current().done("score", accounts=report.accounts_scored)
     report.bands = dict(sorted(Counter(s.status or "unscored" for s in scored).items()))
     for target in targets:
         writer = None if report.dry_run else writer_factory(target, settings, report.accounting)
         try:
             changes, applied = write_target(
-                target, settings, store, scored, engine, rules, now, writer, report.run_id, notifier
+                target,
+                settings,
+                store,
+                scored,
+                engine,
+                rules,
+                now,
+                writer,
+                report.run_id,
+                notifier,
+                verify_lock,
             )
         finally:
             if writer is not None:
@@ -149,6 +178,8 @@ def _score_and_write(
         if applied is not None:
             report.crm[target].update(applied.as_dict())
             report.ok = report.ok and applied.ok
+        if not report.dry_run:
+            verify_lock()  # an apply stopped by a lost lock: no next target, no history
     if not report.dry_run:
         save_history(
             store, history_entries(scored), now, model_hash=engine.model_hash, run_id=report.run_id
@@ -166,11 +197,12 @@ def write_target(
     writer: CrmWriter | None,
     run_id: str,
     notifier: Notifier | None,
+    verify_lock: Callable[[], None] = lambda: None,
 ) -> tuple[ChangeSet, ApplyReport | None]:
     """Plan `scored` against `target`'s ledger and apply it through `writer` (None: plan
     only). Shared by the scheduled run and the webhook reactions."""
     target_settings = getattr(settings.crm, target)
-    mapping = load_field_mapping(target, target_settings.mapping)
+    mapping = load_field_mapping(target, target_settings.mapping, list(engine.model.dimensions))
     tag_field = mapping.tag_field
     desired = desired_states(scored, target, mapping, engine, rules, now)
     written, done, notified = read_ledger(store, target, mapping.object, tag_field)
@@ -191,6 +223,7 @@ def write_target(
             lookup_delay=writer.search_lag,
             tasks_alongside=writer.tasks_alongside,
             run_id=run_id,
+            verify_lock=verify_lock,
         ),
         notifier=notifier,
     )

@@ -32,9 +32,10 @@ from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient
 from csbridge.http.errors import Ok, QuotaExhausted, Retry, SimpleResponse, Verdict
 from csbridge.mappings.fields import load_field_mapping
+from csbridge.scoring import load_model
 
 BANDS = ("at_risk", "attention", "healthy", "champion")
-SEGMENTS = ("high_touch", "low_touch", "high_touch", "tech_touch")
+SEGMENTS = ("high_touch", "low_touch", "high_touch", "tech_touch", "mid_touch")
 TAGS = ("Promoter", "Churn Risk")
 SF = "https://acme.my.salesforce.example"
 API = f"{SF}/services/data/v62.0"
@@ -52,10 +53,10 @@ def existing(fields: list[WantedField]) -> list[ExistingField]:
 
 def test_wanted_fields_take_values_from_model_and_rules() -> None:
     fields = {f.name: f for f in sf_wanted()}
-    assert len(fields) == 11
+    assert len(fields) == 13
     assert fields["Health_Status__c"].options == BANDS
     assert fields["NPS_Category__c"].options == ("detractor", "passive", "promoter")
-    assert fields["CS_Segment__c"].options == ("high_touch", "low_touch", "tech_touch")
+    assert fields["CS_Segment__c"].options == ("high_touch", "low_touch", "tech_touch", "mid_touch")
     assert fields["CS_Tags__c"].type == "multipicklist" and fields["CS_Tags__c"].options == TAGS
     key = fields["Csbridge_Key__c"]
     assert (key.object, key.type, key.key) == ("Task", "text", True)
@@ -87,7 +88,7 @@ def test_unknown_picklist_or_no_tags_is_an_error_naming_the_field(tmp_path: Path
 def test_diff_creates_what_is_missing_then_nothing() -> None:
     wanted = wanted_schema(load_field_mapping("hubspot"), BANDS, SEGMENTS, TAGS)
     first = diff(wanted, [], [])
-    assert [s.action for s in first] == ["create"] * 13
+    assert [s.action for s in first] == ["create"] * 15
     assert [s.kind for s in first[:2]] == ["group", "group"]
     again = diff(wanted, wanted.groups, existing(list(wanted.fields)))
     assert {s.action for s in again} == {"ok"}
@@ -140,6 +141,8 @@ def test_hubspot_property_bodies() -> None:
         "cs_segment": ("string", "textarea"),
         "cs_health_coverage": ("number", "number"),
         "cs_health_drivers": ("string", "textarea"),
+        "cs_health_previous": ("number", "number"),
+        "cs_health_why": ("string", "textarea"),
         "cs_health_updated": ("datetime", "date"),
         "cs_nps_category": ("enumeration", "select"),
         "cs_tags": ("enumeration", "checkbox"),
@@ -178,7 +181,7 @@ def test_salesforce_metadata_and_setup_steps() -> None:
         'Text: Field Label "csbridge Task Key", Field Name Csbridge_Key, Length 255, '
         "check External ID" in text
     )
-    assert "field-level security" in text and text.count("New →") == 11
+    assert "field-level security" in text and text.count("New →") == 13
 
 
 # -- Salesforce over `responses` ---------------------------------------------------------
@@ -241,7 +244,10 @@ def test_key_field_without_external_id_when_the_org_refuses_it(
 def test_refused_tooling_prints_setup_steps_and_exits_2(
     rsps: responses.RequestsMock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fields = sf_wanted()
+    # the config's default model (seed-5d) adds one score field per dimension
+    dimensions = list(load_model("seed-5d").dimensions)
+    mapping = load_field_mapping("salesforce", dimensions=dimensions)
+    fields = list(wanted_schema(mapping, BANDS, SEGMENTS, TAGS).fields)
     config = tmp_path / "csbridge.yaml"
     source = {"instance_url": SF, "login_url": SF, "client_id": "c", "client_secret": "s"}
     config.write_text(
@@ -266,7 +272,7 @@ def test_refused_tooling_prints_setup_steps_and_exits_2(
     assert 'Number: Field Label "Health Score"' in out
     assert 'Picklist (Multi-Select): Field Label "CS Tags"' in out
     assert out.count("New →") == 2
-    assert "init-crm: 0 created, 0 updated, 2 refused, 9 ok, 0 conflicts" in out
+    assert "init-crm: 0 created, 0 updated, 2 refused, 16 ok, 0 conflicts" in out
 
 
 def test_refusals_reach_the_caller_but_quota_and_retries_keep_their_meaning() -> None:

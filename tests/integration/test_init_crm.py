@@ -18,6 +18,7 @@ from csbridge_sandbox.runner import SALESFORCE_API_VERSION, Sandbox, run_sandbox
 
 BANDS = ["at_risk", "attention", "healthy", "champion"]
 TAGS = ["Promoter", "Churn Risk"]
+DIMENSIONS = ["usage", "engagement", "satisfaction", "growth", "relationship"]  # seed-5d
 
 
 @pytest.fixture
@@ -95,16 +96,16 @@ def test_dry_run_then_run_then_rerun(
     running, config = sandbox
     before = snapshot(running)
     dry = init_crm(config, capsys, "--dry-run")
-    assert dry["summary"] == {"create": 24, "update": 0, "ok": 0, "conflict": 0}
+    assert dry["summary"] == {"create": 38, "update": 0, "ok": 0, "conflict": 0}
     assert dry["write_calls"] == {"salesforce": 0, "hubspot": 0}
     assert {s["result"] for s in dry["steps"]} == {"dry-run"}
     assert snapshot(running) == before  # nothing created
     assert writes(running) == (0, 0)
 
     done = init_crm(config, capsys)
-    assert done["summary"]["create"] == 24 and {s["result"] for s in done["steps"]} == {"done"}
-    assert done["write_calls"] == {"salesforce": 11, "hubspot": 13}
-    assert writes(running) == (11, 13)
+    assert done["summary"]["create"] == 38 and {s["result"] for s in done["steps"]} == {"done"}
+    assert done["write_calls"] == {"salesforce": 18, "hubspot": 20}  # one call per field
+    assert writes(running) == (18, 20)
     assert any("field-level security" in note for note in done["notes"])
 
     account = sf_fields(running, "Account")
@@ -118,6 +119,9 @@ def test_dry_run_then_run_then_rerun(
             "CS_Segment__c": "picklist",
             "Health_Coverage__c": "double",
             "Health_Drivers__c": "string",
+            "Health_Why__c": "string",
+            "Health_Previous__c": "double",
+            **{f"Health_{d.capitalize()}__c": "double" for d in DIMENSIONS},
             "Health_Updated__c": "datetime",
             "NPS_Category__c": "picklist",
             "CS_Tags__c": "multipicklist",
@@ -129,7 +133,7 @@ def test_dry_run_then_run_then_rerun(
     assert values["Health_Status__c"] == BANDS
     assert values["CS_Tags__c"] == TAGS
     assert values["NPS_Category__c"] == ["detractor", "passive", "promoter"]
-    assert sorted(values["CS_Segment__c"]) == ["high_touch", "low_touch", "tech_touch"]
+    assert sorted(values["CS_Segment__c"]) == ["high_touch", "low_touch", "mid_touch", "tech_touch"]
     key = sf_fields(running, "Task")["Csbridge_Key__c"]
     assert (key["type"], key["length"], key["externalId"]) == ("string", 255, True)
 
@@ -142,6 +146,9 @@ def test_dry_run_then_run_then_rerun(
         "cs_segment": ("enumeration", "select"),
         "cs_health_coverage": ("number", "number"),
         "cs_health_drivers": ("string", "textarea"),
+        "cs_health_previous": ("number", "number"),
+        "cs_health_why": ("string", "textarea"),
+        **{f"cs_health_{d}": ("number", "number") for d in DIMENSIONS},
         "cs_health_updated": ("datetime", "date"),
         "cs_nps_category": ("enumeration", "select"),
         "cs_tags": ("enumeration", "checkbox"),
@@ -158,14 +165,14 @@ def test_dry_run_then_run_then_rerun(
 
     created = snapshot(running)
     again = init_crm(config, capsys)
-    assert again["summary"] == {"create": 0, "update": 0, "ok": 24, "conflict": 0}
+    assert again["summary"] == {"create": 0, "update": 0, "ok": 38, "conflict": 0}
     assert again["write_calls"] == {"salesforce": 0, "hubspot": 0}
     assert snapshot(running) == created
     assert writes(running) == (0, 0)
 
     assert main(["init-crm", "--config", str(config)]) == 0
     table = capsys.readouterr().out
-    assert "init-crm: 0 created, 0 updated, 24 ok, 0 conflicts" in table
+    assert "init-crm: 0 created, 0 updated, 38 ok, 0 conflicts" in table
     assert "hubspot     companies  cs_tags" in table
 
 
@@ -187,7 +194,7 @@ def test_new_owned_tag_adds_one_option(
     ]
     writes(running)  # start counting here
     done = init_crm(config, capsys)
-    assert done["summary"] == {"create": 0, "update": 2, "ok": 22, "conflict": 0}
+    assert done["summary"] == {"create": 0, "update": 2, "ok": 36, "conflict": 0}
     assert writes(running) == (1, 1)
     options = hs_props(running, "companies")["cs_tags"]["options"]
     assert [(o["value"], o["label"]) for o in options] == [

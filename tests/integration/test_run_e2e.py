@@ -56,6 +56,7 @@ def test_run_writes_what_the_rules_say_and_a_rerun_writes_nothing(
         reader = hubspot_state if target == "hubspot" else None
         records, tasks = reader(sandbox, plan) if reader else salesforce_state(config, plan)
         tag_field = "cs_tags" if target == "hubspot" else "CS_Tags__c"
+        segment_field = "cs_segment" if target == "hubspot" else "CS_Segment__c"
         for account in plan["accounts"]:
             record = records[account["record_id"]]
             for change in account["fields"]:
@@ -64,6 +65,8 @@ def test_run_writes_what_the_rules_say_and_a_rerun_writes_nothing(
             assert set(account["tags"]["added"]) <= tags
             for task in account["tasks"]:
                 assert tasks.get(task["key"]) == 1, (target, task["key"])
+            # every sandbox account has an ARR, so every one gets a segment (ARR tier fallback)
+            assert record[segment_field], (target, account["record_id"])
         assert report["api_calls"][target] > 0
 
     # Second run, nothing changed: no write call reaches either CRM, nothing is created.

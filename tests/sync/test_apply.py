@@ -20,13 +20,7 @@ from csbridge.http.errors import QuotaExhaustedError, UnknownOutcomeError
 from csbridge.store.store import Store, open_store
 from csbridge.sync.apply import ApplyOptions, apply_changes
 from csbridge.sync.apply_tasks import TaskApplier
-from csbridge.sync.changes import (
-    ChangeSet,
-    DesiredState,
-    LedgerState,
-    Notification,
-    TaskToCreate,
-)
+from csbridge.sync.changes import ChangeSet, DesiredState, LedgerState, Notification, TaskToCreate
 from csbridge.sync.ledger import read_ledger, record_fields
 from csbridge.sync.plan import plan
 

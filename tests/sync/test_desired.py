@@ -9,9 +9,10 @@ import pytest
 
 from csbridge.mappings.fields import load_field_mapping
 from csbridge.scoring import Engine, load_model
+from csbridge.scoring.explain import drivers_text, explain
 from csbridge.scoring.rules import NpsAnswer, RuleContext, evaluate
 from csbridge.scoring.rules_config import load_rules
-from csbridge.sync.desired import desired_state, drivers_text, sticky_band
+from csbridge.sync.desired import desired_state, sticky_band
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 MODEL = load_model("seed-6d")
@@ -25,15 +26,18 @@ def test_score_fields_use_each_crms_api_names() -> None:
     score = ENGINE.score("A1", indicator_scores={"usage.dau_mau": 40, "support.severity_share": 80})
     assert score.score is not None
     ctx = RuleContext("A1", owner_id="u1", score=score.score, score_30d_ago=70.0)
-    sf = desired_state(score, ctx, [], SF, NOW, record_id="001A")
+    words = explain(MODEL, score, {"usage.dau_mau": 0.2})
+    sf = desired_state(score, ctx, [], SF, NOW, record_id="001A", explanation=words)
     assert sf.record_id == "001A"
     assert sf.fields["Health_Score__c"] == round(score.score, 1)
     assert sf.fields["Health_Status__c"] == score.status
     assert sf.fields["Health_Trend__c"] == round(score.score - 70.0, 1)
     assert sf.fields["Health_Coverage__c"] == round(score.coverage * 100, 1)
-    assert "usage.dau_mau" in str(sf.fields["Health_Drivers__c"])
+    assert str(sf.fields["Health_Drivers__c"]).startswith("DAU/MAU -")
+    assert sf.fields["Health_Why__c"] == words.why and words.why.startswith("Usage 40/100")
+    assert sf.fields["Health_Previous__c"] is None
     assert sf.touch_fields == {"Health_Updated__c": NOW.isoformat()}
-    hs = desired_state(score, ctx, [], HS, NOW)
+    hs = desired_state(score, ctx, [], HS, NOW, explanation=words)
     assert hs.record_id == "A1"
     assert set(hs.fields) == {
         "cs_health_score",
@@ -42,7 +46,11 @@ def test_score_fields_use_each_crms_api_names() -> None:
         "cs_segment",
         "cs_health_coverage",
         "cs_health_drivers",
+        "cs_health_previous",
+        "cs_health_why",
     }
+    # without the model's dimensions in the mapping, no dimension field is written
+    assert hs.unmapped == ()
     assert list(hs.fields.values()) == list(sf.fields.values())
 
 
@@ -140,7 +148,23 @@ def test_sticky_status_hovering_at_a_boundary_does_not_flap() -> None:
     assert raw == ["at_risk", "stable"]  # the control: without hysteresis it flaps
 
 
-def test_drivers_text_is_capped() -> None:
+def test_drivers_text_is_capped_and_uses_labels() -> None:
     score = ENGINE.score("A1", indicator_scores={"usage.dau_mau": 5, "support.severity_share": 95})
-    assert drivers_text(score).startswith("usage.dau_mau -")
-    assert len(drivers_text(score, limit=10)) == 10
+    assert drivers_text(MODEL, score).startswith("DAU/MAU -")
+    assert "P1/P2 ticket share +" in drivers_text(MODEL, score)
+    assert len(drivers_text(MODEL, score, limit=10)) == 10
+
+
+def test_dimension_scores_and_previous_score_become_fields() -> None:
+    sf = load_field_mapping("salesforce", dimensions=list(MODEL.dimensions))
+    hs = load_field_mapping("hubspot", dimensions=list(MODEL.dimensions))
+    assert sf.api_name("dimension.usage") == "Health_Usage__c"
+    assert hs.api_name("dimension.satisfaction") == "cs_health_satisfaction"
+    score = ENGINE.score("A1", indicator_scores={"usage.dau_mau": 40, "support.severity_share": 80})
+    ctx = RuleContext("A1", score=score.score, previous_score=61.04)
+    state = desired_state(score, ctx, [], sf, NOW)
+    assert state.fields["Health_Usage__c"] == 40.0
+    assert state.fields["Health_Support__c"] == 80.0
+    assert state.fields["Health_Financial__c"] is None  # no data: the field is cleared
+    assert state.fields["Health_Previous__c"] == 61.0
+    assert "dimension.usage" not in state.unmapped

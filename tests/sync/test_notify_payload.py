@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from csbridge.errors import CsbridgeError
 from csbridge.sync.changes import Notification
@@ -68,3 +71,32 @@ def test_slack_message_escapes_and_names_the_audience() -> None:
         "Triggered by: health 55 &lt; 60",
     ]
     assert slack_message(Notification("k", "a", "r", "s"))["text"] == "*s*\nAccount: a · for CS"
+
+
+TEXT = st.text(alphabet=st.sampled_from("<>&|!@#U*_ ~`:/.ahttps;"), max_size=40) | st.sampled_from(
+    ["<!channel>", "<!here|here>", "<@U024BE7LH>", "<https://evil.example|click>", "&lt;"]
+)
+LINK = "https://crm.example/a?b=1&c=<2>|x"
+
+
+def unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+@settings(max_examples=200, deadline=None)
+@given(subject=TEXT, description=TEXT, account=TEXT, link=st.none() | st.just(LINK))
+def test_no_field_of_a_slack_message_can_ping_or_link(
+    subject: str, description: str, account: str, link: str | None
+) -> None:
+    note = Notification("k", account, "churn_risk", subject, description, ("csm",))
+    text = slack_message(note, link=link)["text"]
+    if link:  # csbridge's own link is the one <...> left, its URL escaped too
+        opening = "<https://crm.example/a?b=1&amp;c=&lt;2&gt;%7Cx|"
+        assert text.count(opening) == 1
+        text = text.replace(opening, "", 1).replace(">", "", 1)
+    assert "<" not in text and ">" not in text
+    assert "&" not in re.sub(r"&(amp|lt|gt);", "", text)
+    lines = text.splitlines()
+    assert unescape(lines[0][1:-1]) == subject
+    assert unescape(lines[1].removeprefix("Account: ").removesuffix(" · for csm")) == account
+    assert unescape("\n".join(lines[2:])) == description
