@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     mapping = load_field_mapping(
         target, args.mapping or getattr(settings.crm, target).mapping, list(engine.model.dimensions)
     )
-    options = load_options(args.signals)
+    options = load_options(args.signals, settings)
     store = open_store(settings.database_url)
     try:
         portfolio = load_portfolio(store, settings.identity.key, now)

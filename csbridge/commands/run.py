@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.config or 'environment'}: crm.targets is empty; name the CRMs to write "
             "(salesforce, hubspot)"
         )
-    options = load_options(args.signals)
+    options = load_options(args.signals, settings)
     now = parse_now(args.now)
     store = open_store(settings.database_url)
     try:

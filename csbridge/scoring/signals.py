@@ -25,9 +25,9 @@ Rules (indicator: raw value):
   active users. UsageDay has no user ids, so MAU is the peak daily active users of the
   window, a lower bound: the ratio is an upper bound of the true DAU/MAU.
 - feature_adoption (5d), feature_breadth (6d): key features with an event in 30 d /
-  key features (`options.key_features`; default: the sandbox's product events, every
-  event name but "Logged In"). Mixpanel usage is folded by event name, so a "feature"
-  is an event name.
+  key features (`options.key_features`, from `sources.mixpanel.key_features` unless
+  the signals file names them; none named: no data). Mixpanel usage is folded by event
+  name, so a "feature" is an event name.
 - session_frequency: sessions per monthly-active user over 30 d / the benchmark
   (`options.session_benchmark`, else the portfolio's median, computed by the caller
   with `sessions_per_user`); missing without either.
@@ -95,7 +95,6 @@ from csbridge.scoring.signal_groups import (
     usage_signals,
 )
 from csbridge.scoring.signal_types import (
-    SANDBOX_KEY_FEATURES,
     CustomerFacts,
     CustomerSignals,
     SignalOptions,
@@ -103,7 +102,6 @@ from csbridge.scoring.signal_types import (
 )
 
 __all__ = [
-    "SANDBOX_KEY_FEATURES",
     "CustomerFacts",
     "CustomerSignals",
     "SignalOptions",
