@@ -153,6 +153,7 @@ class TaskApplier:
         ledger.set_keys(
             self.store, self.writer.name, {k: ("pending", None, None) for k in keys}, self.clock()
         )
+        unknown: set[str] = set()  # outcome unknown: left pending, looked up next run
         try:
             results = split_on_rejection(batch, self.writer.create_tasks, _task_ref)
         except UnknownOutcomeError as exc:
@@ -171,6 +172,7 @@ class TaskApplier:
                         self._create(rest, retry_unknown=False)
                     return
             results = [WriteResult(k, False, error=reason) for k in keys]
+            unknown = set(keys)
         except (QuotaExhaustedError, AuthError):
             raise
         except HttpError as exc:  # left pending: the next run looks them up first
@@ -182,7 +184,7 @@ class TaskApplier:
                 self.report.tasks_created += 1
             else:
                 reason = result.error or "rejected"
-                if result.error is not None and "looked up next run" not in reason:
+                if result.error is not None and result.ref not in unknown:
                     states[result.ref] = ("failed", None, reason[:1000])
                 account = self.accounts.get(result.ref, "")
                 self.report.failed.append(Failure("task", result.ref, account, reason))
