@@ -27,7 +27,12 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from csbridge.http_errors import AuthError, HttpError, QuotaExhaustedError, UnknownOutcomeError
+from csbridge.http_errors import (
+    HttpError,
+    QuotaExhaustedError,
+    SetupError,
+    UnknownOutcomeError,
+)
 from csbridge.store.facts import as_utc
 from csbridge.store.store import Store
 from csbridge.sync import ledger
@@ -137,7 +142,7 @@ class TaskApplier:
                     self._create(rest, retry_unknown=False)
                 return
             results = [WriteResult(k, False, error=f"{exc}; looked up next run") for k in keys]
-        except (QuotaExhaustedError, AuthError):
+        except (QuotaExhaustedError, SetupError):
             raise
         except HttpError as exc:  # left pending: the next run looks them up first
             results = [WriteResult(k, False, error=str(exc)) for k in keys]

@@ -4,7 +4,8 @@ Each page's records and its cursor are committed in one transaction
 (`Store.save_page`), so a crash between two pages re-reads the last page on the next
 run and never skips one. Pages without a cursor (full listings) are upserted alone.
 A source that runs out of quota, or fails, stops on its own; the others go on, and the
-run report says which streams finished.
+run report says which streams finished. A `SetupError` (credentials rejected, a wrong
+base URL, an unknown host) stops the whole pull: no stream can be trusted until it is fixed.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from csbridge.connectors.salesforce import SalesforceConnector
 from csbridge.connectors.salesforce_soql import SalesforceCursor
 from csbridge.connectors.zendesk import ZendeskConnector
 from csbridge.http import CallAccounting
-from csbridge.http_errors import HttpError, QuotaExhaustedError
+from csbridge.http_errors import HttpError, QuotaExhaustedError, SetupError
 from csbridge.http_vendors import hubspot_client, mixpanel_client, salesforce_client, zendesk_client
 from csbridge.models import Ticket
 from csbridge.store.store import Cursor, Store
@@ -175,6 +176,9 @@ def pull(settings: Settings, store: Store, only: set[str] | None = None) -> Pull
                     store.save_page(page.records, run_id=run_id)
                 report.records[name] += len(page.records)
                 report.pages[name] += 1
+        except SetupError:  # credentials or URL to fix: the whole command stops (exit 2)
+            store.finish_run(run_id, "failed", report.as_dict())
+            raise
         except QuotaExhaustedError as exc:
             halted.add(system)
             report.stopped[name] = str(exc)
