@@ -3,6 +3,7 @@
 Prints a short summary on the terminal and, with `--report PATH`, the run's JSON
 report. Exit 0 only when every write landed; 1 when some did not (they are listed and
 go out on the next run); 2 for a problem to fix first (config, credentials, lock held).
+A dry run writes nothing, so it says what it would write and exits 0.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """One run under the store's lock; exit 0 only when every write landed."""
+    """One run under the store's lock; exit 0 only when every write landed (or a dry run)."""
     settings = load_config(args.config)
     if not settings.crm.targets:
         raise CsbridgeError(
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     sys.stdout.write(summary(report))
-    return 0 if report.ok else 1
+    return 0 if report.ok or report.dry_run else 1
 
 
 def summary(report: RunReport) -> str:
@@ -113,5 +114,8 @@ def summary(report: RunReport) -> str:
     lines.append(f"  API calls: {calls}")
     if report.pull.get("stopped"):
         lines.append(f"  pull stopped early: {', '.join(sorted(report.pull['stopped']))}")
-    lines.append("All writes landed." if report.ok else "Some writes did not land; see above.")
+    if report.dry_run:
+        lines.append("Dry run: nothing was written.")
+    else:
+        lines.append("All writes landed." if report.ok else "Some writes did not land; see above.")
     return "\n".join(lines) + "\n"

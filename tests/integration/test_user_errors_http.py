@@ -153,6 +153,16 @@ def test_a_401_in_the_middle_of_a_run_stops_it_as_a_credentials_error(
     assert hubspot.armed() == []
 
 
+def test_pull_of_a_source_that_is_not_configured_says_where_to_configure_it(
+    sandbox: Sandbox, tmp_path: Path, capsys: Capsys
+) -> None:
+    config = write_config(sandbox, tmp_path, ("hubspot",))
+    line = one_line_error(["pull", "--config", str(config), "--source", "zendesk"], capsys)
+    assert line == (
+        f"csbridge: error: --source zendesk: not configured; configure sources.zendesk in {config}"
+    )
+
+
 @pytest.fixture(scope="module")
 def fresh_crms() -> Iterator[Sandbox]:
     """CRMs on which `init-crm` has not been run (no csbridge custom fields)."""
@@ -174,3 +184,17 @@ def test_run_before_init_crm_says_to_run_init_crm(
     line = one_line_error(["run", "--config", str(config), "--now", now], capsys)
     assert line.startswith(f"csbridge: error: {target} ")
     assert "the CRM has no field " in line and "run `csbridge init-crm` first" in line
+
+
+def test_a_dry_run_says_nothing_was_written_and_exits_0_even_when_a_pull_stopped(
+    fresh_crms: Sandbox, tmp_path: Path, capsys: Capsys, sleeps: list[float]
+) -> None:
+    config = write_config(fresh_crms, tmp_path, ("salesforce", "hubspot"))
+    fresh_crms.control("hubspot").arm(kind="status", status=503, count=2, match="/crm/v3/owners")
+    capsys.readouterr()
+    code = main(["run", "--config", str(config), "--dry-run"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "pull stopped early: hubspot.owners" in out
+    assert "would update" in out and "Dry run: nothing was written." in out
+    assert "All writes landed" not in out and "did not land" not in out
