@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from csbridge.errors import CsbridgeError
 from csbridge.scoring.bands import band_indices
+from csbridge.scoring.calibration import churn_probability
 from csbridge.scoring.model import ScoringModel
 from csbridge.scoring.results import ScoreResult
 from csbridge.scoring.transforms import check_number, column_scorer
@@ -146,6 +147,12 @@ class Engine:
             impact = np.where(used, eff * (scored - total[:, None]), np.nan)
         shown = np.round(total, 2)
         status = self._status(shown)
+        calibration = self.model.calibration
+        probability = (
+            None
+            if calibration is None
+            else np.round(churn_probability(calibration, shown), 4).tolist()
+        )
         coverage = np.round(covered @ self.dim_w, 4)
         drivers = self._drivers(impact, scored, present)
         dims = self._dimension_rows(dim_score, eff_dim, covered)
@@ -164,6 +171,9 @@ class Engine:
                 "dimensions": dims[r],
                 "drivers": drivers[r],
             }
+            if probability is not None:
+                p = probability[r]
+                data["churn_probability"] = None if p != p else p
             if segments is not None and attributes:
                 try:
                     cell = segments.segment_for(attributes)

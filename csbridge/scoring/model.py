@@ -2,7 +2,8 @@
 
 A model is dimensions (weights summing to 100) of indicators (weights summing to 100
 inside their dimension, or omitted to weigh equally), each with a transform that turns
-a raw signal into 0-100; status bands; a missing-data policy; a segment matrix.
+a raw signal into 0-100; status bands; a missing-data policy; a segment matrix; and
+optionally a calibration from score to churn probability.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from csbridge.errors import CsbridgeError
 from csbridge.scoring.bands import Band, check_bands
+from csbridge.scoring.calibration import Calibration
 from csbridge.scoring.segments import SegmentMatrix, load_segment_preset
 
 WEIGHT_TOLERANCE = 1e-6
@@ -101,6 +103,7 @@ class ScoringModel(_Strict):
     dimensions: dict[str, Dimension]
     bands: list[Band]
     segments: SegmentMatrix | None = None
+    calibration: Calibration | None = None
 
     @field_validator("dimensions")
     @classmethod
@@ -126,7 +129,10 @@ class ScoringModel(_Strict):
 
     def model_hash(self) -> str:
         """A short, stable digest of everything that changes a score."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        data = self.model_dump(mode="json")
+        if data["calibration"] is None:
+            del data["calibration"]  # models without one keep the hash they always had
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
