@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "run",
     "init-crm",
     "backtest",
+    "calibrate",
 )
 
 

@@ -16,7 +16,7 @@ from csbridge.commands.backtest_page import render_page
 from csbridge.errors import CsbridgeError
 from csbridge.history_file import History, Snapshot, parse_horizon, read_history
 from csbridge.scoring import Engine, ScoreResult, ScoringInputError, load_model
-from csbridge.scoring.backtest import Floats, figures
+from csbridge.scoring.backtest import figures, indicator_matrix
 
 BATCH_SIZE = 2048
 
@@ -87,21 +87,19 @@ def score_snapshots(engine: Engine, snapshots: Sequence[Snapshot]) -> list[Score
         batch = snapshots[start : start + BATCH_SIZE]
         try:
             results += engine.score_many(
-                [(s.account.id, s.account.signals, s.account.indicator_scores,
-                  s.account.attributes) for s in batch]
-            )  # fmt: skip
+                [
+                    (
+                        s.account.id,
+                        s.account.signals,
+                        s.account.indicator_scores,
+                        s.account.attributes,
+                    )
+                    for s in batch
+                ]
+            )
         except ScoringInputError as exc:
             raise CsbridgeError(f"{batch[exc.row].account.where}: {exc}") from None
     return results
-
-
-def indicator_matrix(engine: Engine, results: Sequence[ScoreResult]) -> Floats:
-    """Rows of results, columns of `engine.keys`: each indicator's 0-100 score, NaN without data."""
-    values = np.full((len(results), len(engine.keys)), np.nan)
-    for r, result in enumerate(results):
-        for key, value in result.indicator_scores.items():
-            values[r, engine.index[key]] = value
-    return values
 
 
 def provenance(engine: Engine, history: History, command: str) -> dict[str, Any]:

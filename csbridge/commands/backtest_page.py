@@ -32,9 +32,11 @@ def render_page(report: dict[str, Any], *, title: str) -> str:
     if report.get("warnings"):
         items = "".join(f"<li>{escape(w)}</li>" for w in report["warnings"])
         parts.append(f'<h2>Warnings</h2><ul class="warn">{items}</ul>')
-    charts = [_figure("ROC curve", _roc(report["roc"])),
-              _figure("Lift by decile (lowest scores first)", _lift(report["deciles"])),
-              _figure("Churn rate by band, 95 % interval", _bands(report["bands"]))]  # fmt: skip
+    charts = [
+        _figure("ROC curve", _roc(report["roc"])),
+        _figure("Lift by decile (lowest scores first)", _lift(report["deciles"])),
+        _figure("Churn rate by band, 95 % interval", _bands(report["bands"])),
+    ]
     if report.get("calibration"):
         charts.append(_figure("Reliability", _reliability(report["calibration"]["reliability"])))
     parts.append(f'<div class="grid">{"".join(charts)}</div>')

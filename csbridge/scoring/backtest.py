@@ -16,6 +16,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from csbridge.scoring.engine import Engine
+from csbridge.scoring.results import ScoreResult
+
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
 
@@ -122,9 +125,15 @@ def band_rates(
         lo, hi = wilson(k, n)
         rate = round(k / n, 4) if n else None
         rows.append(
-            {"band": name, "accounts": n, "churned": k, "churn_rate": rate,
-             "low": round(lo, 4), "high": round(hi, 4)}
-        )  # fmt: skip
+            {
+                "band": name,
+                "accounts": n,
+                "churned": k,
+                "churn_rate": rate,
+                "low": round(lo, 4),
+                "high": round(hi, 4),
+            }
+        )
     warnings = []
     filled = [r for r in rows if r["accounts"]]
     for lower, upper in pairwise(filled):
@@ -161,9 +170,14 @@ def reliability(
         predicted, observed = float(probability[mask].mean()), float(churned[mask].mean())
         ece += n / probability.size * abs(predicted - observed)
         rows.append(
-            {"from": b / bins, "to": (b + 1) / bins, "accounts": n,
-             "predicted": round(predicted, 4), "observed": round(observed, 4)}
-        )  # fmt: skip
+            {
+                "from": b / bins,
+                "to": (b + 1) / bins,
+                "accounts": n,
+                "predicted": round(predicted, 4),
+                "observed": round(observed, 4),
+            }
+        )
     return rows, round(ece, 4)
 
 
@@ -242,3 +256,12 @@ def figures(
         table, ece = reliability(p, c)
         out["calibration"] = {"brier": round(brier(p, c), 5), "ece": ece, "reliability": table}
     return out
+
+
+def indicator_matrix(engine: Engine, results: Sequence[ScoreResult]) -> Floats:
+    """Rows of results, columns of `engine.keys`: each indicator's 0-100 score, NaN without data."""
+    values = np.full((len(results), len(engine.keys)), np.nan)
+    for r, result in enumerate(results):
+        for key, value in result.indicator_scores.items():
+            values[r, engine.index[key]] = value
+    return values

@@ -52,6 +52,7 @@ class Engine:
         self.dimension_names = list(model.dimensions)
         self.keys = [f"{d}.{i}" for d, dim in model.dimensions.items() for i in dim.indicators]
         self.index = {key: i for i, key in enumerate(self.keys)}
+        self.dropped = frozenset(model.dropped_indicators)
         transforms = [
             ind.transform for dim in model.dimensions.values() for ind in dim.indicators.values()
         ]
@@ -88,6 +89,7 @@ class Engine:
         errors: list[tuple[int, str]] = []
         columns: list[tuple[list[int], list[Any]]] = [([], []) for _ in range(2 * n)]
         index = self.index
+        dropped = self.dropped
         for r, (_, signals, given, _attrs) in enumerate(accounts):
             for offset, section, items in ((0, "signals", signals), (n, "indicator_scores", given)):
                 if not items:
@@ -95,6 +97,8 @@ class Engine:
                 for key, raw in items.items():
                     i = index.get(key)
                     if i is None:
+                        if key in dropped:
+                            continue
                         errors.append((r, f"{section}.{key}: {self._unknown_hint(key)}"))
                         break
                     rows, raws = columns[offset + i]

@@ -104,6 +104,9 @@ class ScoringModel(_Strict):
     bands: list[Band]
     segments: SegmentMatrix | None = None
     calibration: Calibration | None = None
+    dropped_indicators: tuple[str, ...] = ()
+    """Indicators (`dimension.indicator`) a calibration removed: their signals are accepted
+    and ignored rather than refused as unknown, so the same inputs score with either model."""
 
     @field_validator("dimensions")
     @classmethod
@@ -121,6 +124,14 @@ class ScoringModel(_Strict):
         check_bands(bands)
         return bands
 
+    @model_validator(mode="after")
+    def _dropped_are_gone(self) -> ScoringModel:
+        keys = {f"{d}.{i}" for d, dim in self.dimensions.items() for i in dim.indicators}
+        still = sorted(keys.intersection(self.dropped_indicators))
+        if still:
+            raise ValueError(f"dropped_indicators: {still[0]} is still an indicator of the model")
+        return self
+
     def indicator_weight(self, dimension: str, indicator: str) -> float:
         """The indicator's weight inside its dimension, as a share (0-1)."""
         indicators = self.dimensions[dimension].indicators
@@ -130,8 +141,9 @@ class ScoringModel(_Strict):
     def model_hash(self) -> str:
         """A short, stable digest of everything that changes a score."""
         data = self.model_dump(mode="json")
-        if data["calibration"] is None:
-            del data["calibration"]  # models without one keep the hash they always had
+        for key in ("calibration", "dropped_indicators"):
+            if not data[key]:
+                del data[key]  # models without them keep the hash they always had
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
