@@ -45,6 +45,10 @@ def render_page(report: dict[str, Any], *, title: str) -> str:
     if report.get("calibration"):
         parts.append("<h2>Reliability</h2>" + _table(report["calibration"]["reliability"]))
     parts.append("<h2>Indicators</h2>" + _table(report["indicators"]))
+    if report.get("folds"):
+        parts.append("<h2>Folds (grouped by account)</h2>" + _table(report["folds"]))
+    if report.get("time_split"):
+        parts.append("<h2>Time split</h2>" + _table([report["time_split"]]))
     for key, heading in (("weights", "Fitted weights"), ("dropped", "Dropped indicators")):
         if report.get(key):
             parts.append(f"<h2>{heading}</h2>" + _table(report[key]))
@@ -156,13 +160,16 @@ def _bands(rows: list[dict[str, Any]]) -> str:
 
 
 def _reliability(rows: list[dict[str, Any]]) -> str:
+    """Observed vs predicted churn per group; both axes run to the largest value shown."""
+    top = max([0.01, *(r["predicted"] for r in rows), *(r["observed"] for r in rows)])
     dots = "".join(
-        f'<circle cx="{_x(r["predicted"])}" cy="{_y(r["observed"])}" r="4" fill="#1f5fa8"/>'
+        f'<circle cx="{_x(r["predicted"] / top)}" cy="{_y(r["observed"] / top)}" r="4" '
+        f'fill="#1f5fa8"/>'
         for r in rows
     )
     inner = (
         f'<line x1="{_x(0)}" y1="{_y(0)}" x2="{_x(1)}" y2="{_y(1)}" stroke="#bbb" '
-        f'stroke-dasharray="4"/>{dots}{_axis("predicted churn", "observed churn", 1)}'
+        f'stroke-dasharray="4"/>{dots}{_axis(f"predicted churn (0 to {top:.2g})", "observed", top)}'
     )
     return _svg(inner, "reliability")
 

@@ -134,7 +134,7 @@ def band_rates(
                 "high": round(hi, 4),
             }
         )
-    warnings = []
+    warnings = [f"band {r['band']} holds no snapshot" for r in rows if not r["accounts"]]
     filled = [r for r in rows if r["accounts"]]
     for lower, upper in pairwise(filled):
         if upper["churn_rate"] > lower["churn_rate"]:
@@ -158,22 +158,22 @@ def brier(probability: Floats, churned: Bools) -> float:
 def reliability(
     probability: Floats, churned: Bools, bins: int = 10
 ) -> tuple[list[dict[str, Any]], float]:
-    """Predicted vs observed churn in equal-width probability bins, and the expected
-    calibration error (the bins' mean |predicted - observed|, weighted by accounts)."""
-    which = np.minimum((probability * bins).astype(int), bins - 1)
+    """Predicted vs observed churn in equal-count groups of predicted probability, and the
+    expected calibration error (the groups' |predicted - observed|, weighted by accounts).
+
+    Equal counts rather than equal widths: churn is rare, and equal-width bins would put
+    nearly every account in the first one.
+    """
+    order = np.argsort(probability, kind="stable")
     rows, ece = [], 0.0
-    for b in range(bins):
-        mask = which == b
-        n = int(mask.sum())
-        if not n:
-            continue
-        predicted, observed = float(probability[mask].mean()), float(churned[mask].mean())
-        ece += n / probability.size * abs(predicted - observed)
+    for part in np.array_split(order, min(bins, order.size)):
+        predicted, observed = float(probability[part].mean()), float(churned[part].mean())
+        ece += part.size / probability.size * abs(predicted - observed)
         rows.append(
             {
-                "from": b / bins,
-                "to": (b + 1) / bins,
-                "accounts": n,
+                "from": round(float(probability[part].min()), 4),
+                "to": round(float(probability[part].max()), 4),
+                "accounts": int(part.size),
                 "predicted": round(predicted, 4),
                 "observed": round(observed, 4),
             }

@@ -65,6 +65,8 @@ def test_band_rates_warn_when_not_monotone_and_when_intervals_overlap():
     assert rows[0]["low"] == pytest.approx(0.1078, abs=1e-4)
     assert warnings[0].startswith("bands not monotone: mid churns 50.0%, more than low")
     assert warnings[1].startswith("bands mid and high overlap")
+    _, empty = band_rates(["low"], ["low", "high"], np.array([True]))
+    assert empty == ["band high holds no snapshot"]
     _, clean = band_rates(["a"] * 100 + ["b"] * 100,
                           ["a", "b"], np.array([True] * 90 + [False] * 110))  # fmt: skip
     assert clean == []
@@ -72,12 +74,18 @@ def test_band_rates_warn_when_not_monotone_and_when_intervals_overlap():
 
 def test_brier_and_reliability_with_expected_calibration_error():
     assert brier(np.array([0.2, 0.8]), np.array([False, True])) == pytest.approx(0.04)
-    # ten at 0.1 with one churn (well calibrated), four at 0.9 with two (0.4 off).
+    # 14 accounts in two groups of 7 by predicted probability:
+    # seven at 0.1, one churned -> |0.1 - 1/7|;
+    # three at 0.1 and four at 0.9, two churned -> |3.9/7 - 2/7|; ECE is their mean.
     p = np.array([0.1] * 10 + [0.9] * 4)
     y = np.array([True] + [False] * 9 + [True, True, False, False])
-    rows, ece = reliability(p, y)
-    assert [(r["accounts"], r["observed"]) for r in rows] == [(10, 0.1), (4, 0.5)]
-    assert ece == pytest.approx(4 / 14 * 0.4, abs=1e-4)
+    rows, ece = reliability(p, y, bins=2)
+    assert [(r["accounts"], r["observed"]) for r in rows] == [
+        (7, round(1 / 7, 4)),
+        (7, round(2 / 7, 4)),
+    ]
+    assert rows[1]["predicted"] == round(3.9 / 7, 4)
+    assert ece == pytest.approx(0.5 * abs(0.1 - 1 / 7) + 0.5 * abs(3.9 / 7 - 2 / 7), abs=1e-4)
 
 
 def test_indicator_flags_reversed_and_leaky_indicators():
