@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "init-crm",
     "backtest",
     "calibrate",
+    "history",
 )
 
 

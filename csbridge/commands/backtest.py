@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     report = backtest(engine, history.snapshots, horizon)
     report["provenance"] = provenance(engine, history, _command(args))
     if args.report:
-        write_report(args.report, render_page(report, title=f"Backtest of {model.name}"))
+        write_file(args.report, render_page(report, title=f"Backtest of {model.name}"))
     if args.format == "json":
         json.dump(report, sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -119,11 +120,16 @@ def _command(args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
-def write_report(path: str, html: str) -> None:
+def write_file(path: str, text: str, what: str = "report") -> None:
+    """Write `text` to `path`, replacing the file only once the whole text is written."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.partial")
     try:
-        Path(path).write_text(html, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
     except OSError as exc:
-        raise CsbridgeError(f"{path}: cannot write the report ({exc.strerror})") from None
+        tmp.unlink(missing_ok=True)
+        raise CsbridgeError(f"{path}: cannot write the {what} ({exc.strerror})") from None
 
 
 def summary(report: dict[str, Any]) -> str:

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from csbridge.commands.backtest import provenance, score_snapshots, summary, write_report
+from csbridge.commands.backtest import provenance, score_snapshots, summary, write_file
 from csbridge.commands.backtest_page import render_page
 from csbridge.errors import CsbridgeError
 from csbridge.history_file import Snapshot, parse_horizon, read_history
@@ -82,9 +80,9 @@ def run(args: argparse.Namespace) -> int:
         "calibrated_model_hash": model.model_hash(),
     }
     text = yaml.safe_dump(model.model_dump(mode="json", exclude_none=True), sort_keys=False)
-    _write(args.out, f"# Written by: {report['provenance']['command']}\n{text}")
+    write_file(args.out, f"# Written by: {report['provenance']['command']}\n{text}", "model")
     if args.report:
-        write_report(args.report, render_page(report, title=f"Calibration of {base.name}"))
+        write_file(args.report, render_page(report, title=f"Calibration of {base.name}"))
     if args.format == "json":
         json.dump(report, sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -149,15 +147,3 @@ def _command(args: argparse.Namespace) -> str:
         f"--horizon {args.horizon} --folds {args.folds} --band-targets {args.band_targets} "
         f"--calibration {args.calibration} --min-weight {args.min_weight:g}"
     )
-
-
-def _write(path: str, text: str) -> None:
-    """Replace the file only once the whole text is written."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.partial")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise CsbridgeError(f"{path}: cannot write the model ({exc.strerror})") from None

@@ -8,7 +8,7 @@ caller loads the portfolio and the history and stores the outcome.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,7 @@ class Scored:
     ctx: RuleContext
     evaluation: Evaluation
     status: str | None  # the band written (sticky), None without a score
+    signals: Mapping[str, Any] = field(default_factory=dict)  # the raw signals scored
 
 
 def score_customers(
@@ -80,7 +81,8 @@ def score_customers(
         )
         if overrides and facts.key in overrides:
             ctx = replace(ctx, **overrides[facts.key])
-        scored.append(Scored(facts, result, ctx, evaluate(ctx, rules, now), status))
+        evaluation = evaluate(ctx, rules, now)
+        scored.append(Scored(facts, result, ctx, evaluation, status, signal.values))
     return scored
 
 
@@ -119,7 +121,7 @@ def desired_states(
 
 
 def history_entries(scored: Sequence[Scored]) -> list[HistoryEntry]:
-    """What to store of this cycle: score, status written, coverage, episodes."""
+    """What to store of this cycle: score, status written, coverage, episodes, signals."""
     return [
         HistoryEntry(
             account_key=item.facts.key,
@@ -128,6 +130,7 @@ def history_entries(scored: Sequence[Scored]) -> list[HistoryEntry]:
             coverage=item.result.coverage,
             payload=item.result.as_dict(),
             episodes=item.evaluation.episodes,
+            signals=item.signals,
         )
         for item in scored
     ]

@@ -51,8 +51,15 @@ def test_deciles_lift_and_capture():
     churned = score < 4
     rows = deciles(score, churned)
     assert len(rows) == 10
-    assert rows[0] == {"decile": 1, "accounts": 2, "churned": 2, "churn_rate": 1.0,
-                       "lift": 5.0, "capture": 0.5, "max_score": 1.0}  # fmt: skip
+    assert rows[0] == {
+        "decile": 1,
+        "accounts": 2,
+        "churned": 2,
+        "churn_rate": 1.0,
+        "lift": 5.0,
+        "capture": 0.5,
+        "max_score": 1.0,
+    }
     assert rows[1]["capture"] == 1.0
     assert rows[9]["lift"] == 0.0
 
@@ -67,8 +74,9 @@ def test_band_rates_warn_when_not_monotone_and_when_intervals_overlap():
     assert warnings[1].startswith("bands mid and high overlap")
     _, empty = band_rates(["low"], ["low", "high"], np.array([True]))
     assert empty == ["band high holds no snapshot"]
-    _, clean = band_rates(["a"] * 100 + ["b"] * 100,
-                          ["a", "b"], np.array([True] * 90 + [False] * 110))  # fmt: skip
+    _, clean = band_rates(
+        ["a"] * 100 + ["b"] * 100, ["a", "b"], np.array([True] * 90 + [False] * 110)
+    )
     assert clean == []
 
 
@@ -101,16 +109,27 @@ def test_indicator_flags_reversed_and_leaky_indicators():
         ]
     )
     rows = indicator_rows(values, ["a.good", "a.backwards", "a.flat"], churned)
-    assert rows[0] == {"indicator": "a.good", "coverage": 1.0, "auc": 1.0,
-                       "reversed": False, "leak_suspect": True}  # fmt: skip
+    assert rows[0] == {
+        "indicator": "a.good",
+        "coverage": 1.0,
+        "auc": 1.0,
+        "reversed": False,
+        "leak_suspect": True,
+    }
     assert rows[1]["auc"] == 0.0 and rows[1]["reversed"]
     assert rows[2]["coverage"] == 0.5 and rows[2]["auc"] == 0.5
 
 
 def test_figures_leave_out_unscored_rows_and_warn_without_both_outcomes():
     score = np.array([10.0, np.nan, 80.0])
-    out = figures(score, ["low", "no_data", "high"], ["low", "high"],
-                  np.array([False, True, False]), np.full((3, 1), np.nan), ["a.x"])  # fmt: skip
+    out = figures(
+        score,
+        ["low", "no_data", "high"],
+        ["low", "high"],
+        np.array([False, True, False]),
+        np.full((3, 1), np.nan),
+        ["a.x"],
+    )
     assert out["unscored"] == 1 and out["churned"] == 0
     assert out["auc"] is None
     assert out["warnings"][0].startswith("AUC undefined")
