@@ -60,7 +60,7 @@ def _score_fields(
     if bands:
         status = sticky_band(score.score, ctx.previous_status, bands, margin)
     trend = None if ctx.score_30d_ago is None else round(score.score - ctx.score_30d_ago, 1)
-    return {
+    fields: dict[str, FieldValue] = {
         "health_score": value,
         "health_status": status,
         "health_trend": trend,
@@ -68,6 +68,10 @@ def _score_fields(
         "health_coverage": round(score.coverage * 100, 1),
         "health_drivers": drivers_text(score),
     }
+    probability = score.data.get("churn_probability")
+    if probability is not None:  # a calibrated model: churn within its horizon, in %
+        fields["health_churn_probability"] = round(probability * 100, 1)
+    return fields
 
 
 def desired_state(
