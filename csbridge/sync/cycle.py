@@ -84,7 +84,8 @@ def score_customers(
         )
         if overrides and facts.key in overrides:
             ctx = replace(ctx, **overrides[facts.key])
-        scored.append(Scored(facts, signal, result, ctx, evaluate(ctx, rules, now), status))
+        evaluation = evaluate(ctx, rules, now)
+        scored.append(Scored(facts, signal, result, ctx, evaluation, status))
     return scored
 
 
@@ -124,7 +125,7 @@ def desired_states(
 
 
 def history_entries(scored: Sequence[Scored]) -> list[HistoryEntry]:
-    """What to store of this cycle: score, status written, coverage, episodes."""
+    """What to store of this cycle: score, status written, coverage, episodes, signals."""
     return [
         HistoryEntry(
             account_key=item.facts.key,
@@ -133,6 +134,7 @@ def history_entries(scored: Sequence[Scored]) -> list[HistoryEntry]:
             coverage=item.result.coverage,
             payload=item.result.as_dict(),
             episodes=item.evaluation.episodes,
+            signals=item.signals.values,
         )
         for item in scored
     ]
