@@ -71,3 +71,26 @@ def test_dropped_indicators_are_accepted_and_ignored_but_must_be_gone():
         parse_model(MODEL + "dropped_indicators: [usage.dau_mau]\n", source="m.yaml")
     with pytest.raises(CsbridgeError, match="unknown indicator"):
         Engine(model).score("a", {"usage.typo": 1})
+
+
+def test_a_calibrated_model_brings_its_churn_probability_field_to_the_crm():
+    from datetime import UTC, datetime
+
+    from csbridge.scoring.rules import RuleContext
+    from csbridge.sync.cycle import model_mapping
+    from csbridge.sync.desired import desired_state
+
+    plain = parse_model(MODEL, source="m.yaml")
+    calibrated = parse_model(
+        MODEL + "calibration: {method: logistic, horizon_days: 90, intercept: 0, slope: -0.1}\n",
+        source="m.yaml",
+    )
+    assert "health_churn_probability" not in model_mapping("hubspot", None, plain).write
+    mapping = model_mapping("salesforce", None, calibrated)
+    assert mapping.api_name("health_churn_probability") == "Churn_Probability__c"
+    score = Engine(calibrated).score("a", {"usage.dau_mau": 0.0})
+    state = desired_state(
+        score, RuleContext("a", score=score.score), [], mapping, datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    assert state.fields["Churn_Probability__c"] == 50.0
+    assert "health_churn_probability" not in state.unmapped
