@@ -31,7 +31,12 @@ from datetime import datetime, timedelta
 import structlog
 
 from csbridge.connectors.protocol import CrmWriter, TaskCreate, WriteResult, chunks
-from csbridge.http.errors import AuthError, HttpError, QuotaExhaustedError, UnknownOutcomeError
+from csbridge.http.errors import (
+    HttpError,
+    QuotaExhaustedError,
+    SetupError,
+    UnknownOutcomeError,
+)
 from csbridge.store.facts import as_utc
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
@@ -97,7 +102,7 @@ class TaskApplier:
             return
         try:
             found = self._look_up([t.key for t in tasks])
-        except (QuotaExhaustedError, AuthError):
+        except (QuotaExhaustedError, SetupError):
             raise
         except HttpError as exc:  # retried by the HTTP policy already; the rest runs on
             self._defer(tasks, f"task lookup failed: {exc}; carried to the next run")
@@ -162,7 +167,7 @@ class TaskApplier:
                 self.sleep(self.options.lookup_delay)
                 try:
                     found = self._look_up(keys)
-                except (QuotaExhaustedError, AuthError):
+                except (QuotaExhaustedError, SetupError):
                     raise
                 except HttpError as lookup:
                     reason = f"{exc}; its lookup failed too ({lookup}); looked up next run"
@@ -173,7 +178,7 @@ class TaskApplier:
                     return
             results = [WriteResult(k, False, error=reason) for k in keys]
             unknown = set(keys)
-        except (QuotaExhaustedError, AuthError):
+        except (QuotaExhaustedError, SetupError):
             raise
         except HttpError as exc:  # left pending: the next run looks them up first
             results = [WriteResult(k, False, error=str(exc)) for k in keys]

@@ -254,6 +254,8 @@ def _fault_response(fault: Fault, path: str) -> Response:
     error = (
         f"Query rate limit exceeded for project_id: {PROJECT_ID}. More than 3 queries per second."
         if fault.status == 429
+        else "Unauthorized"
+        if fault.status == 401
         else "Internal server error"
     )
     response = JSONResponse({"request": path, "error": error}, fault.status)
