@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -148,9 +149,29 @@ def test_a_trickled_body_is_cut_off_with_408(slow_limit_service: tuple[int, Stor
     answer = trickle(port, request.encode(), body)
     assert answer.split(b"\r\n", 1)[0] == b"HTTP/1.1 408 Request Timeout", answer
     assert answer.endswith(b'{"error":"body not received within 1 s"}'), answer
+    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    assert 'csbridge_webhook_requests_total{outcome="timeout",source="standard"} 1' in metrics
     with store.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(webhook_inbox)).scalar() == 0
     # A body that arrives in time is still welcome on the same server.
     fast = signing.standard_headers(body, "fast")
     response = httpx.post(f"http://127.0.0.1:{port}/webhooks/standard", content=body, headers=fast)
     assert response.status_code == 200
+
+
+def test_a_client_hanging_up_mid_body_is_counted_not_a_traceback(
+    service: Service, capfd: pytest.CaptureFixture[str]
+) -> None:
+    body = signing.standard_event()
+    port = int(service.url.rsplit(":", 1)[1])
+    head = (
+        f"POST /webhooks/standard HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(head + body[:5])
+    expected = 'csbridge_webhook_requests_total{outcome="disconnected",source="standard"} 1'
+    while expected not in service.client.get("/metrics").text:  # the server notices the hang-up
+        time.sleep(0.01)
+    assert rows(service) == 0
+    assert "Traceback" not in capfd.readouterr().err
