@@ -181,6 +181,9 @@ class WebhookSettings(_Section):
     """The webhook service: limits, the public URL HubSpot signs, and the senders."""
 
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
+    body_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="408 when a body takes longer to arrive"
+    )
     tolerance_seconds: int = Field(default=300, gt=0)
     public_url: Url | None = Field(default=None, description="scheme://host as senders call it")
     lease_seconds: float = Field(default=60.0, gt=0, description="a claimed row is reclaimed after")
