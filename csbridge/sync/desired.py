@@ -110,6 +110,10 @@ def desired_state(
             internal[action.field] = action.value
         elif action.kind == "tag_add" and action.tag is not None:
             tags.add(action.tag)
+        elif action.kind == "tag_remove":
+            # tags are a desired set: one is on while some rule adds it, and the plan
+            # removes an owned tag no rule adds, so a rule's "off" needs no entry here
+            continue
         elif action.kind == "task":
             tasks.append(
                 TaskToCreate(
