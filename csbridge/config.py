@@ -119,7 +119,9 @@ class CrmTargetSettings(_Section):
         default=None, description="task owner when the account has none"
     )
     batch_size: int | None = Field(
-        default=None, gt=0, description="records per write call (default: the API's maximum)"
+        default=None,
+        gt=0,
+        description="records per write call (default and cap: the API's maximum)",
     )
     bulk_threshold: int = Field(
         default=2000, gt=0, description="Salesforce: more changed records than this use Bulk 2.0"

@@ -20,7 +20,6 @@ from csbridge.http.errors import QuotaExhaustedError, UnknownOutcomeError
 from csbridge.store.store import Store, open_store
 from csbridge.sync import ledger
 from csbridge.sync.apply import ApplyOptions, apply_changes
-from csbridge.sync.apply_tasks import TaskApplier
 from csbridge.sync.changes import ChangeSet, DesiredState, LedgerState, Notification, TaskToCreate
 from csbridge.sync.ledger import read_ledger, record_fields
 from csbridge.sync.plan import plan
@@ -378,32 +377,40 @@ def test_without_tasks_alongside_the_tasks_follow_the_updates(store: Store) -> N
 
 @dataclass
 class QuotaOnSecondUpdate(FakeCrm):
+    """A CRM whose daily quota runs out on the second update call: every create after it
+    is refused too. Its task search (metered apart, as HubSpot's) answers only once the
+    quota ran out, so the task thread looks up after the updates failed."""
+
     stop: bool = True
+    exhausted: threading.Event = field(default_factory=threading.Event)
 
     def update_records(self, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
         if self.stop and "update" in self.calls:
+            self.exhausted.set()
             raise QuotaExhaustedError("hubspot", "update", "daily quota reached")
         return super().update_records(updates)
 
+    def find_tasks(self, keys: Sequence[str]) -> dict[str, str]:
+        if self.stop:
+            assert self.exhausted.wait(5)
+        return super().find_tasks(keys)
+
+    def create_tasks(self, tasks: Sequence[TaskCreate]) -> list[WriteResult]:
+        if self.exhausted.is_set() and self.stop:
+            raise QuotaExhaustedError("hubspot", "create", "daily quota reached")
+        return super().create_tasks(tasks)
+
 
 def test_a_quota_stop_during_the_updates_starts_no_task_batch_then_resumes(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    store: Store,
 ) -> None:
-    # the task thread looks up only once the updates have failed: no batch may start then
-    look_up = TaskApplier._look_up
-
-    def after_the_stop(self: TaskApplier, keys: list[str]) -> dict[str, str]:
-        assert self.halted.wait(5)
-        return look_up(self, keys)
-
-    monkeypatch.setattr(TaskApplier, "_look_up", after_the_stop)
+    # the task thread looks up only once the updates have failed: no task may land then
     crm = QuotaOnSecondUpdate()
     states = records_and_tasks(4)
     report = apply_changes(changes_for(store, states), crm, store, ALONGSIDE)
     assert report.stopped is not None and "quota" in report.stopped
     assert report.records_updated == 3 and report.tasks_created == 0 and not crm.tasks
     assert "find" in crm.calls  # the thread had ended before apply returned
-    monkeypatch.undo()
     crm.stop = False
     again = apply_changes(changes_for(store, states), crm, store, ALONGSIDE)
     assert again.ok and again.records_updated == 1 and again.tasks_created == 4

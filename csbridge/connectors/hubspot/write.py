@@ -72,13 +72,9 @@ class HubspotWriter:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         search_lag: float = 0.0,
     ) -> None:
-        if not 0 < batch_size <= MAX_BATCH:
-            raise CsbridgeError(
-                f"crm.hubspot.batch_size: {batch_size} is outside 1..{MAX_BATCH}; lower it"
-            )
         self.client = client
         self.mapping = mapping
-        self._batch_size = batch_size
+        self._batch_size = min(batch_size, MAX_BATCH)  # the API's maximum caps the config's
         self.now = now
         self._search_lag = search_lag
         self._types = {spec.api_name: spec.type for spec in mapping.write.values()}
@@ -318,6 +314,6 @@ def hubspot_writer(settings: Settings, accounting: CallAccounting | None = None)
     return HubspotWriter(
         hubspot_client(source, settings.http, accounting),
         load_field_mapping("hubspot", target.mapping),
-        batch_size=min(target.batch_size or MAX_BATCH, MAX_BATCH),
+        batch_size=target.batch_size or MAX_BATCH,
         search_lag=target.task_lookup_delay,
     )

@@ -67,14 +67,10 @@ class SalesforceWriter:
         batch_size: int = MAX_BATCH,
         bulk_wait: float = 2.0,
     ) -> None:
-        if not 0 < batch_size <= MAX_BATCH:
-            raise CsbridgeError(
-                f"crm.salesforce.batch_size: {batch_size} is outside 1..{MAX_BATCH}; lower it"
-            )
         self.sf = sf
         self.client = client
         self.mapping = mapping
-        self._batch_size = batch_size
+        self._batch_size = min(batch_size, MAX_BATCH)  # the API's maximum caps the config's
         self.bulk_wait = bulk_wait
 
     def close(self) -> None:
@@ -304,6 +300,6 @@ def salesforce_writer(
         open_salesforce(source, client, token),
         client,
         load_field_mapping("salesforce", target.mapping),
-        batch_size=min(target.batch_size or MAX_BATCH, MAX_BATCH),
+        batch_size=target.batch_size or MAX_BATCH,
         bulk_wait=bulk_wait,
     )

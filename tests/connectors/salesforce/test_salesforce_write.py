@@ -293,6 +293,10 @@ def test_factory_caps_the_batch_size_and_names_a_missing_source() -> None:
         crm={"targets": ["salesforce"], "salesforce": {"batch_size": 1000}},
     )
     assert salesforce_writer(settings, token="tok").batch_size == 200
+    # one behaviour: the API's maximum caps any larger batch size, however it is given
+    client = salesforce_client(SALESFORCE, HTTP)
+    sf = open_salesforce(SALESFORCE, client, "tok")
+    assert SalesforceWriter(sf, client, MAPPING, batch_size=201).batch_size == 200
 
 
 # -- real HTTP against the sandbox --------------------------------------------------------
