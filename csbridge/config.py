@@ -190,6 +190,11 @@ class WebhookSettings(_Section):
     public_url: Url | None = Field(default=None, description="scheme://host as senders call it")
     lease_seconds: float = Field(default=60.0, gt=0, description="a claimed row is reclaimed after")
     worker_in_serve: bool = False
+    alert_hold_days: float = Field(
+        default=14,
+        gt=0,
+        description="a CS platform's score alert drives the churn-risk rule this long",
+    )
     sources: dict[WebhookSource, WebhookSourceSettings] = Field(default_factory=dict)
 
 

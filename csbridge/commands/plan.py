@@ -18,14 +18,9 @@ from csbridge.config import load_config
 from csbridge.connectors.registry import WRITERS
 from csbridge.errors import CsbridgeError
 from csbridge.mappings.fields import Crm
-from csbridge.scoring import Engine, load_model
-from csbridge.scoring.rules_config import load_rules
 from csbridge.store.store import open_store
 from csbridge.sync.changes import ChangeSet
-from csbridge.sync.cycle import desired_states, in_targets, model_mapping, score_customers
-from csbridge.sync.history import load_history
-from csbridge.sync.ledger import read_ledger
-from csbridge.sync.plan import ledger_states, plan
+from csbridge.sync.cycle import Cycle, in_targets
 from csbridge.sync.portfolio import load_portfolio
 
 
@@ -56,30 +51,26 @@ def run(args: argparse.Namespace) -> int:
     target: Crm | None = args.target or (settings.crm.targets[0] if settings.crm.targets else None)
     if target is None:
         raise CsbridgeError("no CRM target: set crm.targets in the config or pass --target")
-    rules = load_rules(args.rules or settings.rules)
     now = parse_now(args.now)
-    engine = Engine(load_model(settings.model))
-    mapping = model_mapping(
-        target, args.mapping or getattr(settings.crm, target).mapping, engine.model
+    cycle = Cycle.build(
+        settings,
+        rules=args.rules,
+        mappings={target: args.mapping or getattr(settings.crm, target).mapping},
     )
     options = load_options(args.signals, settings)
     store = open_store(settings.database_url)
     try:
         portfolio = load_portfolio(store, settings.identity.key, now)
-        history = load_history(store, now)
-        written, done, notified = read_ledger(store, target, mapping.object, mapping.tag_field)
+        if not portfolio.customers:
+            raise CsbridgeError(
+                f"{store.url}: no CRM accounts in the store; "
+                "run `csbridge pull` with this config first"
+            )
+        customers = in_targets(portfolio.customers, (target,))
+        scored = cycle.score(customers, now, cycle.history(store, now), options)
+        changes = cycle.plan(store, scored, target, now)
     finally:
         store.close()
-    if not portfolio.customers:
-        raise CsbridgeError(
-            f"{store.url}: no CRM accounts in the store; run `csbridge pull` with this config first"
-        )
-    customers = in_targets(portfolio.customers, (target,))
-    scored = score_customers(customers, engine, rules, now, history, options)
-    desired = desired_states(scored, target, mapping, engine, rules, now)
-    changes = plan(
-        desired, ledger_states(desired, written, done, notified), owned_tags=rules.owned_tags
-    )
     write(changes, args.format)
     return 0
 

@@ -21,6 +21,7 @@ from csbridge.config import load_config
 from csbridge.errors import CsbridgeError
 from csbridge.store.lock import run_lock
 from csbridge.store.store import open_store
+from csbridge.sync.cycle import Cycle
 from csbridge.sync.notify import Notifier
 from csbridge.sync.run import RunReport, run_sync
 
@@ -56,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         )
     options = load_options(args.signals, settings)
     now = parse_now(args.now)
+    cycle = Cycle.build(settings)  # a bad model, rules or mapping file fails before the lock
     store = open_store(settings.database_url)
     try:
         with run_lock(store) as lock:
@@ -69,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
                     notifier=notifier,
                     options=options,
                     verify_lock=lock.verify,
+                    cycle=cycle,
                 )
             finally:
                 notifier.close()

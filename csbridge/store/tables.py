@@ -153,6 +153,19 @@ rule_episodes = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# a CS platform's latest health-score alert per customer: the rules read its score while
+# it is fresh (`webhooks.alert_hold_days`), so a run and the alert's reaction agree
+platform_scores = Table(
+    "platform_scores",
+    metadata,
+    Column("account_key", String(255), primary_key=True),
+    Column("platform", String(64), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("previous_score", Float, nullable=True),
+    Column("alerted_at", UTCDateTime, nullable=False),
+    Column("event_id", String(255), nullable=False),
+)
+
 webhook_inbox = Table(
     "webhook_inbox",
     metadata,

@@ -1,30 +1,42 @@
-"""One scoring cycle: facts → signals → score → rules → desired CRM state, with history.
+"""One scoring cycle: facts → signals → score → rules → desired CRM state → plan.
 
-Shared by `csbridge plan`, `csbridge run` and the webhook worker's reactions, so every
-path computes the same fields, tags and task keys. Pure apart from its inputs: the
-caller loads the portfolio and the history and stores the outcome.
+`Cycle` holds what a process scores and plans with, built once (`Cycle.build`): the
+engine (the model), the playbook rules, each CRM's field mapping and how long a CS
+platform's score alert holds. `csbridge run`, `csbridge plan` and the webhook worker's
+reactions all go through one, so every path computes the same fields, tags and task
+keys, and the worker reads no model, rules or mapping file per alert. Writers are not
+part of it: they are built per run or per reaction from the registry, since a
+Salesforce session expires and our client does not renew it, so a writer kept for a
+worker's lifetime would fail after an idle night.
+
+Scoring is pure apart from its inputs; `Cycle.history` and `Cycle.plan` read the store
+(score history, episodes, platform scores; the write ledger); the caller stores the
+outcome (`history_entries`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+from csbridge.config import Settings
 from csbridge.mappings.fields import Crm, CrmFieldMapping, load_field_mapping
-from csbridge.scoring import Engine, ScoringModel
+from csbridge.scoring import Engine, ScoringModel, load_model
 from csbridge.scoring.explain import explain
 from csbridge.scoring.results import ScoreResult
 from csbridge.scoring.rules import Evaluation, RuleContext, evaluate
-from csbridge.scoring.rules_config import RulesConfig
+from csbridge.scoring.rules_config import RulesConfig, load_rules
 from csbridge.scoring.signal_types import CustomerSignals
 from csbridge.scoring.signals import CustomerFacts, SignalOptions, portfolio_signals
-from csbridge.sync.changes import DesiredState
+from csbridge.store.store import Store
+from csbridge.sync.changes import ChangeSet, DesiredState
 from csbridge.sync.context import rule_context
 from csbridge.sync.desired import desired_state, sticky_band
-from csbridge.sync.history import History, HistoryEntry
+from csbridge.sync.history import History, HistoryEntry, load_history
+from csbridge.sync.ledger import read_ledger
+from csbridge.sync.plan import ledger_states, plan
 
 NO_HISTORY = History()
 
@@ -41,6 +53,65 @@ class Scored:
     status: str | None  # the band written (sticky), None without a score
 
 
+@dataclass(frozen=True)
+class Cycle:
+    """The engine, rules and CRM field mappings of one process (see the module doc)."""
+
+    engine: Engine
+    rules: RulesConfig
+    mappings: Mapping[Crm, CrmFieldMapping]
+    alert_hold: timedelta
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        rules: str | None = None,
+        mappings: Mapping[Crm, str | None] | None = None,
+    ) -> Cycle:
+        """Read the model, the rules (`rules` over `settings.rules`) and the mapping of
+        each CRM of `crm.targets` (plus `mappings`: CRM → mapping file override)."""
+        engine = Engine(load_model(settings.model))
+        paths: dict[Crm, str | None] = {
+            t: getattr(settings.crm, t).mapping for t in settings.crm.targets
+        }
+        paths.update(mappings or {})
+        return cls(
+            engine,
+            load_rules(rules or settings.rules),
+            {t: model_mapping(t, path, engine.model) for t, path in paths.items()},
+            timedelta(days=settings.webhooks.alert_hold_days),
+        )
+
+    def history(
+        self, store: Store, now: datetime, only: Sequence[str] | None = None
+    ) -> dict[str, History]:
+        """What earlier runs and reactions left, with the fresh CS-platform scores."""
+        return load_history(store, now, only, hold=self.alert_hold)
+
+    def score(
+        self,
+        customers: Sequence[CustomerFacts],
+        now: datetime,
+        history: Mapping[str, History] | None = None,
+        options: SignalOptions | None = None,
+    ) -> list[Scored]:
+        """`score_customers` with this cycle's engine and rules."""
+        return score_customers(customers, self.engine, self.rules, now, history, options)
+
+    def plan(self, store: Store, scored: Sequence[Scored], target: Crm, now: datetime) -> ChangeSet:
+        """The desired state of `scored` in `target` against its write ledger."""
+        mapping = self.mappings[target]
+        desired = desired_states(scored, target, mapping, self.engine, self.rules, now)
+        written, done, notified = read_ledger(store, target, mapping.object, mapping.tag_field)
+        return plan(
+            desired,
+            ledger_states(desired, written, done, notified),
+            owned_tags=self.rules.owned_tags,
+        )
+
+
 def score_customers(
     customers: Sequence[CustomerFacts],
     engine: Engine,
@@ -48,15 +119,13 @@ def score_customers(
     now: datetime,
     history: Mapping[str, History] | None = None,
     options: SignalOptions | None = None,
-    overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Scored]:
     """Score every customer and run the playbooks with what earlier runs left.
 
-    `overrides` (customer key → RuleContext fields) changes what the rules read for a
-    customer, not the fields written (score, trend, previous score: `Scored.ctx` stays
-    csbridge's own): a CS platform's alert makes its own health score drive the
-    churn-risk trigger (`csbridge.webhooks.reaction`) without its previous score being
-    written as our trend.
+    A fresh CS-platform score alert (`History.platform`) changes what the rules read
+    (its score and previous score drive the churn-risk trigger), not the fields written
+    (score, trend, previous score: `Scored.ctx` stays csbridge's own), so the platform's
+    previous score is never written as our trend (`csbridge.sync.platform_scores`).
     """
     history = history or {}
     signals = portfolio_signals(customers, now, engine.model, options)
@@ -85,9 +154,14 @@ def score_customers(
             champion_left=champion,
             key_features=options.key_features if options else (),
         )
-        # the rules read the override; the fields written (trend, previous score) keep
-        # csbridge's own history, so the next run does not undo them
-        seen = replace(ctx, **overrides[facts.key]) if overrides and facts.key in overrides else ctx
+        # the rules read a fresh platform score; the fields written (trend, previous
+        # score) keep csbridge's own history
+        alert = past.platform
+        seen = (
+            ctx
+            if alert is None
+            else replace(ctx, score=alert.score, score_30d_ago=alert.previous_score)
+        )
         evaluation = evaluate(seen, rules, now)
         scored.append(Scored(facts, signal, result, ctx, evaluation, status))
     return scored

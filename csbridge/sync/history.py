@@ -7,6 +7,8 @@
 - `rule_episodes`: the playbook states active after the run (rule → start date), so
   hysteresis holds between runs: an account hovering on a threshold keeps its episode,
   its tag and its one task.
+- `platform_scores` (`csbridge.sync.platform_scores`): a CS platform's fresh score
+  alert, which the rules read instead of csbridge's own score (`History.platform`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import delete, insert, select
 from csbridge.store.facts import as_utc
 from csbridge.store.store import Store
 from csbridge.store.tables import rule_episodes, score_history
+from csbridge.sync.platform_scores import PlatformScore, fresh_platform_scores
 
 TREND_DAYS = 30
 LOOKBACK_DAYS = 45  # history older than this is not read (the trend needs 30 days)
@@ -34,6 +37,7 @@ class History:
     score_30d_ago: float | None = None
     episodes: Mapping[str, date] = field(default_factory=dict)
     previous_score: float | None = None  # the latest score of an earlier (UTC) day
+    platform: PlatformScore | None = None  # a CS platform's fresh score alert, for the rules
 
 
 @dataclass(frozen=True)
@@ -50,10 +54,14 @@ class HistoryEntry:
 
 
 def load_history(
-    store: Store, now: datetime, only: Sequence[str] | None = None
+    store: Store,
+    now: datetime,
+    only: Sequence[str] | None = None,
+    *,
+    hold: timedelta | None = None,
 ) -> dict[str, History]:
     """Every account's (or `only` these accounts') previous status, score 30 days ago
-    and open episodes."""
+    and open episodes; with `hold`, its freshest CS-platform score alerted within it."""
     since = now - timedelta(days=LOOKBACK_DAYS)
     cutoff = now - timedelta(days=TREND_DAYS)
     today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -84,13 +92,15 @@ def load_history(
         episodes: dict[str, dict[str, date]] = {}
         for key, rule, started_on in conn.execute(started):
             episodes.setdefault(key, {})[rule] = started_on
-    keys = set(latest) | set(older) | set(episodes)
+    platforms = {} if hold is None else fresh_platform_scores(store, now, hold, only)
+    keys = set(latest) | set(older) | set(episodes) | set(platforms)
     return {
         key: History(
             previous_status=latest[key][1] if key in latest else None,
             score_30d_ago=older[key][1] if key in older else None,
             episodes=episodes.get(key, {}),
             previous_score=before[key][1] if key in before else None,
+            platform=platforms.get(key),
         )
         for key in keys
     }

@@ -30,25 +30,14 @@ from csbridge.connectors.protocol import CrmWriter
 from csbridge.connectors.registry import WRITERS
 from csbridge.http.client import CallAccounting
 from csbridge.mappings.fields import Crm
-from csbridge.scoring import Engine, load_model
-from csbridge.scoring.rules_config import RulesConfig, load_rules
 from csbridge.scoring.signals import SignalOptions
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
 from csbridge.sync.apply import Notifier, apply_changes
 from csbridge.sync.apply_types import ApplyOptions, ApplyReport
 from csbridge.sync.changes import ChangeSet
-from csbridge.sync.cycle import (
-    Scored,
-    desired_states,
-    history_entries,
-    in_targets,
-    model_mapping,
-    score_customers,
-)
-from csbridge.sync.history import load_history, save_history
-from csbridge.sync.ledger import read_ledger
-from csbridge.sync.plan import ledger_states, plan
+from csbridge.sync.cycle import Cycle, Scored, history_entries, in_targets
+from csbridge.sync.history import save_history
 from csbridge.sync.portfolio import load_portfolio
 from csbridge.sync.pull import pull
 
@@ -108,9 +97,11 @@ def run_sync(
     notifier: Notifier | None = None,
     options: SignalOptions | None = None,
     verify_lock: Callable[[], None] = lambda: None,
+    cycle: Cycle | None = None,
 ) -> RunReport:
     """One whole run against `store`; the caller holds the run lock and passes its
-    `verify` (raising `LockLostError`), called before each write batch."""
+    `verify` (raising `LockLostError`), called before each write batch. `cycle`: the
+    process's (default: built from `settings`)."""
     began = time.monotonic()
     run_id = store.start_run("run-dry" if dry_run else "run")
     report = RunReport(run_id, dry_run)
@@ -121,7 +112,15 @@ def run_sync(
             report.pull = {"records": sum(pulled.records.values()), "stopped": pulled.stopped}
             report.ok = pulled.ok
         _score_and_write(
-            settings, store, now, report, writer_factory, notifier, options, verify_lock
+            settings,
+            store,
+            now,
+            report,
+            cycle or Cycle.build(settings),
+            writer_factory,
+            notifier,
+            options,
+            verify_lock,
         )
     except LockLostError as exc:
         report.ok, report.stopped, report.lock_lost = False, "lock_lost", str(exc)
@@ -140,19 +139,18 @@ def _score_and_write(
     store: Store,
     now: datetime,
     report: RunReport,
+    cycle: Cycle,
     writer_factory: WriterFactory,
     notifier: Notifier | None,
     options: SignalOptions | None,
     verify_lock: Callable[[], None],
 ) -> None:
-    engine = Engine(load_model(settings.model))
-    rules = load_rules(settings.rules)
     portfolio = load_portfolio(store, settings.identity.key, now)
     report.unmatched = portfolio.report.total
     targets = list(settings.crm.targets)
     customers = in_targets(portfolio.customers, targets)
     progress.current().start("score", total=len(customers))
-    scored = score_customers(customers, engine, rules, now, load_history(store, now), options)
+    scored = cycle.score(customers, now, cycle.history(store, now), options)
     report.accounts_scored = sum(1 for s in scored if s.result.score is not None)
     progress.current().done("score", accounts=report.accounts_scored)
     report.bands = dict(sorted(Counter(s.status or "unscored" for s in scored).items()))
@@ -164,8 +162,7 @@ def _score_and_write(
                 settings,
                 store,
                 scored,
-                engine,
-                rules,
+                cycle,
                 now,
                 writer,
                 report.run_id,
@@ -183,7 +180,11 @@ def _score_and_write(
             verify_lock()  # an apply stopped by a lost lock: no next target, no history
     if not report.dry_run:
         save_history(
-            store, history_entries(scored), now, model_hash=engine.model_hash, run_id=report.run_id
+            store,
+            history_entries(scored),
+            now,
+            model_hash=cycle.engine.model_hash,
+            run_id=report.run_id,
         )
 
 
@@ -192,8 +193,7 @@ def write_target(
     settings: Settings,
     store: Store,
     scored: Sequence[Scored],
-    engine: Engine,
-    rules: RulesConfig,
+    cycle: Cycle,
     now: datetime,
     writer: CrmWriter | None,
     run_id: str,
@@ -203,13 +203,8 @@ def write_target(
     """Plan `scored` against `target`'s ledger and apply it through `writer` (None: plan
     only). Shared by the scheduled run and the webhook reactions."""
     target_settings = getattr(settings.crm, target)
-    mapping = model_mapping(target, target_settings.mapping, engine.model)
-    tag_field = mapping.tag_field
-    desired = desired_states(scored, target, mapping, engine, rules, now)
-    written, done, notified = read_ledger(store, target, mapping.object, tag_field)
-    changes = plan(
-        desired, ledger_states(desired, written, done, notified), owned_tags=rules.owned_tags
-    )
+    mapping = cycle.mappings[target]
+    changes = cycle.plan(store, scored, target, now)
     if writer is None:
         return changes, None
     applied = apply_changes(
@@ -218,7 +213,7 @@ def write_target(
         store,
         ApplyOptions(
             object_type=mapping.object,
-            tag_field=tag_field,
+            tag_field=mapping.tag_field,
             fallback_owner_id=target_settings.fallback_owner_id,
             bulk_threshold=target_settings.bulk_threshold,
             lookup_delay=writer.search_lag,

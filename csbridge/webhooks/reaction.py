@@ -9,10 +9,13 @@ already read, then the cycle runs for that one customer and each CRM of
   every later run sees it too; the task is keyed by that answer id.
 - `urgent_ticket`: stored as an urgent `Ticket` fact (a Zendesk event keeps the
   ticket's own id, so the next pull updates the same row rather than adding one).
-- `score_drop` / `threshold_crossed` (a CS platform's own health score): that score
-  drives the rules for this evaluation: the rule context's `score` is the alert's
-  score and `score_30d_ago` its previous score, so the churn-risk trigger (below /
-  drop) fires on the platform's view. The fields written (score, band, ...) still come
+- `score_drop` / `threshold_crossed` (a CS platform's own health score): stored as the
+  customer's latest score from that platform (`csbridge.sync.platform_scores`). While
+  it is fresh (`webhooks.alert_hold_days`, or until that platform's next alert) the
+  rules of every cycle, this reaction's and the scheduled runs', read it as the
+  customer's score (and its previous score as the score 30 days ago), so the churn-risk
+  trigger (below / drop) fires on the platform's view and the next run keeps the tag
+  and the task the alert brought. The fields written (score, band, trend) still come
   from csbridge's own score, and the rule's own threshold applies, not the alert's.
 
 The reaction reads only that customer's facts (`load_customer`), so its time does
@@ -20,16 +23,19 @@ not grow with the portfolio's; the session benchmark is the whole portfolio's, r
 from the last 30 days of usage at most once an hour per process.
 
 Facts are stored in the account's own system (its `source`), so the identity index
-joins them like pulled facts. A reaction stores no score history and no rule episodes
-(the scheduled run does): a churn-risk task is keyed by the day it started, so a
-repeat of the alert that day plans the same key and nothing new is created.
+joins them like pulled facts. The model, rules and mappings are read once per process
+(the worker's `Cycle`), not per alert. A reaction stores its customer's score history
+and rule episodes like a run, so the next run starts from the episodes it opened: a
+churn-risk task keyed by the day its episode started keeps that key.
 
 Outcome: `processed` with what landed ("reacted: hubspot: 1 task created (key ...)"),
 or "no change needed"; an unknown account is `parked`. If any write did not land the
 reaction raises `ReactionIncompleteError`: the worker leaves the row claimed and
 retries it after its lease, and the retry plans only what is still missing. A reaction
 holds the store's run lock, so it never overlaps a scheduled run (a run in progress
-makes it raise and retry later).
+makes it raise and retry later), and checks it before each write batch as a run does:
+a lost lock (PostgreSQL) stops its writes, stores no history and leaves the row to be
+retried after its lease.
 """
 
 from __future__ import annotations
@@ -48,17 +54,16 @@ from csbridge.errors import CsbridgeError
 from csbridge.http.client import CallAccounting
 from csbridge.mappings.identity import IdentityIndex
 from csbridge.models import Fact, SurveyResponse, Ticket
-from csbridge.scoring import Engine, load_model
-from csbridge.scoring.rules_config import load_rules
 from csbridge.scoring.signals import SignalOptions
-from csbridge.store.lock import run_lock
+from csbridge.store.lock import LockLostError, run_lock
 from csbridge.store.store import Store
 from csbridge.sync import notify
 from csbridge.sync.apply import Notifier
 from csbridge.sync.apply_types import ApplyReport
 from csbridge.sync.changes import ChangeSet
-from csbridge.sync.cycle import in_targets, score_customers
-from csbridge.sync.history import load_history
+from csbridge.sync.cycle import Cycle, history_entries, in_targets
+from csbridge.sync.history import save_history
+from csbridge.sync.platform_scores import PlatformScore, save_platform_score
 from csbridge.sync.portfolio import load_customer, session_benchmark
 from csbridge.sync.run import WriterFactory, default_writer, write_target
 from csbridge.webhooks.alert import Alert, React, ReactionOutcome
@@ -81,8 +86,11 @@ def sync_reaction(
     writer_factory: WriterFactory = default_writer,
     notifier: Notifier | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    cycle: Cycle | None = None,
 ) -> React:
-    """The reaction that writes into the CRMs of `crm.targets` (see the module doc)."""
+    """The reaction that writes into the CRMs of `crm.targets` (see the module doc);
+    `cycle` is the process's (default: built from `settings` now, once)."""
+    cycle = cycle or Cycle.build(settings)
 
     def react(alert: Alert) -> ReactionOutcome:
         account = find_account(store.engine, alert)
@@ -92,8 +100,8 @@ def sync_reaction(
         fact = alert_fact(alert, source, account_id)
         if fact is not None:
             store.upsert([fact])
-        with run_lock(store):
-            return _react(alert, source, account_id, clock())
+        with run_lock(store) as lock:
+            return _react(alert, source, account_id, clock(), lock.verify)
 
     benchmarks: list[tuple[datetime, float | None]] = []  # the latest, while fresh
 
@@ -106,25 +114,24 @@ def sync_reaction(
         benchmarks[:] = [(now, value)]
         return value
 
-    def _react(alert: Alert, source: str, account_id: str, now: datetime) -> ReactionOutcome:
+    def _react(
+        alert: Alert, source: str, account_id: str, now: datetime, verify: Callable[[], None]
+    ) -> ReactionOutcome:
         targets = list(settings.crm.targets)
         portfolio = load_customer(store, source, account_id, settings.identity.key, now)
         mine = in_targets(portfolio.customers, targets)
         if not mine:
             return ReactionOutcome("processed", f"{NO_CHANGE}: {source}:{account_id} is in no CRM")
         key = mine[0].key
+        platform = platform_score(alert, now)
+        if platform is not None:
+            save_platform_score(store, key, platform)
         benchmark = benchmark_for(portfolio.index, now)
         mixpanel = settings.sources.mixpanel
         options = SignalOptions(
             key_features=mixpanel.key_features if mixpanel else (), session_benchmark=benchmark
         )
-        engine = Engine(load_model(settings.model))
-        rules = load_rules(settings.rules)
-        history = load_history(store, now, [key])
-        override = context_override(alert)
-        scored = score_customers(
-            mine, engine, rules, now, history, options, {key: override} if override else None
-        )
+        scored = cycle.score(mine, now, cycle.history(store, now, [key]), options)
         run_id = store.start_run("reaction")
         outcomes: dict[str, tuple[ChangeSet, ApplyReport]] = {}
         try:
@@ -136,17 +143,21 @@ def sync_reaction(
                         settings,
                         store,
                         scored,
-                        engine,
-                        rules,
+                        cycle,
                         now,
                         writer,
                         run_id,
                         notifier,
+                        verify,
                     )
                 finally:
                     writer.close()
                 assert applied is not None  # a writer was given
                 outcomes[target] = (changes, applied)
+                verify()  # an apply stopped by a lost lock: no next target, no history
+        except LockLostError as exc:
+            store.finish_run(run_id, "lock_lost", None)
+            raise ReactionIncompleteError(f"reaction for {key}: {exc}") from exc
         except BaseException:
             store.finish_run(run_id, "crashed", None)
             raise
@@ -156,6 +167,8 @@ def sync_reaction(
             "customer": key,
             "crm": {t: {"planned": c.summary(), **a.as_dict()} for t, (c, a) in outcomes.items()},
         }
+        model_hash = cycle.engine.model_hash
+        save_history(store, history_entries(scored), now, model_hash=model_hash, run_id=run_id)
         store.finish_run(run_id, "ok" if ok else "partial", report)
         if not ok:
             raise ReactionIncompleteError(f"reaction for {key}: {failures(outcomes)}")
@@ -221,11 +234,13 @@ def _zendesk_ticket_id(alert: Alert) -> str:
     return str(ticket) if ticket else f"{alert.source}-{alert.event_id}"[:MAX_ID]
 
 
-def context_override(alert: Alert) -> dict[str, Any]:
-    """What a CS platform's score alert changes in the rule context (nothing otherwise)."""
+def platform_score(alert: Alert, now: datetime) -> PlatformScore | None:
+    """A CS platform's score alert as the score its rules read (None for other alerts);
+    dated when it happened, never later than now (a clock ahead cannot extend its hold)."""
     if alert.kind not in ("score_drop", "threshold_crossed") or alert.score is None:
-        return {}
-    return {"score": alert.score, "score_30d_ago": alert.previous_score}
+        return None
+    at = min(alert.occurred_at, now)
+    return PlatformScore(alert.source, alert.score, alert.previous_score, at, alert.event_id)
 
 
 def describe(outcomes: dict[str, tuple[ChangeSet, ApplyReport]]) -> str:

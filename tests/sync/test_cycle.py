@@ -1,9 +1,10 @@
-"""The cycle with a CS platform's score override: the rules read the platform's view,
+"""The cycle with a CS platform's fresh score: the rules read the platform's view,
 the fields written keep csbridge's own history (seen: `Health_Trend__c 12.3 -> (empty)`
 on the run after a Gainsight alert, when the alert's previous score made the trend)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from csbridge.mappings.fields import load_field_mapping
@@ -13,6 +14,7 @@ from csbridge.scoring.rules_config import load_rules
 from csbridge.scoring.signal_types import CustomerFacts
 from csbridge.sync.cycle import desired_states, score_customers
 from csbridge.sync.history import History
+from csbridge.sync.platform_scores import PlatformScore
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)
 KEY = "acme.com"
@@ -43,14 +45,16 @@ FACTS = CustomerFacts(
 )
 
 
-def test_an_override_drives_the_rules_but_not_the_trend_written() -> None:
+def test_a_platform_score_drives_the_rules_but_not_the_trend_written() -> None:
     engine = Engine(load_model("seed-5d"))
     rules = load_rules(None)
-    history = {KEY: History(previous_status="Healthy", score_30d_ago=70.0, previous_score=71.0)}
-    alert = {KEY: {"score": 35.0, "score_30d_ago": 75.0}}  # the platform's own scores
+    past = History(previous_status="Healthy", score_30d_ago=70.0, previous_score=71.0)
+    gainsight = PlatformScore("gainsight", 35.0, 75.0, NOW, "gs-1")  # the platform's own
 
-    own = score_customers([FACTS], engine, rules, NOW, history)[0]
-    alerted = score_customers([FACTS], engine, rules, NOW, history, overrides=alert)[0]
+    own = score_customers([FACTS], engine, rules, NOW, {KEY: past})[0]
+    alerted = score_customers(
+        [FACTS], engine, rules, NOW, {KEY: replace(past, platform=gainsight)}
+    )[0]
     assert own.result.score is not None and own.result.score > 60
 
     assert "churn_risk" in alerted.evaluation.episodes  # the platform's view
