@@ -6,7 +6,9 @@ webhook app on a real server receiving signed requests, and `csbridge worker --d
 (35, was 75) and a HubSpot detractor answer (3/10) each end as exactly one task; a
 redelivery and a replay of both rows create nothing more. The rules' notifications go
 out through the same apply as `csbridge run`: each task's notification reaches a real
-Standard Webhooks receiver exactly once, correctly signed.
+Standard Webhooks receiver exactly once, correctly signed. A Gainsight drop's Churn Risk
+tag survives the next `csbridge run` (which plans no change for that account) and ends
+only once the alert's hold (`webhooks.alert_hold_days`) is over.
 """
 
 from __future__ import annotations
@@ -309,3 +311,74 @@ def test_a_write_that_does_not_land_leaves_the_row_to_retry(
     assert rows["gs-drop-3"]["error"] == "unknown account: nobody.example"
     counts = task_counts(world, [churn_key])
     assert counts.get(("hubspot", churn_key)) == 1 and set(counts.values()) == {1}, counts
+
+
+def churn_tagged(world: World, records: dict[str, str]) -> dict[str, bool]:
+    """Whether each CRM's record (CRM → record id) carries the Churn Risk tag, read
+    through that CRM's own API."""
+    tagged = {}
+    if "hubspot" in records:
+        answer = requests.get(
+            f"{world.sandbox.urls['hubspot']}/crm/v3/objects/companies/{records['hubspot']}",
+            params={"properties": "cs_tags"},
+            headers=TOKEN,
+            timeout=10,
+        )
+        answer.raise_for_status()
+        tagged["hubspot"] = "Churn Risk" in (answer.json()["properties"].get("cs_tags") or "")
+    if "salesforce" in records:
+        source = world.settings.sources.salesforce
+        assert source is not None
+        sf = open_salesforce(source, salesforce_client(source, world.settings.http))
+        soql = f"SELECT CS_Tags__c FROM Account WHERE Id = '{records['salesforce']}'"
+        row = sf.query_all(soql)["records"][0]
+        tagged["salesforce"] = "Churn Risk" in (row["CS_Tags__c"] or "")
+    return tagged
+
+
+def account_plan(
+    world: World, target: str, key: str, now: datetime, capsys: pytest.CaptureFixture[str]
+) -> dict[str, Any] | None:
+    """What `csbridge plan` would change for customer `key` in `target` (None: nothing)."""
+    capsys.readouterr()
+    argv = ["plan", "--config", str(world.config), "--format", "json", "--target", target]
+    assert main([*argv, "--now", now.isoformat()]) == 0
+    out = capsys.readouterr().out
+    accounts = json.loads(out[out.index("{") :])["accounts"]
+    return next((a for a in accounts if a["account_id"] == key), None)
+
+
+def test_a_platform_alert_holds_its_churn_risk_at_the_next_run_until_its_window_ends(
+    world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a customer whose own score (70+) would end a churn-risk episode (it stays below 65)
+    calm = calm_customers(world)
+    taken = {calm[0].key} | {
+        next(c.key for c in reversed(calm) if any(a.source == "hubspot" for a in c.accounts))
+    }
+    now = datetime.now(UTC)
+    engine, rules = Engine(load_model(world.settings.model)), load_rules(world.settings.rules)
+    scored = score_customers([c for c in calm if c.key not in taken], engine, rules, now)
+    customer = next(s.facts for s in scored if s.result.score is not None and s.result.score >= 70)
+    targets = world.settings.crm.targets
+    records = {a.source: a.id for a in customer.accounts if a.source in targets}
+    assert customer.accounts[0].domain is not None and records
+
+    gainsight_alert(world, customer.accounts[0].domain, "gs-hold-1")  # 35, was 75
+    assert "processed=1" in drain(world, capsys)
+    assert churn_tagged(world, records) == dict.fromkeys(records, True)
+
+    # the next scheduled run keeps the tag and changes nothing for that account
+    for target in records:
+        assert account_plan(world, target, customer.key, datetime.now(UTC), capsys) is None
+    assert main(["run", "--config", str(world.config)]) == 0
+    assert churn_tagged(world, records) == dict.fromkeys(records, True)
+    for target in records:
+        assert account_plan(world, target, customer.key, datetime.now(UTC), capsys) is None
+
+    # once the alert's hold is over, the run's own score decides: the episode ends
+    monkeypatch.setenv("CSBRIDGE_WEBHOOKS__ALERT_HOLD_DAYS", "0.5")
+    later = datetime.now(UTC) + timedelta(days=1)
+    for target in records:
+        changes = account_plan(world, target, customer.key, later, capsys)
+        assert changes is not None and "Churn Risk" in changes["tags"]["removed"], changes
