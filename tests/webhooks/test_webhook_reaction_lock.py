@@ -1,5 +1,6 @@
 """A reaction that loses its PostgreSQL run lock mid-apply stops writing, stores no
-history, and leaves its inbox row to be retried after the lease, as `csbridge run` does.
+history, and leaves its inbox row to be retried after the lease, as `csbridge run` does;
+its model, rules and mappings are read once, when the worker builds it, not per alert.
 
 The lock's backend is terminated (as a failover or a proxy's idle timeout would) while
 the reaction's first record update is on its way; the task it planned must then not be
@@ -11,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
 
 import pytest
 import webhook_signing as signing
@@ -106,3 +109,32 @@ def test_a_lost_lock_stops_the_reactions_writes_and_the_row_is_retried(
     assert row["status"] == "processed" and "1 task created" in row["error"], row
     assert list(crm.tasks) == [f"{KEY}:churn_risk:{NOW.date().isoformat()}"]
     assert "churn_risk" in load_history(store, later)[KEY].episodes  # stored like a run
+
+
+def test_the_model_rules_and_mapping_are_read_once_not_per_alert(
+    store: Store, postgres_url: str, tmp_path: Path
+) -> None:
+    """The worker builds its reaction once: the model, rules and mapping files can go
+    away afterwards (a config map rolled over) and every alert still reacts."""
+    model, rules, mapping = (tmp_path / f"{name}.yaml" for name in ("model", "rules", "map"))
+    preset = resources.files("csbridge.scoring.presets").joinpath("seed-5d.yaml")
+    model.write_text(preset.read_text())
+    rules.write_text("{}")
+    mapping.write_text("{}")
+    settings = Settings(
+        model=str(model),
+        rules=str(rules),
+        crm={"targets": ["salesforce"], "salesforce": {"mapping": str(mapping)}},
+    )
+    crm = LockKillingCrm(postgres_url, kill=False)
+    react = sync_reaction(settings, store, writer_factory=lambda *_: crm, clock=lambda: NOW)
+    for file in (model, rules, mapping):
+        file.unlink()
+    for n in range(2):
+        event = f"gs-{n}"
+        body = signing.platform_event(event, account=KEY, score=35, occurred_at=NOW.isoformat())
+        with store.engine.begin() as connection:
+            inbox.insert_events(connection, "gainsight", [(event, body)], {}, NOW)
+        assert worker.run_once(store.engine, react, clock=lambda: NOW) is not None
+    assert [r["status"] for r in inbox.list_rows(store.engine)] == ["processed"] * 2
+    assert len(crm.tasks) == 1  # the second alert: same episode, same task key
