@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "plan",
     "run",
     "init-crm",
+    "report",
 )
 
 
