@@ -43,6 +43,11 @@ def register(subparsers: Any) -> None:
     review = _kind(kinds, "review", "Customer Success Review of one account (seed 000)")
     review.add_argument("--account", required=True, metavar="KEY", help="domain, CRM id or name")
     review.set_defaults(handler=_handler(_review))
+    portfolio = _kind(kinds, "portfolio", "portfolio metrics: GRR, NRR, churn, NPS ... (seed 004)")
+    portfolio.add_argument(
+        "--period", metavar="2026Q4", help="a quarter or a month (default: the current quarter)"
+    )
+    portfolio.set_defaults(handler=_handler(_portfolio))
 
 
 def _kind(kinds: Any, name: str, text: str) -> argparse.ArgumentParser:
@@ -109,3 +114,11 @@ def _review(source: ReportSource, args: argparse.Namespace) -> tuple[Document, s
     key = source.resolve(args.account)
     document = build_review(source, key, portfolio_benchmark(source))
     return document, f"review-{key}-{source.now.date().isoformat()}"
+
+
+def _portfolio(source: ReportSource, args: argparse.Namespace) -> tuple[Document, str]:
+    from csbridge.reports.periods import parse_period, quarter_of
+    from csbridge.reports.portfolio import build_portfolio
+
+    period = parse_period(args.period) if args.period else quarter_of(source.now.date())
+    return build_portfolio(source, period), f"portfolio-{period.label}"

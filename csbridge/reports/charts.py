@@ -1,7 +1,8 @@
 """Inline SVG charts for the HTML reports: no script, no network, readable in print.
 
 `svg(chart)` draws a line chart (one polyline per series, gaps where a value is
-missing) or stacked bars, with a y axis, x labels and a legend.
+missing) or stacked bars, with a y axis, x labels and a legend. Stacked bars show
+status bands, worst first, so they are drawn from red to green.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from csbridge.reports.document import Chart
 
 WIDTH, HEIGHT = 680, 260
 LEFT, RIGHT, TOP, BOTTOM = 48, 150, 16, 40
+BAND_PALETTE = ("#dc2626", "#f59e0b", "#84cc16", "#059669", "#0f766e", "#1e3a8a")
 PALETTE = ("#1f6feb", "#d97706", "#059669", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d")
 
 
 def svg(chart: Chart) -> str:
     """The chart as an <svg> element."""
     top = _top(chart)
+    palette = BAND_PALETTE if chart.kind == "bars" else PALETTE
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
@@ -45,7 +48,7 @@ def svg(chart: Chart) -> str:
     if chart.kind == "bars":
         base = [0.0] * len(chart.x)
         for n, series in enumerate(chart.series):
-            color = PALETTE[n % len(PALETTE)]
+            color = palette[n % len(palette)]
             for i, known in enumerate(series.values):
                 if not known:
                     continue
@@ -59,7 +62,7 @@ def svg(chart: Chart) -> str:
                 base[i] += value
     else:
         for n, series in enumerate(chart.series):
-            color = PALETTE[n % len(PALETTE)]
+            color = palette[n % len(palette)]
             for run in _runs(series.values):
                 points = " ".join(f"{LEFT + step * (i + 0.5):.1f},{y_of(v):.1f}" for i, v in run)
                 if len(run) == 1:
@@ -77,7 +80,7 @@ def svg(chart: Chart) -> str:
         y = TOP + 14 * n + 8
         parts.append(
             f'<rect x="{WIDTH - RIGHT + 12}" y="{y - 8}" width="10" height="10" '
-            f'fill="{PALETTE[n % len(PALETTE)]}"/>'
+            f'fill="{palette[n % len(palette)]}"/>'
             f'<text x="{WIDTH - RIGHT + 28}" y="{y + 1}">{escape(series.name)}</text>'
         )
     parts.append("</svg>")

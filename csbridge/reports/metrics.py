@@ -50,6 +50,25 @@ DEFINITIONS: dict[str, str] = {
     "and not yet back are left out).",
 }
 
+NAMES: dict[str, str] = {
+    "grr": "GRR",
+    "nrr": "NRR",
+    "churned_arr": "Churned ARR",
+    "contraction": "Contraction",
+    "expansion": "Expansion",
+    "logo_churn": "Logo churn",
+    "renewal_rate": "Renewal rate",
+    "expansion_share": "Expansion share",
+    "time_to_first_value": "Time to first value",
+    "nps": "NPS",
+    "csat": "CSAT",
+    "ces": "CES",
+    "health_distribution": "Health distribution",
+    "csm_load": "CSM load",
+    "tasks_per_rule": "Tasks per rule",
+    "churn_risk_recovery": "Churn-risk recovery",
+}
+"""What a person reads for each metric in DEFINITIONS."""
 ARR_KINDS = ("upsell", "downgrade")
 
 

@@ -70,7 +70,7 @@ def build_review(
         health_section(source.model, points, facts.surveys, facts.opportunities, now),
         satisfaction_section(facts, benchmark),
         usage_section(facts, key_features, now),
-        success_plan_section(facts, key_features),
+        success_plan_section(facts, key_features, source.usage_start),
         relationship_section(facts, now),
         opportunities_section(facts, owner, episodes, latest, source.model, tasks),
         actions_section(facts, tasks, source.rules, now),
@@ -91,14 +91,16 @@ def build_review(
     return document
 
 
-def first_value(facts: CustomerFacts, key_features: Sequence[str]) -> date | None:
-    """The first day the customer used a key feature on or after its start, if the stored
-    usage reaches back to its start (else unknown: None)."""
+def started(facts: CustomerFacts) -> date | None:
+    """The day the customer's primary account was created in the CRM."""
     account = facts.accounts[0] if facts.accounts else None
-    if account is None or account.created_at is None or not facts.usage:
-        return None
-    start = account.created_at.date()
-    if min(d.day for d in facts.usage) > start:
+    return account.created_at.date() if account and account.created_at else None
+
+
+def first_value(facts: CustomerFacts, key_features: Sequence[str]) -> date | None:
+    """The first day on or after its start that the customer used a key feature."""
+    start = started(facts)
+    if start is None:
         return None
     used = [
         d.day
@@ -108,14 +110,16 @@ def first_value(facts: CustomerFacts, key_features: Sequence[str]) -> date | Non
     return min(used, default=None)
 
 
-def success_plan_section(facts: CustomerFacts, key_features: Sequence[str]) -> Section:
+def success_plan_section(
+    facts: CustomerFacts, key_features: Sequence[str], usage_start: date | None
+) -> Section:
     """Milestones the data shows (start, first value); objectives come from elsewhere."""
     account = facts.accounts[0] if facts.accounts else None
-    started = account.created_at if account else None
+    start = started(facts)
     first = first_value(facts, key_features)
-    if first is not None and started is not None:
-        note = f"time to first value: {(first - started.date()).days} days"
-    elif started is not None and facts.usage and min(d.day for d in facts.usage) <= started.date():
+    if first is not None and start is not None:
+        note = f"time to first value: {(first - start).days} days"
+    elif start is not None and usage_start is not None and usage_start <= start:
         note = "no key-feature use yet"
     else:
         note = "unknown: the stored usage starts after the account did"
@@ -132,7 +136,7 @@ def success_plan_section(facts: CustomerFacts, key_features: Sequence[str]) -> S
                 [
                     [
                         "Customer since (created in the CRM)",
-                        day(started),
+                        day(start),
                         labels.name(account.lifecycle_stage if account else None),
                     ],
                     ["First key-feature use", day(first), note],

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from csbridge.config import Settings
 from csbridge.errors import CsbridgeError
@@ -27,7 +27,7 @@ from csbridge.scoring.rules_config import RulesConfig, load_rules
 from csbridge.scoring.signals import CustomerFacts
 from csbridge.store.facts import as_utc
 from csbridge.store.store import Store, open_store
-from csbridge.store.tables import rule_episodes, score_history, task_keys
+from csbridge.store.tables import rule_episodes, score_history, task_keys, usage_days
 from csbridge.sync.portfolio import load_customers
 
 SLICE = 500
@@ -65,11 +65,18 @@ class ReportSource:
         self.accounts = self.store.load(Account)
         self.index = build_index(self.accounts, settings.identity.key)
         self.owners = {(o.source, o.id): o for o in self.store.load(Owner)}
+        self.usage_start = self._first_usage_day()
         self._groups: dict[str, list[str]] = {}
         for group in self.store.account_ids(UsageDay, "mixpanel"):
             found = self.index.resolve("mixpanel", group)
             if found is not None:
                 self._groups.setdefault(found, []).append(group)
+
+    def _first_usage_day(self) -> date | None:
+        """The oldest stored usage day: time to value is measurable for accounts started since."""
+        with self.store.engine.connect() as conn:
+            found = conn.execute(select(func.min(usage_days.c.day))).scalar_one_or_none()
+        return found if isinstance(found, date) else None
 
     def close(self) -> None:
         self.store.close()

@@ -134,6 +134,54 @@ def test_review_fills_the_eight_sections_in_every_format(
         assert title in text
 
 
+PORTFOLIO_SECTIONS = (
+    "Business outcomes",
+    "Retention by month",
+    "Satisfaction: NPS, CSAT (top-2-box), CES",
+    "Health distribution",
+    "CSM load",
+    "Playbook outcomes",
+    "Definitions",
+)
+
+
+def test_portfolio_reports_the_seed_metrics_with_their_definitions(
+    filled: Filled, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["portfolio", "--period", filled.now[:4] + "Q4"]
+    document = json.loads(_build(filled, args, "json", capsys))
+    assert [s["title"] for s in document["sections"]] == list(PORTFOLIO_SECTIONS)
+    data = document["data"]
+    assert data["accounts"] == 30
+    assert data["retention"]["start_arr"] > 0 and data["retention"]["grr"] is not None
+    assert len(data["monthly"]) == 6
+    # every CRM account scored by the six runs: the bands add up to the accounts
+    health = next(s for s in document["sections"] if s["title"] == "Health distribution")
+    by_owner = health["blocks"][0]["rows"]
+    assert sum(int(row[-1]) for row in by_owner) == 30
+    assert sum(data["tasks_per_rule"].values()) > 0
+    assert set(document["definitions"]) == {"grr", "nrr", "churned_arr", "contraction",
+        "expansion", "logo_churn", "renewal_rate", "expansion_share", "time_to_first_value",
+        "nps", "csat", "ces", "health_distribution", "csm_load", "tasks_per_rule",
+        "churn_risk_recovery"}  # fmt: skip
+    markdown = _build(filled, args, "md", capsys)
+    _readable(markdown)
+    _build(filled, args, "html", capsys)
+    html = filled.tmp / "portfolio-html.html"
+    assert html.read_text().count("<svg") == 2  # NRR/GRR by month, bands over time
+    text = _check_page(html)
+    _readable(text)
+    assert "Gross revenue retention (GRR)" in text
+
+
+def test_a_bad_period_is_one_line_and_exit_2(
+    filled: Filled, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["report", "portfolio", "--config", str(filled.config), "--period", "Q4-2026"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "--period 'Q4-2026'" in err
+
+
 def test_an_unknown_account_is_one_line_and_exit_2(
     filled: Filled, capsys: pytest.CaptureFixture[str]
 ) -> None:
