@@ -43,6 +43,16 @@ def register(subparsers: Any) -> None:
     review = _kind(kinds, "review", "Customer Success Review of one account (seed 000)")
     review.add_argument("--account", required=True, metavar="KEY", help="domain, CRM id or name")
     review.set_defaults(handler=_handler(_review))
+    qbr = _kind(kinds, "qbr", "QBR prep of one account (seed 003)")
+    qbr.add_argument("--account", required=True, metavar="KEY", help="domain, CRM id or name")
+    qbr.add_argument(
+        "--quarter", metavar="2026Q4", help="the quarter of the meeting (default: the next one)"
+    )
+    qbr.set_defaults(handler=_handler(_qbr))
+    debrief = _kind(kinds, "debrief", "CSM daily debrief (seed 002)")
+    debrief.add_argument("--owner", metavar="EMAIL|ID", help="one CSM (default: every owner)")
+    debrief.add_argument("--date", metavar="D", help="the day, e.g. 2026-12-03 (default: today)")
+    debrief.set_defaults(handler=_handler(_debrief))
     portfolio = _kind(kinds, "portfolio", "portfolio metrics: GRR, NRR, churn, NPS ... (seed 004)")
     portfolio.add_argument(
         "--period", metavar="2026Q4", help="a quarter or a month (default: the current quarter)"
@@ -122,3 +132,25 @@ def _portfolio(source: ReportSource, args: argparse.Namespace) -> tuple[Document
 
     period = parse_period(args.period) if args.period else quarter_of(source.now.date())
     return build_portfolio(source, period), f"portfolio-{period.label}"
+
+
+def _qbr(source: ReportSource, args: argparse.Namespace) -> tuple[Document, str]:
+    from csbridge.reports.periods import add_months, parse_period, quarter_of
+    from csbridge.reports.qbr import build_qbr
+
+    key = source.resolve(args.account)
+    if args.quarter:
+        quarter = parse_period(args.quarter, "--quarter")
+        if quarter.label[4] != "Q":
+            raise CsbridgeError(f"--quarter {args.quarter!r}: use a quarter such as 2026Q4")
+    else:
+        quarter = quarter_of(add_months(source.now.date(), 3))
+    return build_qbr(source, key, quarter), f"qbr-{key}-{quarter.label}"
+
+
+def _debrief(source: ReportSource, args: argparse.Namespace) -> tuple[Document, str]:
+    from csbridge.reports.debrief import build_debrief, resolve_owner
+
+    owner = resolve_owner(source, args.owner) if args.owner else None
+    who = f"-{owner}" if owner else ""
+    return build_debrief(source, owner), f"debrief{who}-{source.now.date().isoformat()}"

@@ -174,6 +174,69 @@ def test_portfolio_reports_the_seed_metrics_with_their_definitions(
     assert "Gross revenue retention (GRR)" in text
 
 
+QBR_SECTIONS = (
+    "Account information",
+    "Participants",
+    "Highlights",
+    "Challenges",
+    "Expansion opportunities",
+    "Health score",
+    "Preparation notes",
+)
+
+
+def test_qbr_prep_reviews_the_quarter_before(
+    filled: Filled, capsys: pytest.CaptureFixture[str]
+) -> None:
+    year = int(filled.now[:4])
+    args = ["qbr", "--account", filled.account, "--quarter", f"{year + 1}Q1"]
+    document = json.loads(_build(filled, args, "json", capsys))
+    titles = [s["title"] for s in document["sections"]]
+    assert set(QBR_SECTIONS) <= set(titles)
+    assert f"Review of {year}Q4" in titles and f"Plan for {year + 1}Q1" in titles
+    assert document["data"]["reviewed"] == f"{year}Q4"
+    # the health moved between the start of the quarter and now: one of the lists says so
+    said = document["data"]["highlights"] + document["data"]["challenges"]
+    assert any(line.startswith("Health score ") for line in said)
+    markdown = _build(filled, args, "md", capsys)
+    _readable(markdown)
+    assert "Objectives against results" in markdown and "would come from" in markdown
+    _build(filled, args, "html", capsys)
+    text = _check_page(filled.tmp / "qbr-html.html")
+    _readable(text)
+
+
+DEBRIEF_SECTIONS = (
+    "Portfolio overview",
+    "Activities of the day",
+    "Alerts handled",
+    "Tomorrow - priorities",
+    "Notes and escalations",
+    "Health distribution",
+    "Satisfaction: NPS, CSAT (top-2-box), CES",
+    "CSM load",
+)
+
+
+def test_debrief_of_one_owner_counts_only_their_book(
+    filled: Filled, capsys: pytest.CaptureFixture[str]
+) -> None:
+    today = filled.now[:10]
+    everyone = json.loads(_build(filled, ["debrief", "--date", today], "json", capsys))
+    args = ["debrief", "--owner", filled.owner.upper(), "--date", today]
+    document = json.loads(_build(filled, args, "json", capsys))
+    assert [s["title"] for s in document["sections"]] == list(DEBRIEF_SECTIONS)
+    assert document["data"]["date"] == today
+    assert 0 < document["data"]["accounts"] < everyone["data"]["accounts"] == 30
+    load = next(s for s in document["sections"] if s["title"] == "CSM load")
+    assert [row[0] for row in load["blocks"][0]["rows"]] == [document["data"]["owner"]]
+    markdown = _build(filled, args, "md", capsys)
+    _readable(markdown)
+    assert "Calls made and e-mails sent" in markdown and "would come from" in markdown
+    _build(filled, args, "html", capsys)
+    _readable(_check_page(filled.tmp / "debrief-html.html"))
+
+
 def test_a_bad_period_is_one_line_and_exit_2(
     filled: Filled, capsys: pytest.CaptureFixture[str]
 ) -> None:
