@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -62,7 +63,17 @@ class RunReport:
     accounting: CallAccounting = field(default_factory=CallAccounting)
     unmatched: int = 0
     seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step, in order
     ok: bool = True
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Time one step of the run into `steps`."""
+        began = time.monotonic()
+        try:
+            yield
+        finally:
+            self.steps[name] = round(time.monotonic() - began, 3)
 
     def as_dict(self) -> dict[str, Any]:
         calls: Counter[str] = Counter()
@@ -79,6 +90,7 @@ class RunReport:
             "pull": self.pull,
             "unmatched_records": self.unmatched,
             "duration_seconds": round(self.seconds, 3),
+            "steps_seconds": self.steps,
         }
 
 
@@ -110,7 +122,8 @@ def run_sync(
     report = RunReport(run_id, dry_run)
     try:
         if pull_first:
-            pulled = pull(settings, store)
+            with report.step("pull"):
+                pulled = pull(settings, store)
             report.accounting = pulled.accounting  # one count for the whole run
             report.pull = {"records": sum(pulled.records.values()), "stopped": pulled.stopped}
             report.ok = pulled.ok
@@ -134,19 +147,30 @@ def _score_and_write(
 ) -> None:
     engine = Engine(load_model(settings.model))
     rules = load_rules(settings.rules)
-    portfolio = load_portfolio(store, settings.identity.key, now)
-    report.unmatched = portfolio.report.total
-    targets = list(settings.crm.targets)
-    customers = in_targets(portfolio.customers, targets)
-    scored = score_customers(customers, engine, rules, now, load_history(store, now), options)
+    with report.step("score"):
+        portfolio = load_portfolio(store, settings.identity.key, now)
+        report.unmatched = portfolio.report.total
+        targets = list(settings.crm.targets)
+        customers = in_targets(portfolio.customers, targets)
+        scored = score_customers(customers, engine, rules, now, load_history(store, now), options)
     report.accounts_scored = sum(1 for s in scored if s.result.score is not None)
     report.bands = dict(sorted(Counter(s.status or "unscored" for s in scored).items()))
     for target in targets:
         writer = None if report.dry_run else writer_factory(target, settings, report.accounting)
         try:
-            changes, applied = write_target(
-                target, settings, store, scored, engine, rules, now, writer, report.run_id, notifier
-            )
+            with report.step(f"write {target}"):
+                changes, applied = write_target(
+                    target,
+                    settings,
+                    store,
+                    scored,
+                    engine,
+                    rules,
+                    now,
+                    writer,
+                    report.run_id,
+                    notifier,
+                )
         finally:
             if writer is not None:
                 writer.close()
@@ -155,9 +179,14 @@ def _score_and_write(
             report.crm[target].update(applied.as_dict())
             report.ok = report.ok and applied.ok
     if not report.dry_run:
-        save_history(
-            store, history_entries(scored), now, model_hash=engine.model_hash, run_id=report.run_id
-        )
+        with report.step("history"):
+            save_history(
+                store,
+                history_entries(scored),
+                now,
+                model_hash=engine.model_hash,
+                run_id=report.run_id,
+            )
 
 
 def write_target(

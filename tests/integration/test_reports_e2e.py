@@ -50,7 +50,8 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Filled]:
         now = sandbox.world.now
         for back in RUN_DAYS_BACK:
             when = (now - timedelta(days=back)).isoformat()
-            assert main(["run", "--config", str(config), "--now", when]) == 0
+            page = ["--report", str(tmp / "run.html")] if back == 0 else []
+            assert main(["run", "--config", str(config), "--now", when, *page]) == 0
         account = sandbox.world.accounts[0]
         owner = sandbox.world.owners_by_id[account.owner]
         yield Filled(config, now.isoformat(), account.domain, owner.email, tmp)
@@ -82,14 +83,14 @@ def _build(filled: Filled, args: list[str], fmt: str, capsys: pytest.CaptureFixt
     return out.read_text(encoding="utf-8")
 
 
-def _check_page(path: Path) -> str:
+def _check_page(path: Path, min_height: int = 1500) -> str:
     page = open_page(path)
     assert page.console_errors == []
     assert page.outside_requests == []
     png = page.screenshot
     width, height = struct.unpack(">II", png[16:24])  # the PNG header's IHDR chunk
-    assert width == 1280 and height > 1500  # the whole long page
-    assert len(png) > 60_000  # text, tables and charts; a blank page of that size is ~10 kB
+    assert width == 1280 and height > min_height  # the whole page, not the viewport
+    assert len(png) > 40_000  # text, tables and charts; a blank page of that size is ~10 kB
     (path.parent / f"{path.stem}.png").write_bytes(page.screenshot)
     return page.text
 
@@ -235,6 +236,15 @@ def test_debrief_of_one_owner_counts_only_their_book(
     assert "Calls made and e-mails sent" in markdown and "would come from" in markdown
     _build(filled, args, "html", capsys)
     _readable(_check_page(filled.tmp / "debrief-html.html"))
+
+
+def test_run_writes_a_page_when_the_report_path_ends_in_html(filled: Filled) -> None:
+    text = _check_page(filled.tmp / "run.html", min_height=900)
+    for title in ("What was written", "What failed and why", "API calls per system"):
+        assert title in text
+    assert "Time per step" in text and "Write HubSpot" in text and "Pull" in text
+    assert "Nothing failed." in text
+    _readable(text)
 
 
 def test_a_bad_period_is_one_line_and_exit_2(
