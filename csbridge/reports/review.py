@@ -7,7 +7,7 @@ computed once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from datetime import date
 
@@ -22,7 +22,7 @@ from csbridge.reports.sections_account import (
 )
 from csbridge.reports.sections_health import at_or_before, health_section
 from csbridge.reports.sections_plan import actions_section, opportunities_section
-from csbridge.reports.source import ReportSource, Scorepoint
+from csbridge.reports.source import SLICE, ReportSource, Scorepoint
 from csbridge.scoring.signal_types import SANDBOX_KEY_FEATURES
 from csbridge.scoring.signals import CustomerFacts
 
@@ -144,3 +144,15 @@ def success_plan_section(
             ),
         ],
     )
+
+
+def every_review(source: ReportSource, benchmark: Surveys) -> Iterator[Document]:
+    """Every account's review, one at a time: facts and score history are read a slice of
+    accounts at a time, so memory does not grow with the portfolio."""
+    keys = source.keys
+    for start in range(0, len(keys), SLICE):
+        part = keys[start : start + SLICE]
+        histories = dict(source.history(part))
+        for facts in source.customers(part):
+            points = histories.get(facts.key, [])
+            yield build_review(source, facts.key, benchmark, facts, points)

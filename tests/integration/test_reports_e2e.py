@@ -14,7 +14,7 @@ import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -262,3 +262,24 @@ def test_an_unknown_account_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and "--account 'nope.example'" in err and "domain" in err
+
+
+def test_every_review_reads_a_slice_at_a_time_and_matches_the_single_review(
+    filled: Filled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from csbridge.config import load_config
+    from csbridge.reports.render_md import render_md
+    from csbridge.reports.review import build_review, every_review, portfolio_benchmark
+    from csbridge.reports.source import ReportSource
+
+    monkeypatch.setattr("csbridge.reports.review.SLICE", 7)
+    monkeypatch.setattr("csbridge.reports.source.SLICE", 7)
+    source = ReportSource(load_config(filled.config), datetime.fromisoformat(filled.now))
+    try:
+        benchmark = portfolio_benchmark(source)
+        documents = {d.data["account"]: render_md(d) for d in every_review(source, benchmark)}
+        assert sorted(documents) == source.keys and len(documents) == 30
+        alone = render_md(build_review(source, filled.account, benchmark))
+        assert documents[filled.account] == alone
+    finally:
+        source.close()
