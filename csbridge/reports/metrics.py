@@ -42,8 +42,9 @@ DEFINITIONS: dict[str, str] = {
     "low-effort share is the share of answers 5-7.",
     "health_distribution": "Accounts per status band of their latest score, per owner and "
     "per segment.",
-    "csm_load": "Sum over a CSM's accounts of 1 / the accounts-per-CSM ratio of the "
-    "account's segment: 100 % means the book is exactly the segment ratio.",
+    "csm_load": "Per owner and segment: accounts / the segment's accounts-per-CSM ratio "
+    "(1:30 and 15 accounts = 50 %); an owner's load is the sum over their segments, "
+    "100 % being one CSM's full book. Accounts whose segment has no ratio are left out.",
     "tasks_per_rule": "Tasks csbridge created in the CRMs, per playbook rule.",
     "churn_risk_recovery": "Of the times an account's score fell below the churn-risk "
     "threshold, the share back at or above it within 60 days (drops less than 60 days old "
@@ -245,10 +246,45 @@ def distribution(rows: Iterable[tuple[str, str]]) -> dict[str, Counter[str]]:
     return out
 
 
-def csm_load(ratios: Iterable[int | None]) -> float | None:
-    """A CSM's load: Σ 1/ratio over their accounts (None when no account has a ratio)."""
-    known = [1.0 / r for r in ratios if r]
-    return sum(known) if known else None
+@dataclass(frozen=True, slots=True)
+class BookEntry:
+    """One account as the CSM load reads it (segment and ratio from its latest score)."""
+
+    owner: str
+    segment: str | None
+    arr: float
+    accounts_per_csm: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadRow:
+    """An owner's accounts in one segment, against that segment's accounts-per-CSM ratio."""
+
+    owner: str
+    segment: str | None
+    accounts: int
+    arr: float
+    accounts_per_csm: int | None
+    load: float | None  # accounts / accounts_per_csm; None without a ratio
+
+
+def csm_load(entries: Iterable[BookEntry]) -> list[LoadRow]:
+    """Rows per owner × segment: accounts, ARR, the ratio and load = accounts / ratio.
+
+    Where one segment's accounts carry different ratios, each account weighs 1 / its own
+    ratio and the row's ratio is accounts / load. Sorted by owner, then segment.
+    """
+    groups: dict[tuple[str, str | None], list[BookEntry]] = {}
+    for entry in entries:
+        groups.setdefault((entry.owner, entry.segment), []).append(entry)
+    rows = []
+    for (owner, segment), book in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        weights = [1.0 / e.accounts_per_csm for e in book if e.accounts_per_csm]
+        load = sum(weights) if weights else None
+        ratios = {e.accounts_per_csm for e in book if e.accounts_per_csm}
+        ratio = ratios.pop() if len(ratios) == 1 else (round(len(weights) / load) if load else None)
+        rows.append(LoadRow(owner, segment, len(book), sum(e.arr for e in book), ratio, load))
+    return rows
 
 
 def tasks_per_rule(task_keys: Iterable[str]) -> Counter[str]:

@@ -85,27 +85,44 @@ def health_section(
 
 
 def load_section(lines: Sequence[AccountLine], currency: str | None) -> Section:
-    """Accounts, ARR, mean health and load against the segment ratio, per CSM."""
-    rows = []
-    for owner in sorted({line.owner for line in lines}):
-        book = [line for line in lines if line.owner == owner]
-        scores = [line.score for line in book if line.score is not None]
-        rows.append(
-            [
-                owner,
-                str(len(book)),
-                money(sum(line.arr for line in book), currency),
-                number(sum(scores) / len(scores) if scores else None),
-                percent(metrics.csm_load(line.ratio for line in book), 0),
-            ]
-        )
+    """Accounts, ARR and load against the segment's ratio, per CSM and segment."""
+    rows = metrics.csm_load(
+        metrics.BookEntry(line.owner, line.segment, line.arr, line.ratio) for line in lines
+    )
+    scores: dict[str, list[float]] = {}
+    for line in lines:
+        if line.score is not None:
+            scores.setdefault(line.owner, []).append(line.score)
+    table = [
+        [
+            row.owner,
+            labels.name(row.segment) if row.segment else "no segment",
+            str(row.accounts),
+            money(row.arr, currency),
+            f"1:{row.accounts_per_csm}" if row.accounts_per_csm else "-",
+            percent(row.load, 0),
+        ]
+        for row in rows
+    ]
+    means = [
+        [owner, number(sum(v) / len(v)), percent(_owner_load(rows, owner), 0)]
+        for owner, v in sorted(scores.items())
+    ]
     return Section(
         "CSM load",
         [
-            Table(["CSM", "Accounts", "ARR", "Mean health", "Load vs segment ratio"], rows),
-            Items(["Load is '-' when the model's segment matrix gives no accounts-per-CSM ratio."]),
+            Table(["CSM", "Segment", "Accounts", "ARR", "Accounts per CSM", "Load"], table),
+            Table(["CSM", "Mean health", "Load, all segments"], means),
+            Items(
+                ["Load is '-' where the model's segment matrix gives no accounts-per-CSM ratio."]
+            ),
         ],
     )
+
+
+def _owner_load(rows: Sequence[metrics.LoadRow], owner: str) -> float | None:
+    loads = [r.load for r in rows if r.owner == owner and r.load is not None]
+    return sum(loads) if loads else None
 
 
 def playbook_section(facts: PortfolioFacts, threshold: float) -> Section:

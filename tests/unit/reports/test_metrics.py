@@ -8,7 +8,9 @@ import pytest
 
 from csbridge.models import SurveyResponse
 from csbridge.reports.metrics import (
+    BookEntry,
     Deal,
+    LoadRow,
     arr_on,
     churn_risk_recovery,
     csm_load,
@@ -137,9 +139,22 @@ def test_health_distribution_and_csm_load() -> None:
     result = distribution(rows)
     assert result["ana"] == {"Healthy": 2, "At Risk": 1}
     assert result["bo"] == {"Champion": 1}
-    # two accounts of a 1:20 segment and one of 1:50: 0.05 + 0.05 + 0.02
-    assert csm_load([20, 20, 50, None]) == pytest.approx(0.12)
-    assert csm_load([None]) is None
+    book = [
+        BookEntry("ana", "high_touch", 100_000, 20),
+        BookEntry("ana", "high_touch", 50_000, 20),
+        BookEntry("ana", "low_touch", 10_000, 50),
+        BookEntry("ana", None, 5_000, None),
+        BookEntry("bo", "mixed", 1_000, 10),
+        BookEntry("bo", "mixed", 1_000, 30),
+    ]
+    rows = {(r.owner, r.segment): r for r in csm_load(book)}
+    # 2 accounts of a 1:20 segment: 10 % of a CSM; 1 of 1:50: 2 %; no ratio: no load
+    assert rows["ana", "high_touch"] == LoadRow("ana", "high_touch", 2, 150_000, 20, 0.1)
+    assert rows["ana", "low_touch"].load == pytest.approx(0.02)
+    assert (rows["ana", None].accounts, rows["ana", None].load) == (1, None)
+    # one account of 1:10 and one of 1:30 in one segment: 1/10 + 1/30 = 2/15, ratio 1:15
+    assert rows["bo", "mixed"].load == pytest.approx(2 / 15)
+    assert rows["bo", "mixed"].accounts_per_csm == 15
 
 
 def test_tasks_per_rule_skips_notifications() -> None:
