@@ -79,6 +79,11 @@ def _handler(build: Builder) -> Callable[[argparse.Namespace], int]:
         now = _as_of(args)
         source = ReportSource(settings, now)
         try:
+            if not source.keys:
+                raise CsbridgeError(
+                    f"{source.store.url}: no CRM accounts in the store; run `csbridge run` "
+                    "with this config first"
+                )
             document, name = build(source, args)
         finally:
             source.close()

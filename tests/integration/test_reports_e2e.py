@@ -283,3 +283,13 @@ def test_every_review_reads_a_slice_at_a_time_and_matches_the_single_review(
         assert documents[filled.account] == alone
     finally:
         source.close()
+
+
+def test_an_empty_store_says_to_run_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(f"database_url: sqlite:///{tmp_path / 'empty.db'}\n")
+    assert main(["report", "portfolio", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no CRM accounts in the store; run `csbridge run`" in err
