@@ -13,6 +13,7 @@ from datetime import date
 
 from csbridge.errors import CsbridgeError
 from csbridge.reports import labels, metrics
+from csbridge.reports.definitions import DEFINITIONS
 from csbridge.reports.document import Document, Items, Missing, Section, Table, money, number
 from csbridge.reports.portfolio_data import AccountLine, gather
 from csbridge.reports.portfolio_sections import health_section, load_section, satisfaction_section
@@ -160,6 +161,6 @@ def build_debrief(source: ReportSource, owner: str | None) -> Document:
         "surveys": asdict(metrics.surveys(a for k, a in facts.answers if k in keys)),
     }
     document.definitions = {
-        k: metrics.DEFINITIONS[k] for k in ("health_distribution", "nps", "csat", "ces", "csm_load")
+        k: DEFINITIONS[k] for k in ("health_distribution", "nps", "csat", "ces", "csm_load")
     }
     return document

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from datetime import date, timedelta
 
 from csbridge.reports import metrics
+from csbridge.reports.definitions import DEFINITIONS, NAMES
 from csbridge.reports.document import (
     Chart,
     Document,
@@ -130,7 +131,7 @@ def build_portfolio(source: ReportSource, period: Period) -> Document:
             [
                 Table(
                     ["Metric", "Definition"],
-                    [[metrics.NAMES[k], v] for k, v in metrics.DEFINITIONS.items()],
+                    [[NAMES[k], v] for k, v in DEFINITIONS.items()],
                 )
             ],
         ),
@@ -158,7 +159,7 @@ def build_portfolio(source: ReportSource, period: Period) -> Document:
         "tasks_per_rule": dict(facts.tasks),
         "churn_risk_recovery": {**asdict(facts.recovery), "share": facts.recovery.share},
     }
-    document.definitions = dict(metrics.DEFINITIONS)
+    document.definitions = dict(DEFINITIONS)
     return document
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, time
 
 from csbridge.models import SurveyResponse
 from csbridge.reports import labels, metrics
+from csbridge.reports.definitions import DEFINITIONS
 from csbridge.reports.document import (
     Document,
     Items,
@@ -206,5 +207,5 @@ def build_qbr(source: ReportSource, key: str, quarter: Period) -> Document:
         "challenges": challenges,
         "surveys": asdict(metrics.surveys(facts.surveys)),
     }
-    document.definitions = {k: metrics.DEFINITIONS[k] for k in ("nps", "csat", "ces")}
+    document.definitions = {k: DEFINITIONS[k] for k in ("nps", "csat", "ces")}
     return document

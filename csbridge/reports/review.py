@@ -12,8 +12,9 @@ from dataclasses import asdict
 from datetime import date
 
 from csbridge.reports import labels
+from csbridge.reports.definitions import DEFINITIONS
 from csbridge.reports.document import Document, Missing, Section, Table, day
-from csbridge.reports.metrics import DEFINITIONS, Surveys, surveys
+from csbridge.reports.metrics import Surveys, surveys
 from csbridge.reports.sections_account import (
     overview_rows,
     relationship_section,

@@ -204,7 +204,7 @@ def test_periods_parse_quarters_and_months_and_refuse_the_rest() -> None:
 def test_every_definition_is_in_the_docs() -> None:
     from pathlib import Path
 
-    from csbridge.reports.metrics import DEFINITIONS, NAMES
+    from csbridge.reports.definitions import DEFINITIONS, NAMES
 
     assert set(NAMES) == set(DEFINITIONS)
     docs = (Path(__file__).parents[3] / "docs" / "metrics.md").read_text(encoding="utf-8")
