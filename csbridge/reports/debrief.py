@@ -84,8 +84,8 @@ def build_debrief(source: ReportSource, owner: str | None) -> Document:
     currency = next((line.currency for line in lines if line.currency), None)
     scores = [line.score for line in lines if line.score is not None]
     today_tasks: dict[str, list[TaskRow]] = {}
-    for task in source.tasks():
-        if task.created_at.date() == today and task.key.split(":")[0] in keys:
+    for task in source.tasks(keys):
+        if task.created_at.date() == today:
             today_tasks.setdefault(task.key, []).append(task)
     alerts = [
         [

@@ -7,7 +7,7 @@ computed once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import date
 
@@ -23,7 +23,7 @@ from csbridge.reports.sections_account import (
 )
 from csbridge.reports.sections_health import at_or_before, health_section
 from csbridge.reports.sections_plan import actions_section, opportunities_section
-from csbridge.reports.source import SLICE, ReportSource, Scorepoint
+from csbridge.reports.source import SLICE, ReportSource, Scorepoint, TaskRow
 from csbridge.scoring.signal_types import SANDBOX_KEY_FEATURES
 from csbridge.scoring.signals import CustomerFacts
 
@@ -41,9 +41,11 @@ def build_review(
     benchmark: Surveys,
     facts: CustomerFacts | None = None,
     points: Sequence[Scorepoint] | None = None,
+    tasks: Sequence[TaskRow] | None = None,
+    episodes: Mapping[str, date] | None = None,
     key_features: Sequence[str] = SANDBOX_KEY_FEATURES,
 ) -> Document:
-    """One account's review as of `source.now` (facts and points are read when not given)."""
+    """One account's review as of `source.now` (what is not given is read for it)."""
     now = source.now
     if facts is None:
         facts = next(source.customers([key]))
@@ -54,8 +56,10 @@ def build_review(
     name = account.name if account else key
     latest = at_or_before(points, now)
     owner = source.owner_name(account)
-    episodes = source.episodes(key)
-    tasks = source.tasks(key)
+    if episodes is None:
+        episodes = source.episodes([key]).get(key, {})
+    if tasks is None:
+        tasks = source.tasks([key])
     segment = latest.payload.get("segment") if latest else None
     own = surveys(facts.surveys)
     document = Document(
@@ -154,6 +158,17 @@ def every_review(source: ReportSource, benchmark: Surveys) -> Iterator[Document]
     for start in range(0, len(keys), SLICE):
         part = keys[start : start + SLICE]
         histories = dict(source.history(part))
+        episodes = source.episodes(part)
+        tasks: dict[str, list[TaskRow]] = {}
+        for task in source.tasks(part):
+            tasks.setdefault(task.key.split(":")[0], []).append(task)
         for facts in source.customers(part):
-            points = histories.get(facts.key, [])
-            yield build_review(source, facts.key, benchmark, facts, points)
+            yield build_review(
+                source,
+                facts.key,
+                benchmark,
+                facts,
+                histories.get(facts.key, []),
+                tasks.get(facts.key, []),
+                episodes.get(facts.key, {}),
+            )

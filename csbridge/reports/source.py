@@ -9,7 +9,7 @@ computed and written to the CRM, never a fresh score of its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import groupby
@@ -166,24 +166,30 @@ class ReportSource:
             for key, group in groupby(rows, key=lambda r: str(r[0])):
                 yield key, [Scorepoint(as_utc(r[1]) or self.now, r[2], r[3], r[4]) for r in group]
 
-    def tasks(self, key: str | None = None) -> list[TaskRow]:
-        """Tasks csbridge created (or is creating) in the CRMs: one account's, or all."""
+    def tasks(self, keys: Collection[str] | None = None) -> list[TaskRow]:
+        """Tasks csbridge created (or is creating) in the CRMs: of `keys`' accounts, or all.
+
+        Task keys start with the account key (`account:rule:period`); the filter is done
+        here, not with LIKE, which no index serves on every database.
+        """
         query = select(
             task_keys.c.key, task_keys.c.target, task_keys.c.status, task_keys.c.created_at
         ).order_by(task_keys.c.created_at, task_keys.c.key)
-        if key is not None:
-            query = query.where(task_keys.c.key.startswith(f"{key}:", autoescape=True))
+        wanted = None if keys is None else set(keys)
         with self.store.engine.connect() as conn:
             return [
                 TaskRow(k, t, s, as_utc(c) or self.now)
                 for k, t, s, c in conn.execute(query)
-                if not k.endswith(":notify")
+                if not k.endswith(":notify") and (wanted is None or k.split(":")[0] in wanted)
             ]
 
-    def episodes(self, key: str) -> dict[str, date]:
-        """The playbook episodes open for an account after the last run (rule → start)."""
-        query = select(rule_episodes.c.rule, rule_episodes.c.started_on).where(
-            rule_episodes.c.account_key == key
-        )
+    def episodes(self, keys: Sequence[str]) -> dict[str, dict[str, date]]:
+        """The playbook episodes open after the last run: account → rule → start."""
+        query = select(
+            rule_episodes.c.account_key, rule_episodes.c.rule, rule_episodes.c.started_on
+        ).where(rule_episodes.c.account_key.in_(list(keys)))
+        out: dict[str, dict[str, date]] = {}
         with self.store.engine.connect() as conn:
-            return {rule: started for rule, started in conn.execute(query)}
+            for key, rule, started in conn.execute(query):
+                out.setdefault(key, {})[rule] = started
+        return out
