@@ -1,6 +1,6 @@
-"""Every report on the sandbox: the store is filled once by `csbridge run` at six monthly
-dates against the emulators (real SDKs over HTTP), then each report is built through the
-CLI in HTML, Markdown and JSON.
+"""Every report on the sandbox: the store (on PostgreSQL) is filled once by `csbridge run`
+at six monthly dates against the emulators (real SDKs over HTTP), then each report is
+built through the CLI in HTML, Markdown and JSON.
 
 Checked: every seed section is there (filled, or saying which source would fill it), no
 raw indicator key, rule name or Python repr in the text, and the HTML opens in headless
@@ -10,13 +10,16 @@ Chromium with no console error and no outside request, with a screenshot taken.
 from __future__ import annotations
 
 import json
+import os
 import re
 import struct
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 import yaml
 from browser_page import open_page
@@ -26,6 +29,7 @@ from csbridge.sandbox.runner import run_sandbox
 from csbridge.scoring import load_model
 
 RUN_DAYS_BACK = (150, 120, 90, 60, 30, 0)
+POSTGRES_ADMIN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 
 
 @dataclass(frozen=True)
@@ -38,13 +42,26 @@ class Filled:
 
 
 @pytest.fixture(scope="module")
-def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Filled]:
+def pg_url() -> Iterator[str]:
+    """A fresh schema on the local PostgreSQL for this module (bench/reports.py uses SQLite)."""
+    schema = f"csb_reports_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Iterator[Filled]:
     """Six monthly runs against the sandbox, so the store holds six months of scores."""
     tmp = tmp_path_factory.mktemp("reports")
     with run_sandbox(port_base=0, accounts=30, seed=5, rate_limits="off") as sandbox:
         config = sandbox.write_config(tmp / "csbridge.yaml")
         data = yaml.safe_load(config.read_text())
-        data["database_url"] = f"sqlite:///{tmp / 'state.db'}"
+        data["database_url"] = pg_url
         config.write_text(yaml.safe_dump(data))
         assert main(["init-crm", "--config", str(config)]) == 0
         now = sandbox.world.now
