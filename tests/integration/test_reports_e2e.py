@@ -38,6 +38,7 @@ class Filled:
     now: str
     account: str
     owner: str
+    crm_id: str
     tmp: Path
 
 
@@ -71,7 +72,9 @@ def filled(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Iterator[Fi
             assert main(["run", "--config", str(config), "--now", when, *page]) == 0
         account = sandbox.world.accounts[0]
         owner = sandbox.world.owners_by_id[account.owner]
-        yield Filled(config, now.isoformat(), account.domain, owner.email, tmp)
+        yield Filled(
+            config, now.isoformat(), account.domain, owner.email, account.salesforce_id, tmp
+        )
 
 
 def _model_keys() -> set[str]:
@@ -150,6 +153,8 @@ def test_review_fills_the_eight_sections_in_every_format(
     _readable(text)
     for title in REVIEW_SECTIONS:
         assert title in text
+    printed = open_page(html, print_media=True)  # print CSS: same content, no error
+    assert printed.console_errors == [] and all(t in printed.text for t in REVIEW_SECTIONS)
 
 
 PORTFOLIO_SECTIONS = (
@@ -270,6 +275,18 @@ def test_a_bad_period_is_one_line_and_exit_2(
     code = main(["report", "portfolio", "--config", str(filled.config), "--period", "Q4-2026"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "--period 'Q4-2026'" in err
+
+
+def test_an_account_is_found_by_domain_crm_id_or_name(
+    filled: Filled, capsys: pytest.CaptureFixture[str]
+) -> None:
+    by_domain = json.loads(_build(filled, ["review", "--account", filled.account], "json", capsys))
+    name = by_domain["data"]["name"]
+    by_name = json.loads(_build(filled, ["review", "--account", name.upper()], "json", capsys))
+    assert by_name["data"]["account"] == filled.account
+    crm_id = filled.crm_id
+    by_id = json.loads(_build(filled, ["review", "--account", crm_id], "json", capsys))
+    assert by_id["data"]["account"] == filled.account
 
 
 def test_an_unknown_account_is_one_line_and_exit_2(
