@@ -136,6 +136,11 @@ def _portfolio(source: ReportSource, args: argparse.Namespace) -> tuple[Document
     from csbridge.reports.portfolio import build_portfolio
 
     period = parse_period(args.period) if args.period else quarter_of(source.now.date())
+    if period.start > source.now.date():
+        raise CsbridgeError(
+            f"--period {period.label}: starts after {source.now.date()}; pick a period "
+            "that has begun (or a later --now)"
+        )
     return build_portfolio(source, period), f"portfolio-{period.label}"
 
 

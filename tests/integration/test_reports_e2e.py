@@ -25,6 +25,7 @@ import yaml
 from browser_page import open_page
 
 from csbridge.cli import main
+from csbridge.reports.periods import quarter_of
 from csbridge.sandbox.runner import run_sandbox
 from csbridge.scoring import load_model
 
@@ -171,7 +172,8 @@ PORTFOLIO_SECTIONS = (
 def test_portfolio_reports_the_seed_metrics_with_their_definitions(
     filled: Filled, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = ["portfolio", "--period", filled.now[:4] + "Q4"]
+    quarter = quarter_of(datetime.fromisoformat(filled.now).date())
+    args = ["portfolio", "--period", quarter.label]
     document = json.loads(_build(filled, args, "json", capsys))
     assert [s["title"] for s in document["sections"]] == list(PORTFOLIO_SECTIONS)
     data = document["data"]
@@ -275,6 +277,11 @@ def test_a_bad_period_is_one_line_and_exit_2(
     code = main(["report", "portfolio", "--config", str(filled.config), "--period", "Q4-2026"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "--period 'Q4-2026'" in err
+    later = f"{int(filled.now[:4]) + 1}Q4"
+    code = main(["report", "portfolio", "--config", str(filled.config), "--period", later,
+                 "--now", filled.now])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and f"--period {later}: starts after" in err
 
 
 def test_an_account_is_found_by_domain_crm_id_or_name(
