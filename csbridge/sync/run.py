@@ -7,15 +7,15 @@ not sent again for the second. Score history and rule episodes are stored after 
 writes (a dry run stores nothing and writes nothing).
 
 The report (`RunReport.as_dict()`) is the run's JSON: accounts scored, counts per band,
-per CRM what landed and what failed with the reason, API calls per system, duration.
+per CRM what landed and what failed with the reason, API calls per system, duration
+and seconds per step.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -65,15 +65,13 @@ class RunReport:
     seconds: float = 0.0
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step, in order
     ok: bool = True
+    _mark: float = field(default_factory=time.monotonic, repr=False)
 
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        """Time one step of the run into `steps`."""
-        began = time.monotonic()
-        try:
-            yield
-        finally:
-            self.steps[name] = round(time.monotonic() - began, 3)
+    def lap(self, step: str) -> None:
+        """Record the seconds since the previous step ended (or the run began) as `step`."""
+        now = time.monotonic()
+        self.steps[step] = round(now - self._mark, 3)
+        self._mark = now
 
     def as_dict(self) -> dict[str, Any]:
         calls: Counter[str] = Counter()
@@ -122,8 +120,8 @@ def run_sync(
     report = RunReport(run_id, dry_run)
     try:
         if pull_first:
-            with report.step("pull"):
-                pulled = pull(settings, store)
+            pulled = pull(settings, store)
+            report.lap("pull")
             report.accounting = pulled.accounting  # one count for the whole run
             report.pull = {"records": sum(pulled.records.values()), "stopped": pulled.stopped}
             report.ok = pulled.ok
@@ -147,46 +145,33 @@ def _score_and_write(
 ) -> None:
     engine = Engine(load_model(settings.model))
     rules = load_rules(settings.rules)
-    with report.step("score"):
-        portfolio = load_portfolio(store, settings.identity.key, now)
-        report.unmatched = portfolio.report.total
-        targets = list(settings.crm.targets)
-        customers = in_targets(portfolio.customers, targets)
-        scored = score_customers(customers, engine, rules, now, load_history(store, now), options)
+    portfolio = load_portfolio(store, settings.identity.key, now)
+    report.unmatched = portfolio.report.total
+    targets = list(settings.crm.targets)
+    customers = in_targets(portfolio.customers, targets)
+    scored = score_customers(customers, engine, rules, now, load_history(store, now), options)
+    report.lap("score")
     report.accounts_scored = sum(1 for s in scored if s.result.score is not None)
     report.bands = dict(sorted(Counter(s.status or "unscored" for s in scored).items()))
     for target in targets:
         writer = None if report.dry_run else writer_factory(target, settings, report.accounting)
         try:
-            with report.step(f"write {target}"):
-                changes, applied = write_target(
-                    target,
-                    settings,
-                    store,
-                    scored,
-                    engine,
-                    rules,
-                    now,
-                    writer,
-                    report.run_id,
-                    notifier,
-                )
+            changes, applied = write_target(
+                target, settings, store, scored, engine, rules, now, writer, report.run_id, notifier
+            )
         finally:
             if writer is not None:
                 writer.close()
+        report.lap(f"write {target}")
         report.crm[target] = {"planned": changes.summary()}
         if applied is not None:
             report.crm[target].update(applied.as_dict())
             report.ok = report.ok and applied.ok
     if not report.dry_run:
-        with report.step("history"):
-            save_history(
-                store,
-                history_entries(scored),
-                now,
-                model_hash=engine.model_hash,
-                run_id=report.run_id,
-            )
+        save_history(
+            store, history_entries(scored), now, model_hash=engine.model_hash, run_id=report.run_id
+        )
+        report.lap("history")
 
 
 def write_target(
