@@ -10,12 +10,13 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
-from csbridge.account_files import AccountInput, read_accounts
+from csbridge.account_files import read_accounts
 from csbridge.errors import CsbridgeError
 from csbridge.scoring import Engine, ScoreResult, ScoringInputError, load_model
 
@@ -41,44 +42,36 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     engine = Engine(load_model(args.model))
-    results = score_file(engine, args.input)
+    batches = score_batches(engine, args.input)
     with _output(args.output) as out:
         if args.format == "json":
-            write_json(engine, results, out)
+            write_json(engine, batches, out)
         else:
-            write_table(engine, results, out)
+            write_table(engine, (r for batch in batches for r in batch), out)
     return 0
 
 
-def score_file(engine: Engine, path: str, batch_size: int = BATCH_SIZE) -> Iterator[ScoreResult]:
-    """Score every account of the file in batches; errors name the file and line."""
-    batch: list[AccountInput] = []
-    for account in read_accounts(path):
-        batch.append(account)
-        if len(batch) == batch_size:
-            yield from _score_batch(engine, batch)
-            batch = []
-    if batch:
-        yield from _score_batch(engine, batch)
+def score_batches(
+    engine: Engine, path: str, batch_size: int = BATCH_SIZE
+) -> Iterator[list[ScoreResult]]:
+    """Score the file's accounts in batches of `batch_size` (memory is bounded by one
+    batch, whatever the file's size); errors name the file and line."""
+    accounts = read_accounts(path)
+    while batch := list(islice(accounts, batch_size)):
+        try:
+            yield engine.score_many([account for account, _ in batch])
+        except ScoringInputError as exc:
+            raise CsbridgeError(f"{batch[exc.row][1]}: {exc}") from None
 
 
-def _score_batch(engine: Engine, batch: list[AccountInput]) -> list[ScoreResult]:
-    try:
-        return engine.score_many(
-            [(a.id, a.signals, a.indicator_scores, a.attributes) for a in batch]
-        )
-    except ScoringInputError as exc:
-        raise CsbridgeError(f"{batch[exc.row].where}: {exc}") from None
-
-
-def write_json(engine: Engine, results: Iterable[ScoreResult], out: IO[str]) -> None:
-    """Stream `{"model": ..., "accounts": [...]}`, one account per line."""
+def write_json(engine: Engine, batches: Iterable[list[ScoreResult]], out: IO[str]) -> None:
+    """Stream `{"model": ..., "accounts": [...]}`, one account per line, a batch at a time."""
     model = json.dumps({"name": engine.model.name, "hash": engine.model_hash})
     out.write(f'{{"model": {model}, "accounts": [')
     sep = "\n"
-    for result in results:
+    for batch in batches:
         out.write(sep)
-        out.write(orjson.dumps(result.as_dict()).decode())
+        out.write(b",\n".join([orjson.dumps(r.data) for r in batch]).decode())
         sep = ",\n"
     out.write("\n]}\n")
 

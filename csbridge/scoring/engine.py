@@ -187,23 +187,19 @@ class Engine:
     def _dimension_rows(
         self, dim_score: Floats, eff_dim: Floats, covered: Floats
     ) -> list[dict[str, dict[str, float | None]]]:
-        scores = np.round(dim_score, 2).tolist()
-        weights = np.round(eff_dim, 4).tolist()
-        contrib = np.round(np.nan_to_num(dim_score * eff_dim), 2).tolist()
-        cover = np.round(covered, 4).tolist()
-        names = self.dimension_names
-        return [
-            {
-                name: {
-                    "score": None if sc != sc else sc,
-                    "weight": we,
-                    "contribution": co,
-                    "coverage": cv,
-                }
-                for name, sc, we, co, cv in zip(names, s, w, c, v, strict=True)
-            }
-            for s, w, c, v in zip(scores, weights, contrib, cover, strict=True)
+        """Each account's dimensions, built from flat columns (one comprehension, not B)."""
+        cells = [
+            {"score": None if sc != sc else sc, "weight": we, "contribution": co, "coverage": cv}
+            for sc, we, co, cv in zip(
+                np.round(dim_score, 2).ravel().tolist(),
+                np.round(eff_dim, 4).ravel().tolist(),
+                np.round(np.nan_to_num(dim_score * eff_dim), 2).ravel().tolist(),
+                np.round(covered, 4).ravel().tolist(),
+                strict=True,
+            )
         ]
+        names, nd = self.dimension_names, len(self.dimension_names)
+        return [dict(zip(names, cells[s : s + nd], strict=True)) for s in range(0, len(cells), nd)]
 
     def _drivers(
         self, impact: Floats, scored: Floats, present: npt.NDArray[np.bool_]
@@ -211,37 +207,28 @@ class Engine:
         """Indicators that pulled the score down or up most, per account.
 
         Impact is the indicator's effective weight times its distance from the account's
-        own score, in points; impacts sum to zero over an account's indicators.
+        own score, in points; impacts sum to zero over an account's indicators. The
+        candidates are chosen and filtered as arrays; only the kept ones become dicts.
         """
         k = self.drivers_each_way
         order = np.argsort(np.nan_to_num(impact, nan=0.0), axis=1, kind="stable")
         pick = np.concatenate([order[:, :k], order[:, ::-1][:, :k]], axis=1)
         rows = np.arange(impact.shape[0])[:, None]
-        chosen = np.round(impact[rows, pick], 2).tolist()
-        chosen_scores = np.round(scored[rows, pick], 2).tolist()
-        imputed = (~present[rows, pick]).tolist()
-        keys = self.keys
-        out = []
-        for idx, imps, scs, imp_flags in zip(
-            pick.tolist(), chosen, chosen_scores, imputed, strict=True
-        ):
-            drivers = []
-            for j, i in enumerate(idx):
-                x = imps[j]
-                if (
-                    x != x
-                    or (j < k and x > -DRIVER_MIN_IMPACT)
-                    or (j >= k and x < DRIVER_MIN_IMPACT)
-                ):
-                    continue
-                d: dict[str, Any] = {
-                    "indicator": keys[i],
-                    "score": scs[j],
-                    "impact": x,
-                    "direction": "down" if j < k else "up",
-                }
-                if imp_flags[j]:
-                    d["imputed"] = True
-                drivers.append(d)
-            out.append(drivers)
-        return out
+        chosen = np.round(impact[rows, pick], 2)
+        down = np.arange(pick.shape[1]) < k
+        with np.errstate(invalid="ignore"):
+            keep = np.where(down, chosen <= -DRIVER_MIN_IMPACT, chosen >= DRIVER_MIN_IMPACT)
+        flat = [
+            {"indicator": ind, "score": sc, "impact": im, "direction": di}
+            for ind, sc, im, di in zip(
+                map(self.keys.__getitem__, pick[keep].tolist()),
+                np.round(scored[rows, pick], 2)[keep].tolist(),
+                chosen[keep].tolist(),
+                np.where(down, "down", "up")[np.nonzero(keep)[1]].tolist(),
+                strict=True,
+            )
+        ]
+        for j in np.flatnonzero(~present[rows, pick][keep]).tolist():
+            flat[j]["imputed"] = True
+        ends = np.cumsum(keep.sum(axis=1)).tolist()
+        return [flat[s:e] for s, e in zip([0, *ends[:-1]], ends, strict=True)]
