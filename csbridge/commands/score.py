@@ -8,19 +8,18 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any
-
-import orjson
+from typing import IO, Any, TypeVar
 
 from csbridge.account_files import read_accounts
 from csbridge.errors import CsbridgeError
-from csbridge.scoring import Engine, ScoreResult, ScoringInputError, load_model
+from csbridge.scoring import AccountIn, Engine, ScoreResult, ScoringInputError, load_model
 
 BATCH_SIZE = 2048
+T = TypeVar("T")
 
 
 def register(subparsers: Any) -> None:
@@ -42,36 +41,39 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     engine = Engine(load_model(args.model))
-    batches = score_batches(engine, args.input)
     with _output(args.output) as out:
         if args.format == "json":
-            write_json(engine, batches, out)
+            write_json(engine, score_batches(engine, args.input, engine.score_json), out)
         else:
+            batches = score_batches(engine, args.input, engine.score_many)
             write_table(engine, (r for batch in batches for r in batch), out)
     return 0
 
 
 def score_batches(
-    engine: Engine, path: str, batch_size: int = BATCH_SIZE
-) -> Iterator[list[ScoreResult]]:
-    """Score the file's accounts in batches of `batch_size` (memory is bounded by one
-    batch, whatever the file's size); errors name the file and line."""
+    engine: Engine,
+    path: str,
+    score: Callable[[list[AccountIn]], list[T]],
+    batch_size: int = BATCH_SIZE,
+) -> Iterator[list[T]]:
+    """`score` the file's accounts a batch at a time (memory is bounded by one batch,
+    whatever the file's size); errors name the file and line."""
     accounts = read_accounts(path)
     while batch := list(islice(accounts, batch_size)):
         try:
-            yield engine.score_many([account for account, _ in batch])
+            yield score([account for account, _ in batch])
         except ScoringInputError as exc:
             raise CsbridgeError(f"{batch[exc.row][1]}: {exc}") from None
 
 
-def write_json(engine: Engine, batches: Iterable[list[ScoreResult]], out: IO[str]) -> None:
+def write_json(engine: Engine, batches: Iterable[list[bytes]], out: IO[str]) -> None:
     """Stream `{"model": ..., "accounts": [...]}`, one account per line, a batch at a time."""
     model = json.dumps({"name": engine.model.name, "hash": engine.model_hash})
     out.write(f'{{"model": {model}, "accounts": [')
     sep = "\n"
     for batch in batches:
         out.write(sep)
-        out.write(b",\n".join([orjson.dumps(r.data) for r in batch]).decode())
+        out.write(b",\n".join(batch).decode())
         sep = ",\n"
     out.write("\n]}\n")
 
