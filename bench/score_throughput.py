@@ -3,15 +3,15 @@
 For each model (seed-5d, seed-6d) it generates N realistic accounts as JSON Lines, then
 times, each in a fresh child process so its peak memory is its own:
   ours   `python -m csbridge.cli score --model M --input F --output O` (the real command:
-         start-up, reading, scoring, writing the JSON)
+         start-up, reading, scoring on one worker process per core, writing the JSON)
   naive  read every line with json.loads, Engine.score per account, json.dumps each
          result (the way one would write it without thinking about batches)
 and `csbridge score` again at N/4, to show whether peak memory grows with N (it
 streams in bounded batches, so it should not). Prints accounts/s by the wall clock
-and by CPU time (user + sys: the machine may be shared, and the CPU figure is what one
-core does), peak RSS from getrusage(RUSAGE_CHILDREN), and the ratios to the 100,000/s
-target and to the naive loop. The load average is printed: on a busy machine the wall
-figure is the one that suffers.
+and per CPU-second (user + sys of every process of the command: what one core does;
+the machine may be shared, and the wall figure suffers from that), peak RSS from
+getrusage(RUSAGE_CHILDREN) (the largest single process), and the ratios to the 100,000/s
+target and to the naive loop. The load average is printed before each model.
 
 Usage: python bench/score_throughput.py [N] [--models seed-5d,seed-6d]
 """
@@ -123,7 +123,7 @@ def bench_model(model_ref: str, n: int, tmp: Path) -> None:
     ref = measure([sys.executable, __file__, "--naive", model_ref, str(big), str(dst)])
     rate, cpu_rate = n / ours["wall"], n / ours["cpu"]
     ref_rate, ref_cpu_rate = n / ref["wall"], n / ref["cpu"]
-    print(f"\n{model_ref}: {n:,} accounts, JSON Lines in, JSON out, end to end")
+    print(f"{model_ref}: {n:,} accounts, JSON Lines in, JSON out, end to end")
     for name, r in (("csbridge score", ours), ("naive loop", ref)):
         print(
             f"  {name:14s} {n / r['wall']:10,.0f}/s wall {n / r['cpu']:10,.0f}/s CPU"
@@ -154,9 +154,9 @@ def main() -> None:
     if args.naive:
         naive(*args.naive)
         return
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
         for model_ref in args.models.split(","):
+            print(f"\nload average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             bench_model(model_ref, args.n, Path(tmp))
 
 

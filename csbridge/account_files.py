@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,8 +25,26 @@ AccountInput = tuple[AccountIn, str]
 "FILE accounts[N]") for error messages. Plain tuples: this is the hot path of `score`."""
 
 
+@dataclass(frozen=True)
+class LineChunk:
+    """Consecutive lines of a JSON Lines file, not parsed yet: one text, cheap to send to
+    another process, which parses and scores it."""
+
+    path: str
+    first: int  # the line number of the chunk's first line
+    text: str
+
+
 def read_accounts(path: str) -> Iterator[AccountInput]:
     """Yield accounts one at a time; JSON Lines is streamed and never held in memory."""
+    for chunk in read_chunks(path):
+        yield from parse_chunk(chunk) if isinstance(chunk, LineChunk) else chunk
+
+
+def read_chunks(path: str, size: int = 2048) -> Iterator[LineChunk | list[AccountInput]]:
+    """The input in chunks: JSON Lines as raw `LineChunk`s of `size` lines, read as a
+    stream (the file is never held in memory); a JSON document as lists of `size`
+    parsed accounts."""
     with _open(path) as stream:
         first = stream.readline()
         while first and not first.strip():
@@ -35,11 +56,26 @@ def read_accounts(path: str) -> Iterator[AccountInput]:
         except json.JSONDecodeError:
             head = None
         if isinstance(head, dict) and "accounts" not in head:
-            yield _account(head, f"{path} line 1")
-            yield from _lines(stream, path)
+            yield from _chunks(stream, path, first, size)
             return
         text = first + stream.read()
-        yield from _document(text, path)
+        accounts = _document(text, path)
+        while batch := list(islice(accounts, size)):
+            yield batch
+
+
+def parse_chunk(chunk: LineChunk) -> list[AccountInput]:
+    """The chunk's accounts; CsbridgeError names the file and line of the first bad one."""
+    return list(_lines(io.StringIO(chunk.text, newline="\n"), chunk.path, chunk.first))
+
+
+def _chunks(stream: IO[str], path: str, first: str, size: int) -> Iterator[LineChunk]:
+    """The lines `size` at a time (blank ones count); the first line is numbered 1."""
+    start, lines = 1, [first, *islice(stream, size - 1)]
+    while lines:
+        yield LineChunk(path, start, "".join(lines))
+        start += len(lines)
+        lines = list(islice(stream, size))
 
 
 @contextmanager
@@ -59,8 +95,8 @@ def _open(path: str) -> Iterator[IO[str]]:
         stream.close()
 
 
-def _lines(stream: IO[str], path: str) -> Iterator[AccountInput]:
-    for lineno, line in enumerate(stream, start=2):
+def _lines(stream: IO[str], path: str, start: int) -> Iterator[AccountInput]:
+    for lineno, line in enumerate(stream, start=start):
         if not line.strip():
             continue
         where = f"{path} line {lineno}"

@@ -8,18 +8,18 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 from csbridge.account_files import read_accounts
+from csbridge.commands.score_pool import json_chunks
 from csbridge.errors import CsbridgeError
-from csbridge.scoring import AccountIn, Engine, ScoreResult, ScoringInputError, load_model
+from csbridge.scoring import Engine, ScoreResult, ScoringInputError, load_model
 
 BATCH_SIZE = 2048
-T = TypeVar("T")
 
 
 def register(subparsers: Any) -> None:
@@ -43,37 +43,32 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine(load_model(args.model))
     with _output(args.output) as out:
         if args.format == "json":
-            write_json(engine, score_batches(engine, args.input, engine.score_json), out)
+            write_json(engine, json_chunks(engine, args.input, BATCH_SIZE), out)
         else:
-            batches = score_batches(engine, args.input, engine.score_many)
-            write_table(engine, (r for batch in batches for r in batch), out)
+            write_table(engine, score_file(engine, args.input), out)
     return 0
 
 
-def score_batches(
-    engine: Engine,
-    path: str,
-    score: Callable[[list[AccountIn]], list[T]],
-    batch_size: int = BATCH_SIZE,
-) -> Iterator[list[T]]:
-    """`score` the file's accounts a batch at a time (memory is bounded by one batch,
+def score_file(engine: Engine, path: str) -> Iterator[ScoreResult]:
+    """Score the file's accounts a batch at a time (memory is bounded by one batch,
     whatever the file's size); errors name the file and line."""
     accounts = read_accounts(path)
-    while batch := list(islice(accounts, batch_size)):
+    while batch := list(islice(accounts, BATCH_SIZE)):
         try:
-            yield score([account for account, _ in batch])
+            yield from engine.score_many([account for account, _ in batch])
         except ScoringInputError as exc:
             raise CsbridgeError(f"{batch[exc.row][1]}: {exc}") from None
 
 
-def write_json(engine: Engine, batches: Iterable[list[bytes]], out: IO[str]) -> None:
-    """Stream `{"model": ..., "accounts": [...]}`, one account per line, a batch at a time."""
+def write_json(engine: Engine, chunks: Iterable[bytes], out: IO[str]) -> None:
+    """Stream `{"model": ..., "accounts": [...]}`, one account per line, a chunk at a time
+    (each chunk is its accounts' JSON, ",\n"-joined)."""
     model = json.dumps({"name": engine.model.name, "hash": engine.model_hash})
     out.write(f'{{"model": {model}, "accounts": [')
     sep = "\n"
-    for batch in batches:
+    for chunk in chunks:
         out.write(sep)
-        out.write(b",\n".join(batch).decode())
+        out.write(chunk.decode())
         sep = ",\n"
     out.write("\n]}\n")
 
