@@ -11,14 +11,14 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,sandbox]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check csbridge tests bench
-	$(BIN)/ruff format --check csbridge tests bench
+	$(BIN)/ruff check csbridge csbridge_sandbox tests bench
+	$(BIN)/ruff format --check csbridge csbridge_sandbox tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -10,19 +10,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import orjson
 
 from csbridge.errors import CsbridgeError
-from csbridge.scoring.engine import AccountIn
 
 ACCOUNT_KEYS = frozenset({"id", "signals", "indicator_scores", "attributes"})
 SECTIONS = ("signals", "indicator_scores", "attributes")
 
-AccountInput = tuple[AccountIn, str]
-"""An account as `Engine.score_many` takes it, and where it came from ("FILE line N" or
-"FILE accounts[N]") for error messages. Plain tuples: this is the hot path of `score`."""
+
+class AccountInput(NamedTuple):
+    """An account as read; `self[:4]` is what `Engine.score_many` takes. A tuple, not a
+    dataclass: it is made once per account on the hot path of `score`."""
+
+    id: str
+    signals: dict[str, Any]
+    indicator_scores: dict[str, Any]
+    attributes: dict[str, Any]
+    where: str  # "FILE line N" or "FILE accounts[N]", for error messages
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,7 @@ def read_chunks(path: str, size: int = 2048) -> Iterator[LineChunk | list[Accoun
         if not first:
             return
         try:
-            head = _loads(first)
+            head = loads_json(first)
         except json.JSONDecodeError:
             head = None
         if isinstance(head, dict) and "accounts" not in head:
@@ -101,15 +107,15 @@ def _lines(stream: IO[str], path: str, start: int) -> Iterator[AccountInput]:
             continue
         where = f"{path} line {lineno}"
         try:
-            data = _loads(line)
+            data = loads_json(line)
         except json.JSONDecodeError as exc:
             raise CsbridgeError(
                 f"{where}: invalid JSON ({exc.msg}): one account per line"
             ) from None
-        yield _account(data, where)
+        yield parse_account(data, where)
 
 
-def _loads(text: str) -> Any:
+def loads_json(text: str) -> Any:
     """orjson's speed; the standard library's reading of NaN and its error positions."""
     try:
         return orjson.loads(text)
@@ -130,10 +136,11 @@ def _document(text: str, path: str) -> Iterator[AccountInput]:
             f'{path}: expected {{"accounts": [...]}} or JSON Lines with one account per line'
         )
     for i, item in enumerate(accounts):
-        yield _account(item, f"{path} accounts[{i}]")
+        yield parse_account(item, f"{path} accounts[{i}]")
 
 
-def _account(data: Any, where: str) -> AccountInput:
+def parse_account(data: Any, where: str) -> AccountInput:
+    """One account object checked like `score` checks it; errors name `where`."""
     if not isinstance(data, dict):
         raise CsbridgeError(f"{where}: an account is a JSON object with an id")
     if not data.keys() <= ACCOUNT_KEYS:
@@ -148,4 +155,4 @@ def _account(data: Any, where: str) -> AccountInput:
     for key, value in zip(SECTIONS, (signals, scores, attributes), strict=True):
         if not isinstance(value, dict):
             raise CsbridgeError(f"{where}: account {account_id!r}: {key} must be an object")
-    return (account_id, signals, scores, attributes), where
+    return AccountInput(account_id, signals, scores, attributes, where)

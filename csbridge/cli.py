@@ -8,9 +8,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from csbridge import __version__
+from csbridge import __version__, progress
 from csbridge.errors import CsbridgeError
-from csbridge.logs import LEVELS
+from csbridge.logs import COLOR_CHOICES, LEVELS, use_color
 from csbridge.logs import configure as configure_logs
 
 # Each module exposes `register(subparsers)`, which adds its sub-command and sets
@@ -28,7 +28,14 @@ COMMAND_MODULES = (
     "plan",
     "run",
     "init-crm",
+    "backtest",
+    "calibrate",
+    "history",
 )
+
+# The batch commands whose long steps show progress; the worker and the web service,
+# which apply one alert at a time for as long as they run, log instead.
+SHOWS_PROGRESS = ("pull", "run")
 
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
@@ -52,6 +59,13 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-json", action="store_true", help="log as JSON lines (for log collectors)"
     )
+    parser.add_argument(
+        "--color",
+        choices=COLOR_CHOICES,
+        default="auto",
+        help="colour the logs and progress on stderr (default auto: only on a terminal, "
+        "never with NO_COLOR set, always with FORCE_COLOR set)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = _command_in(argv)
     for name in (chosen,) if chosen else COMMAND_MODULES:
@@ -63,7 +77,7 @@ def _command_in(argv: Sequence[str]) -> str | None:
     """The sub-command named in argv (skipping global options and their values), if any."""
     args = iter(argv)
     for arg in args:
-        if arg == "--log-level":
+        if arg in ("--log-level", "--color"):
             next(args, None)
         elif not arg.startswith("-"):
             return arg if arg in COMMAND_MODULES else None
@@ -74,13 +88,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
-    configure_logs(args.log_level, json_format=args.log_json)
+    color = use_color(args.color)
+    configure_logs(args.log_level, json_format=args.log_json, color=color)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
         return 2
+    reporter = (
+        progress.for_stream(sys.stderr, json_format=args.log_json, color=color)
+        if args.command in SHOWS_PROGRESS
+        else progress.Silent()
+    )
     try:
-        code: int = handler(args)
+        with progress.reporting(reporter):
+            code: int = handler(args)
     except CsbridgeError as exc:
         print(f"csbridge: error: {exc}", file=sys.stderr)
         return exc.exit_code

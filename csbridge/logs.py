@@ -1,19 +1,42 @@
-"""Log setup for the CLI: structured logs on stderr, so stdout stays the command's output."""
+"""Log setup for the CLI: structured logs on stderr, so stdout stays the command's output.
+
+Colour (ANSI escape codes) only goes to a terminal: a cron log or a collector reading a
+pipe gets plain text. `NO_COLOR` (https://no-color.org) turns it off and `FORCE_COLOR`
+on; `--color always|never` overrides both.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from typing import TextIO
 
 import structlog
 
 LEVELS = ("debug", "info", "warning", "error")
+COLOR_CHOICES = ("auto", "always", "never")
 
 
-def configure(level: str = "warning", *, json_format: bool = False) -> None:
-    """Send structlog events at `level` and above to stderr, as text or JSON lines."""
+def use_color(choice: str = "auto", stream: TextIO | None = None) -> bool:
+    """Whether to colour output to `stream` (stderr by default) for `--color choice`."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    target = sys.stderr if stream is None else stream
+    return target.isatty()
+
+
+def configure(level: str = "warning", *, json_format: bool = False, color: bool = False) -> None:
+    """Send structlog events at `level` and above to stderr, as text (coloured only when
+    asked) or JSON lines."""
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if json_format else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer()
+        if json_format
+        else structlog.dev.ConsoleRenderer(colors=color)
     )
     structlog.configure(
         processors=[

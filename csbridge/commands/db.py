@@ -7,7 +7,8 @@ import sys
 from typing import Any
 
 from csbridge.config import load_config
-from csbridge.store.engine import connect_and_migrate, safe_url
+from csbridge.errors import CsbridgeError
+from csbridge.store.engine import connect_and_migrate, safe_url, sqlite_file
 from csbridge.store.migrate import current_revision, head_revision
 
 
@@ -44,8 +45,17 @@ def upgrade(args: argparse.Namespace) -> int:
 
 
 def current(args: argparse.Namespace) -> int:
-    """Print the revision; exit 1 when migrations are pending."""
+    """Print the revision; exit 1 when migrations are pending, 2 when there is no database.
+
+    Only looks: a SQLite file that does not exist is reported, not created empty.
+    """
     url = _database_url(args)
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        raise CsbridgeError(
+            f"database_url: no database at {path.resolve()}; check the path "
+            "(relative paths start in the current directory) or run `csbridge db upgrade`"
+        )
     engine = connect_and_migrate(url, apply_migrations=False)
     try:
         revision = current_revision(engine)

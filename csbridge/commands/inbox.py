@@ -10,6 +10,7 @@ from typing import Any
 from csbridge.config import load_config
 from csbridge.errors import CsbridgeError
 from csbridge.store.store import open_store
+from csbridge.tables import format_table
 from csbridge.webhooks import inbox
 
 
@@ -40,12 +41,12 @@ def list_rows(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return 0
-    for row in rows:
-        reason = row["error"] or ""
-        sys.stdout.write(
-            f"{row['id']:>8}  {row['source']:<10} {row['status']:<14} "
-            f"{row['attempts']:>3}  {row['event_id'][:40]:<40}  {reason[:80]}\n"
-        )
+    header = ("id", "source", "status", "attempts", "event id", "reason")
+    cells = [
+        (r["id"], r["source"], r["status"], r["attempts"], r["event_id"], (r["error"] or "")[:80])
+        for r in rows
+    ]
+    sys.stdout.write(format_table(header, cells, right=(0, 3)))
     return 0
 
 

@@ -2,7 +2,7 @@
 
 For each CRM of `crm.targets` (or `--target`): the wanted fields come from the field
 mapping, the scoring model's bands and segments and the rules' owned tags
-(`csbridge.sync.crm_schema`); what exists is read from the CRM; each missing group or
+(`csbridge.connectors.crm_schema`); what exists is read from the CRM; each missing group or
 field is created and a picklist lacking values gets them added. A rerun finds
 everything in place and writes nothing. `--dry-run` shows the steps without writing.
 
@@ -19,20 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from csbridge.config import Settings, load_config
-from csbridge.connectors.hubspot_schema import HubspotSchema
-from csbridge.connectors.salesforce_schema import (
-    SalesforceSchema,
-    SetupRefusedError,
-    open_client,
-    setup_steps,
-)
-from csbridge.errors import CsbridgeError
-from csbridge.http import ApiClient, CallAccounting
-from csbridge.http_vendors import hubspot_client
-from csbridge.mappings.fields import Crm, load_field_mapping
-from csbridge.scoring import load_model
-from csbridge.scoring.rules_config import load_rules
-from csbridge.sync.crm_schema import (
+from csbridge.connectors.crm_schema import (
     ExistingField,
     Step,
     WantedSchema,
@@ -40,6 +27,21 @@ from csbridge.sync.crm_schema import (
     summary,
     wanted_schema,
 )
+from csbridge.connectors.hubspot.client import hubspot_client
+from csbridge.connectors.hubspot.schema import HubspotSchema
+from csbridge.connectors.salesforce.schema import (
+    SalesforceSchema,
+    SetupRefusedError,
+    open_client,
+    setup_steps,
+)
+from csbridge.errors import CsbridgeError
+from csbridge.http.client import ApiClient, CallAccounting
+from csbridge.mappings.fields import Crm
+from csbridge.scoring import load_model
+from csbridge.scoring.rules_config import load_rules
+from csbridge.sync.cycle import model_mapping
+from csbridge.tables import format_table
 
 FLS_NOTE = (
     "salesforce: fields created through the API are visible to no profile until "
@@ -141,9 +143,7 @@ def outcome_error(results: list[TargetResult]) -> CsbridgeError | None:
 def wanted_for(settings: Settings, target: Crm) -> WantedSchema:
     """What csbridge needs in `target`, from the mapping, the model and the rules."""
     model = load_model(settings.model)
-    mapping = load_field_mapping(
-        target, getattr(settings.crm, target).mapping, list(model.dimensions)
-    )
+    mapping = model_mapping(target, getattr(settings.crm, target).mapping, model)
     segments = None if model.segments is None else model.segments.segment_names()
     rules = load_rules(settings.rules)
     return wanted_schema(mapping, [b.name for b in model.bands], segments, rules.owned_tags)
@@ -239,12 +239,8 @@ def render(results: list[TargetResult], dry_run: bool) -> str:
     """The steps as a table, the summary line, notes and any Salesforce setup steps."""
     rows = _rows(results)
     columns = ("target", "object", "field", "action", "result", "detail")
-    widths = {c: max([len(c), *(len(str(row[c])) for row in rows)]) for c in columns[:-1]}
-    lines = ["  ".join(c.ljust(widths.get(c, 0)) for c in columns).rstrip()]
-    for row in rows:
-        cells = [str(row[c] or "-").ljust(widths.get(c, 0)) for c in columns]
-        lines.append("  ".join(cells).rstrip())
-    lines.append(summary_line(results, dry_run))
+    table = format_table(columns, [[row[c] or "-" for c in columns] for row in rows])
+    lines = [table.rstrip("\n"), summary_line(results, dry_run)]
     for r in results:
         lines += r.notes
         if r.refused is not None:

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from csbridge.config import load_config
+from csbridge.connectors.registry import SOURCES, configured_sources
 from csbridge.errors import CsbridgeError
 from csbridge.store.lock import run_lock
 from csbridge.store.store import open_store
 from csbridge.sync.portfolio import load_portfolio
 from csbridge.sync.pull import pull
-
-SOURCES = ("salesforce", "hubspot", "zendesk", "mixpanel")
+from csbridge.tables import format_table
 
 
 def register(subparsers: Any) -> None:
@@ -31,10 +31,17 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--source",
         action="append",
-        choices=SOURCES,
+        choices=sorted(SOURCES),
         help="only this source (repeatable); default: every configured one",
     )
-    parser.add_argument("--json", action="store_true", help="print the run report as JSON")
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "--json",
+        dest="format",
+        action="store_const",
+        const="json",
+        help="same as --format json (kept for existing scripts)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -42,11 +49,17 @@ def run(args: argparse.Namespace) -> int:
     """Pull under the store's lock, print a summary (or the JSON report); exit 1 if a
     stream stopped early, 2 if another run or pull holds the lock."""
     settings = load_config(args.config)
-    configured = [name for name in SOURCES if getattr(settings.sources, name) is not None]
+    configured = configured_sources(settings)
     if not configured:
         raise CsbridgeError(
             f"{args.config or 'environment'}: no sources configured; add a `sources:` section"
         )
+    for name in args.source or ():
+        if name not in configured:
+            raise CsbridgeError(
+                f"--source {name}: not configured; configure sources.{name} in "
+                f"{args.config or 'the config file (--config FILE)'}"
+            )
     store = open_store(settings.database_url)
     try:
         with run_lock(store) as lock:  # never beside a run: both would move the cursors
@@ -57,15 +70,17 @@ def run(args: argparse.Namespace) -> int:
         portfolio = load_portfolio(store, settings.identity.key, datetime.now(UTC))
     finally:
         store.close()
-    if args.json:
+    if args.format == "json":
         document = {**report.as_dict(), "unmatched": portfolio.unmatched()}
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
     else:
         calls = report.as_dict()["calls"]
-        for name in sorted(report.records):
-            state = "stopped: " + report.stopped[name] if name in report.stopped else "ok"
-            counts = f"{report.records[name]:>8} records {report.pages[name]:>6} pages"
-            sys.stdout.write(f"{name:<36} {counts}  {state}\n")
+        state = {name: f"stopped: {reason}" for name, reason in report.stopped.items()}
+        rows = [
+            (name, report.records[name], report.pages[name], state.get(name, "ok"))
+            for name in sorted(report.records)
+        ]
+        sys.stdout.write(format_table(("stream", "records", "pages", "state"), rows, right=(1, 2)))
         sys.stdout.write("calls: " + ", ".join(f"{k}={v}" for k, v in sorted(calls.items())) + "\n")
         sys.stdout.write(
             f"customers: {len(portfolio.customers)}, unmatched: {portfolio.report.total}\n"

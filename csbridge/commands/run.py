@@ -5,6 +5,7 @@ report. Exit 0 only when every write landed; 1 when some did not (they are liste
 go out on the next run), including a run that lost its lock midway (it stops writing,
 prints one line saying so, and the next run does the rest); 2 for a problem to fix
 first (config, credentials, lock held, a bad `--shard`).
+A dry run writes nothing, so it says what it would write and exits 0.
 
 `--shard I/N --no-pull` runs one shard of the customers (`csbridge.sync.shard`) under
 its own lock, so N shards run side by side after one `csbridge pull`.
@@ -61,7 +62,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """One run under the store's lock; exit 0 only when every write landed."""
+    """One run under the store's lock; exit 0 only when every write landed (or a dry run)."""
     shard = None if args.shard is None else parse_shard(args.shard)
     if shard is not None and not args.no_pull:
         raise CsbridgeError(
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.config or 'environment'}: crm.targets is empty; name the CRMs to write "
             "(salesforce, hubspot)"
         )
-    options = load_options(args.signals)
+    options = load_options(args.signals, settings)
     now = parse_now(args.now)
     store = open_store(settings.database_url)
     try:
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.write(summary(report))
     if report.lock_lost:
         print(f"csbridge: error: {report.lock_lost}", file=sys.stderr)
-    return 0 if report.ok else 1
+    return 0 if report.ok or report.dry_run else 1
 
 
 @contextmanager
@@ -164,5 +165,8 @@ def summary(report: RunReport) -> str:
     lines.append(f"  API calls: {calls}")
     if report.pull.get("stopped"):
         lines.append(f"  pull stopped early: {', '.join(sorted(report.pull['stopped']))}")
-    lines.append("All writes landed." if report.ok else "Some writes did not land; see above.")
+    if report.dry_run:
+        lines.append("Dry run: nothing was written.")
+    else:
+        lines.append("All writes landed." if report.ok else "Some writes did not land; see above.")
     return "\n".join(lines) + "\n"

@@ -18,6 +18,7 @@ from csbridge.account_files import read_accounts
 from csbridge.commands.score_pool import json_chunks
 from csbridge.errors import CsbridgeError
 from csbridge.scoring import Engine, ScoreResult, ScoringInputError, load_model
+from csbridge.tables import format_table
 
 BATCH_SIZE = 2048
 
@@ -55,9 +56,9 @@ def score_file(engine: Engine, path: str) -> Iterator[ScoreResult]:
     accounts = read_accounts(path)
     while batch := list(islice(accounts, BATCH_SIZE)):
         try:
-            yield from engine.score_many([account for account, _ in batch])
+            yield from engine.score_many([account[:4] for account in batch])
         except ScoringInputError as exc:
-            raise CsbridgeError(f"{batch[exc.row][1]}: {exc}") from None
+            raise CsbridgeError(f"{batch[exc.row].where}: {exc}") from None
 
 
 def write_json(engine: Engine, chunks: Iterable[bytes], out: IO[str]) -> None:
@@ -74,21 +75,20 @@ def write_json(engine: Engine, chunks: Iterable[bytes], out: IO[str]) -> None:
 
 
 def write_table(engine: Engine, results: Iterable[ScoreResult], out: IO[str]) -> None:
-    """A fixed-width table: score, status, segment, coverage, each dimension, top driver."""
+    """A table sized to the data: score, status, segment, coverage, each dimension, top driver.
+
+    Sizing columns needs every row first: the table is for people; JSON streams.
+    """
     dims = engine.dimension_names
     header = ["account", "score", "status", "segment", "coverage", *dims, "weakest"]
-    widths = [18, 6, 10, 11, 8, *[max(6, len(d)) for d in dims], 30]
-    out.write(_row(header, widths) + "\n")
-    out.write(_row(["-" * w for w in widths], widths) + "\n")
+    rows = []
     for r in results:
         dim_cells = [_num(d.score) for d in r.dimensions]
         weakest = next((d.indicator for d in r.drivers if d.impact < 0), "")
-        cells = [r.account_id, _num(r.score), r.status, r.segment or "-", f"{r.coverage:.0%}"]
-        out.write(_row([*cells, *dim_cells, weakest], widths) + "\n")
-
-
-def _row(cells: list[str], widths: list[int]) -> str:
-    return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+        cells = [r.account_id, _num(r.score), r.status, r.segment, f"{r.coverage:.0%}"]
+        rows.append([*cells, *dim_cells, weakest])
+    numbers = [1, 4, *range(5, 5 + len(dims))]  # score, coverage, the dimensions
+    out.write(format_table(header, rows, right=numbers))
 
 
 def _num(x: float | None) -> str:

@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
 from csbridge.models import Account, Record
+from csbridge.text_fit import fit_key
 
 IdentityKey = Literal["domain", "external_id"]
 ANCHORS: tuple[str, ...] = ("salesforce", "hubspot")
+DOMAIN_MAX = 253  # the longest name DNS allows; a longer value is hashed to fit the key columns
 EXAMPLES = 5
 F = TypeVar("F", bound=Record)
 
@@ -38,7 +40,7 @@ def normalise_domain(value: object) -> str | None:
     host = re.split(r"[/?#:]", text, maxsplit=1)[0].rstrip(".")
     if host.startswith("www."):
         host = host[4:]
-    return host if "." in host else None
+    return fit_key(host, DOMAIN_MAX) if "." in host else None
 
 
 @dataclass(frozen=True)

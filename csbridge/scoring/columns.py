@@ -47,6 +47,7 @@ class Columns:
     eff_dim: Floats  # B x nd, each dimension's effective weight in the total
     covered: Floats  # B x nd, the share of each dimension backed by data
     drivers: Drivers
+    churn: Floats | None  # B, the churn probability of a calibrated model, rounded
 
     def dimension_numbers(self) -> Floats:
         """B x (4 nd): score, weight, contribution, coverage of each dimension, as shown."""
@@ -118,12 +119,16 @@ class JsonRows:
         drivers = self._drivers(columns.drivers)
         starts = [0, *columns.drivers.ends[:-1]]
         statuses = {s: orjson.dumps(s) for s in set(columns.status)}
+        churn = [b""] * len(ids)
+        if columns.churn is not None:
+            churn = [b',"churn_probability":' + c for c in _number_rows(columns.churn[:, None])]
         out = []
         for r, (row, status, placed) in enumerate(
             zip(_number_rows(numbers), columns.status, placements, strict=True)
         ):
             score, coverage, *dims = row.split(b",")
             segment, extra = _segment(placed)
+            extra = churn[r] + extra
             listed = b",".join(drivers[starts[r] : columns.drivers.ends[r]])
             args = (orjson.dumps(ids[r]), score, statuses[status], coverage, segment)
             out.append(self.template % (*args, *dims, listed, extra))

@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from csbridge.errors import CsbridgeError
 from csbridge.scoring.bands import band_indices
+from csbridge.scoring.calibration import churn_probability
 from csbridge.scoring.columns import Columns, Drivers, JsonRows, pick_drivers
 from csbridge.scoring.model import ScoringModel
 from csbridge.scoring.results import ScoreResult
@@ -52,6 +53,7 @@ class Engine:
         self.dimension_names = list(model.dimensions)
         self.keys = [f"{d}.{i}" for d, dim in model.dimensions.items() for i in dim.indicators]
         self.index = {key: i for i, key in enumerate(self.keys)}
+        self.dropped = frozenset(model.dropped_indicators)
         transforms = [
             ind.transform for dim in model.dimensions.values() for ind in dim.indicators.values()
         ]
@@ -98,6 +100,7 @@ class Engine:
         errors: list[tuple[int, str]] = []
         columns: list[tuple[list[int], list[Any]]] = [([], []) for _ in range(2 * n)]
         index = self.index
+        dropped = self.dropped
         for r, (_, signals, given, _attrs) in enumerate(accounts):
             for offset, section, items in ((0, "signals", signals), (n, "indicator_scores", given)):
                 if not items:
@@ -105,6 +108,8 @@ class Engine:
                 for key, raw in items.items():
                     i = index.get(key)
                     if i is None:
+                        if key in dropped:
+                            continue
                         errors.append((r, f"{section}.{key}: {self._unknown_hint(key)}"))
                         break
                     rows, raws = columns[offset + i]
@@ -155,6 +160,7 @@ class Engine:
             eff = eff_dim[:, self.dim_of] * self.ind_w / w_sum[:, self.dim_of]
             impact = np.where(used, eff * (scored - total[:, None]), np.nan)
         shown = np.round(total, 2)
+        calibration = self.model.calibration
         return Columns(
             shown=shown,
             status=self._status(shown),
@@ -163,6 +169,9 @@ class Engine:
             eff_dim=eff_dim,
             covered=covered,
             drivers=pick_drivers(impact, scored, present, self.drivers_each_way),
+            churn=None
+            if calibration is None
+            else np.round(churn_probability(calibration, shown), 4),
         )
 
     def _placements(self, accounts: Sequence[AccountIn]) -> list[Placement | None]:
@@ -189,6 +198,7 @@ class Engine:
         keys = self.keys
         rows = values.tolist()
         shown, coverage = columns.shown.tolist(), columns.coverage.tolist()
+        churn = None if columns.churn is None else columns.churn.tolist()
         for r, placed in enumerate(placements):
             s = shown[r]
             data: dict[str, Any] = {
@@ -200,6 +210,9 @@ class Engine:
                 "dimensions": dims[r],
                 "drivers": drivers[r],
             }
+            if churn is not None:
+                p = churn[r]
+                data["churn_probability"] = None if p != p else p
             if placed is not None:
                 data["segment"] = placed.cell.segment
                 if placed.cell.accounts_per_csm is not None:

@@ -25,16 +25,17 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from csbridge.models import FieldValue
 from csbridge.scoring.rules_config import Assignee, NotifyTarget, RulesConfig
 from csbridge.scoring.rules_context import (
     Action,
     ActionKind,
     Evaluation,
-    FieldValue,
     NpsAnswer,
     RuleContext,
     task_key,
 )
+from csbridge.text_fit import KEY_MAX, fit_key
 
 __all__ = [
     "Action",
@@ -119,14 +120,14 @@ class _Builder:
         return key
 
     def notify(self, task_key_: str, targets: tuple[NotifyTarget, ...]) -> None:
-        """A notification about the task just created, keyed `{task key}:notify`."""
+        """A notification about the task just created, keyed `{task key}:notify` (fitted)."""
         task = next(a for a in reversed(self.actions) if a.key == task_key_)
         if targets:
             self.actions.append(
                 Action(
                     "notify",
                     task.rule,
-                    f"{task.key}:notify",
+                    fit_key(f"{task.key}:notify", KEY_MAX),
                     task.account_id,
                     task.subject,
                     task.description,

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from csbridge.models import FieldValue
 from csbridge.scoring.rules_config import Assignee, NotifyTarget
+from csbridge.text_fit import KEY_MAX, fit_key
 
 ActionKind = Literal["task", "tag_add", "tag_remove", "field", "notify"]
-FieldValue = str | int | float | bool | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,5 +79,9 @@ class Evaluation:
 
 
 def task_key(account_id: str, rule: str, period: object) -> str:
-    """The deterministic key of a rule's task for one account and period."""
-    return f"{account_id}:{rule}:{period}"
+    """The deterministic key of a rule's task for one account and period.
+
+    It fits the CRMs' key fields and our store's key columns (255): a longer one (a very
+    long domain) keeps its readable start and ends in a hash of the whole key.
+    """
+    return fit_key(f"{account_id}:{rule}:{period}", KEY_MAX)

@@ -27,6 +27,7 @@ from csbridge.models import (
     UsageDay,
 )
 from csbridge.store.tables import FACT_TABLES
+from csbridge.text_fit import fit_key, fit_prose, storable
 
 R = TypeVar("R", bound=Record)
 
@@ -85,6 +86,30 @@ def fact_row(record: Record, now: datetime) -> dict[str, Any]:
         if column.name not in _COMMON:
             value = getattr(record, column.name, None)
             row[column.name] = as_utc(value) if isinstance(value, datetime) else value
+    return _fitted(table, storable(row))
+
+
+def storable_record(record: R) -> tuple[R, list[str]]:
+    """`record` with NUL and lone surrogates removed from its text, and the fields that had any.
+
+    The store applies the same cleaning to every row it writes; this lets the pull
+    report which record of which stream was changed.
+    """
+    cleaned = {name: storable(value) for name, value in record}
+    changed = {name: value for name, value in cleaned.items() if value != getattr(record, name)}
+    if not changed:
+        return record, []
+    return record.model_copy(update=changed), sorted(changed)
+
+
+def _fitted(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    """`row` with each string within its column's length: names cut with an ellipsis,
+    ids and other key-like values hashed (`fit_key`), so they stay unique."""
+    for column in table.columns:
+        value, length = row.get(column.name), getattr(column.type, "length", None)
+        if isinstance(value, str) and length and len(value) > length:
+            fit = fit_prose if column.name == "name" else fit_key
+            row[column.name] = fit(value, length)
     return row
 
 

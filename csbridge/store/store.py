@@ -33,6 +33,7 @@ from csbridge.store.facts import (
     upsert_facts,
 )
 from csbridge.store.tables import FACT_TABLES, cursors, runs
+from csbridge.text_fit import storable
 
 R = TypeVar("R", bound=Record)
 
@@ -159,7 +160,7 @@ class Store:
             connection.execute(
                 update(runs)
                 .where(runs.c.id == run_id)
-                .values(finished_at=self._clock(), status=status, report=report)
+                .values(finished_at=self._clock(), status=status, report=storable(report))
             )
 
     def revision(self) -> str | None:

@@ -29,7 +29,15 @@ from typing import Protocol
 
 import structlog
 
-from csbridge.http_errors import AuthError, HttpError, QuotaExhaustedError
+from csbridge import progress
+from csbridge.connectors.protocol import (
+    BatchRejectedError,
+    CrmWriter,
+    RecordUpdate,
+    WriteResult,
+    chunks,
+)
+from csbridge.http.errors import HttpError, QuotaExhaustedError, SetupError
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
 from csbridge.sync import ledger
@@ -41,7 +49,6 @@ from csbridge.sync.apply_types import (
     split_on_rejection,
 )
 from csbridge.sync.changes import AccountChanges, ChangeSet, Notification
-from csbridge.sync.writer import BatchRejectedError, CrmWriter, RecordUpdate, WriteResult, chunks
 
 log = structlog.get_logger("csbridge.apply")
 RETRY_PASSES = 2
@@ -70,6 +77,7 @@ def apply_changes(
     per-record problem (see the report), only for bad credentials."""
     report = ApplyReport(writer.name)
     accounts = [a for a in changes.accounts if a.fields or a.tags]
+    progress.current().start(f"apply.{writer.name}", total=len(accounts))
     tasks = TaskApplier(writer, store, options, report, clock, sleep)
     try:
         tasks.apply(
@@ -84,6 +92,13 @@ def apply_changes(
         log.error("apply.lock_lost", target=writer.name)
     if report.stopped is None:
         _notify(changes, notifier, store, report, clock)
+    progress.current().done(
+        f"apply.{writer.name}",
+        records=report.records_updated,
+        tasks=report.tasks_created,
+        failed=len(report.failed),
+        ok=report.ok,
+    )
     return report
 
 
@@ -99,7 +114,7 @@ def _apply_records(
     pending = _updates(accounts, writer, options, report)
     for attempt in range(RETRY_PASSES + 1):
         retry: list[RecordUpdate] = []
-        bulk = writer.name == "salesforce" and len(pending) > options.bulk_threshold
+        bulk = writer.bulk and len(pending) > options.bulk_threshold
         batches = [pending] if bulk else chunks(pending, writer.batch_size)
         for done, batch in enumerate(batches):
             try:
@@ -121,7 +136,7 @@ def _apply_records(
                 rest = [u for b in batches[done:] for u in b]
                 _not_attempted(report, rest, by_record, f"not attempted: {reason}")
                 raise
-            except AuthError:
+            except SetupError:  # credentials, a missing field: fix before any retry
                 raise
             except HttpError as exc:
                 results = [WriteResult(u.record_id, False, error=str(exc)) for u in batch]
@@ -141,6 +156,8 @@ def _apply_records(
                 else:
                     reason = result.error or "rejected"
                     report.failed.append(Failure("record", result.ref, account.account_id, reason))
+            if attempt == 0:
+                progress.current().advance(f"apply.{writer.name}", len(batch))
         if not retry:
             return
         pending = retry
@@ -160,7 +177,7 @@ def _updates(
         for chunk in chunks(tagged, writer.batch_size):
             try:
                 current.update(writer.read_field(chunk, options.tag_field))
-            except (QuotaExhaustedError, AuthError):
+            except (QuotaExhaustedError, SetupError):
                 raise
             except HttpError as exc:
                 unread.update((record_id, f"current tags unreadable: {exc}") for record_id in chunk)

@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-FieldValue = str | int | float | bool | None
+from csbridge.models import FieldValue
+from csbridge.tables import format_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,12 +175,7 @@ class ChangeSet:
         if not rows:
             return f"No changes.\n{footer}\n"
         header = ("account", "change", "what", "before -> after / detail")
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
-        lines = [
-            "  ".join(cell.ljust(w) for cell, w in zip(r[:3], widths, strict=True)) + "  " + r[3]
-            for r in [header, *rows]
-        ]
-        return "\n".join(line.rstrip() for line in lines) + "\n" + footer + "\n"
+        return format_table(header, rows) + footer + "\n"
 
 
 def _json_default(value: object) -> object:

@@ -15,12 +15,14 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from csbridge.mappings.fields import CrmFieldMapping
+from csbridge.models import FieldValue
 from csbridge.scoring.bands import Band, band_for
 from csbridge.scoring.explain import NO_EXPLANATION, Explanation
 from csbridge.scoring.nps import nps_category
 from csbridge.scoring.results import ScoreResult
 from csbridge.scoring.rules_context import Action, RuleContext
-from csbridge.sync.changes import DesiredState, FieldValue, Notification, TaskToCreate
+from csbridge.sync.changes import DesiredState, Notification, TaskToCreate
+from csbridge.text_fit import fit_prose
 
 TOUCH_FIELDS = ("health_updated",)
 """Internal fields written only along with another change (they differ every run)."""
@@ -66,6 +68,9 @@ def _score_fields(
     }
     for dim in score.dimensions:
         fields[f"dimension.{dim.name}"] = None if dim.score is None else round(dim.score, 1)
+    probability = score.data.get("churn_probability")
+    if probability is not None:  # a calibrated model: churn within its horizon, in %
+        fields["health_churn_probability"] = round(probability * 100, 1)
     return fields
 
 
@@ -105,13 +110,17 @@ def desired_state(
             internal[action.field] = action.value
         elif action.kind == "tag_add" and action.tag is not None:
             tags.add(action.tag)
+        elif action.kind == "tag_remove":
+            # tags are a desired set: one is on while some rule adds it, and the plan
+            # removes an owned tag no rule adds, so a rule's "off" needs no entry here
+            continue
         elif action.kind == "task":
             tasks.append(
                 TaskToCreate(
                     action.key,
                     action.account_id,
                     action.rule,
-                    action.subject,
+                    fit_prose(action.subject),
                     action.description,
                     action.due,
                     action.assignee,
@@ -159,5 +168,5 @@ def _to_api(
         if spec is None:
             unmapped.append(name)
         else:
-            fields[spec.api_name] = value
+            fields[spec.api_name] = fit_prose(value) if isinstance(value, str) else value
     return fields, tuple(unmapped)

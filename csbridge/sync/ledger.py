@@ -23,9 +23,11 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from csbridge.models import FieldValue
 from csbridge.store.store import Store
 from csbridge.store.tables import task_keys, write_ledger
-from csbridge.sync.changes import FieldValue, LedgerState
+from csbridge.sync.changes import LedgerState
+from csbridge.text_fit import storable_text
 
 TAG_SEPARATOR = ";"
 NOTIFY_TARGET = "notify"
@@ -139,7 +141,7 @@ def set_keys(
             "target": target,
             "status": status,
             "task_id": task_id,
-            "error": error,
+            "error": storable_text(error) if error else error,
             "created_at": now,
             "updated_at": now,
         }

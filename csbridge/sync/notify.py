@@ -20,6 +20,13 @@ Both posts go through `ApiClient` (one retry policy, accounting, safe logs):
   4xx answers (`invalid_payload`, `no_service`, `channel_not_found`, ...) are final and
   their code is the reason.
 
+A dead endpoint must not hold a run (and its lock) for minutes: each post has its own
+short timeout (`notifications.timeout_seconds`), and a `Notifier` spends at most
+`budget_seconds` on posts, retries included, per `BUDGET_WINDOW_SECONDS` (a CLI run
+is one window). A channel that failed `max_failures` times in a row, or a spent budget,
+makes the next notifications fail at once ("not tried"): they are reported, not
+recorded as sent, so the next run sends them.
+
 The Slack URL and the signing secret authorise posting: they never appear in a log or
 an error, where the channels are named "slack webhook" and "webhook notification".
 """
@@ -27,6 +34,7 @@ an error, where the channels are named "slack webhook" and "webhook notification
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -35,9 +43,11 @@ import requests
 import structlog
 
 from csbridge.config import HttpSettings, NotificationSettings
+from csbridge.connectors.http_settings import policy_from, timeouts_from
+from csbridge.connectors.protocol import WriteResult
 from csbridge.errors import CsbridgeError
-from csbridge.http import ApiClient, CallAccounting
-from csbridge.http_errors import (
+from csbridge.http.client import ApiClient, CallAccounting, Timeouts
+from csbridge.http.errors import (
     HttpError,
     Ok,
     ResponseLike,
@@ -45,14 +55,14 @@ from csbridge.http_errors import (
     Verdict,
     default_classify,
 )
-from csbridge.http_vendors import policy_from, timeouts_from
 from csbridge.sync.changes import Notification
 from csbridge.sync.notify_payload import sign, signed_webhook, slack_message
-from csbridge.sync.writer import WriteResult
 
 SIGNATURE_FRESH_SECONDS = 240.0
+BUDGET_WINDOW_SECONDS = 600.0
 SLACK, WEBHOOK = "slack", "webhook"
 SLACK_ENDPOINT, WEBHOOK_ENDPOINT = "webhook", "notification"
+ENDPOINTS = {SLACK: SLACK_ENDPOINT, WEBHOOK: WEBHOOK_ENDPOINT}
 _SLACK_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 log = structlog.get_logger("csbridge.notify")
 
@@ -67,17 +77,28 @@ def classify_notification(response: ResponseLike) -> Verdict:
 
 
 def notification_client(
-    system: str, url: str, http: HttpSettings, accounting: CallAccounting | None = None
+    system: str,
+    url: str,
+    http: HttpSettings,
+    settings: NotificationSettings,
+    accounting: CallAccounting | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> ApiClient:
-    """An `ApiClient` for one notification channel; retries end in time for a fresh signature."""
-    policy = policy_from(http)
+    """An `ApiClient` for one notification channel: the notifications' short timeout, and
+    retries that end within the budget (and in time for a fresh signature)."""
+    policy, timeouts = policy_from(http), timeouts_from(http)
+    bound = min(policy.max_seconds, SIGNATURE_FRESH_SECONDS)
     return ApiClient(
         system,
         url,
-        timeouts=timeouts_from(http),
-        policy=replace(policy, max_seconds=min(policy.max_seconds, SIGNATURE_FRESH_SECONDS)),
+        timeouts=Timeouts(
+            connect=min(timeouts.connect, settings.timeout_seconds),
+            read=min(timeouts.read, settings.timeout_seconds),
+        ),
+        policy=replace(policy, max_seconds=bound),
         classify=classify_notification,
         accounting=accounting,
+        clock=monotonic,
     )
 
 
@@ -90,8 +111,14 @@ class Notifier:
         http: HttpSettings,
         accounting: CallAccounting | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._clock = clock
+        self._clock, self._monotonic = clock, monotonic
+        self._budget, self._max_failures = settings.budget_seconds, settings.max_failures
+        self._timeout = settings.timeout_seconds
+        self._window_start, self._spent = monotonic(), 0.0
+        self._failures: dict[str, int] = {}
+        self._bound = min(policy_from(http).max_seconds, SIGNATURE_FRESH_SECONDS)
         slack = settings.slack_webhook_url
         self._slack_url = _checked_url(
             slack.get_secret_value() if slack else "", "notifications.slack_webhook_url"
@@ -106,12 +133,12 @@ class Notifier:
                 )
             sign(self._secret, "msg_check", "0", b"")  # a bad secret fails now, not per send
         self._slack = (
-            notification_client(SLACK, self._slack_url, http, accounting)
+            notification_client(SLACK, self._slack_url, http, settings, accounting, monotonic)
             if self._slack_url
             else None
         )
         self._webhook = (
-            notification_client(WEBHOOK, self._webhook_url, http, accounting)
+            notification_client(WEBHOOK, self._webhook_url, http, settings, accounting, monotonic)
             if self._webhook_url
             else None
         )
@@ -127,9 +154,9 @@ class Notifier:
             return WriteResult(note.key, ok=False, error="notifications: no channel configured")
         errors = []
         if self._slack is not None:
-            errors.append(self._send_slack(self._slack, note))
+            errors.append(self._budgeted(self._slack, note, self._send_slack))
         if self._webhook is not None:
-            errors.append(self._send_webhook(self._webhook, note))
+            errors.append(self._budgeted(self._webhook, note, self._send_webhook))
         failed = [e for e in errors if e is not None]
         if failed:
             return WriteResult(note.key, ok=False, error="; ".join(failed))
@@ -140,6 +167,30 @@ class Notifier:
         for client in (self._slack, self._webhook):
             if client is not None:
                 client.close()
+
+    def _budgeted(
+        self,
+        client: ApiClient,
+        note: Notification,
+        post: Callable[[ApiClient, Notification], str | None],
+    ) -> str | None:
+        """`post(client, note)` unless the channel failed too often in a row or the budget
+        is spent; its retries may use what is left of the budget, and no more."""
+        now = self._monotonic()
+        if now - self._window_start >= BUDGET_WINDOW_SECONDS:
+            self._window_start, self._spent, self._failures = now, 0.0, {}
+        channel = f"{client.system} {ENDPOINTS[client.system]}"
+        failures = self._failures.get(channel, 0)
+        if failures >= self._max_failures:
+            return _failed(note, channel, f"not tried: failed {failures} times in a row")
+        if self._budget - self._spent < self._timeout:  # no time left for one more attempt
+            return _failed(note, channel, f"not tried: {self._budget:g} s budget spent")
+        bound = min(self._bound, self._budget - self._spent)
+        client.policy = replace(client.policy, max_seconds=bound)
+        error = post(client, note)
+        self._spent += self._monotonic() - now
+        self._failures[channel] = failures + 1 if error else 0
+        return error
 
     def _send_slack(self, client: ApiClient, note: Notification) -> str | None:
         name = f"{SLACK} {SLACK_ENDPOINT}"

@@ -50,12 +50,19 @@ def event(note: Notification, sent_at: datetime) -> dict[str, Any]:
 
 
 def slack_message(note: Notification, link: str | None = None) -> dict[str, Any]:
-    """A Slack incoming-webhook body: subject in bold, account, who it is for, details."""
-    who = ", ".join(t.replace("_", " ") for t in note.targets) or "CS"
-    account = f"<{link}|{note.account_id}>" if link else note.account_id
-    lines = [f"*{_slack_escape(note.subject)}*", f"Account: {account} · for {who}"]
+    """A Slack incoming-webhook body: subject in bold, account, who it is for, details.
+
+    Every field is escaped (`slack_escape`), so a vendor value such as `<!channel>`,
+    `<@U123>` or `<https://x|click>` shows as text: it never pings nor links. The only
+    `<...>` left is the account `link` csbridge itself adds.
+    """
+    who = slack_escape(", ".join(t.replace("_", " ") for t in note.targets) or "CS")
+    account = slack_escape(note.account_id)
+    if link:
+        account = f"<{slack_escape(link).replace('|', '%7C')}|{account}>"
+    lines = [f"*{slack_escape(note.subject)}*", f"Account: {account} · for {who}"]
     if note.description:
-        lines.append(_slack_escape(note.description))
+        lines.append(slack_escape(note.description))
     return {"text": "\n".join(lines)}
 
 
@@ -85,6 +92,6 @@ def sign(secret: str, msg_id: str, stamp: str, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def _slack_escape(text: str) -> str:
-    """Slack's three control characters, escaped as its docs ask."""
+def slack_escape(text: str) -> str:
+    """Slack's three control characters (`&`, `<`, `>`), escaped as its docs ask."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

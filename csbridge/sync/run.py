@@ -27,9 +27,12 @@ from typing import Any
 
 import structlog
 
+from csbridge import progress
 from csbridge.config import Settings
-from csbridge.http import CallAccounting
-from csbridge.mappings.fields import Crm, load_field_mapping
+from csbridge.connectors.protocol import CrmWriter
+from csbridge.connectors.registry import WRITERS
+from csbridge.http.client import CallAccounting
+from csbridge.mappings.fields import Crm
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import RulesConfig, load_rules
 from csbridge.scoring.signals import SignalOptions
@@ -43,6 +46,7 @@ from csbridge.sync.cycle import (
     desired_states,
     history_entries,
     in_targets,
+    model_mapping,
     score_customers,
 )
 from csbridge.sync.history import load_history, save_history
@@ -51,7 +55,6 @@ from csbridge.sync.plan import ledger_states, plan
 from csbridge.sync.portfolio import load_portfolio
 from csbridge.sync.pull import pull
 from csbridge.sync.shard import Shard, shard_customers
-from csbridge.sync.writer import CrmWriter
 
 log = structlog.get_logger("csbridge.run")
 WriterFactory = Callable[[Crm, Settings, CallAccounting], CrmWriter]
@@ -96,14 +99,8 @@ class RunReport:
 
 
 def default_writer(target: Crm, settings: Settings, accounting: CallAccounting) -> CrmWriter:
-    """The real writer of `target`, built from the config (imported only when used)."""
-    if target == "hubspot":
-        from csbridge.connectors.hubspot_write import hubspot_writer
-
-        return hubspot_writer(settings, accounting)
-    from csbridge.connectors.salesforce_write import salesforce_writer
-
-    return salesforce_writer(settings, accounting)
+    """The registry's writer of `target`, built from the config."""
+    return WRITERS[target](settings, accounting)
 
 
 def run_sync(
@@ -164,8 +161,10 @@ def _score_and_write(
     customers = in_targets(portfolio.customers, targets)
     if report.shard is not None:
         customers, options = shard_customers(customers, report.shard, now, options)
+    progress.current().start("score", total=len(customers))
     scored = score_customers(customers, engine, rules, now, load_history(store, now), options)
     report.accounts_scored = sum(1 for s in scored if s.result.score is not None)
+    progress.current().done("score", accounts=report.accounts_scored)
     report.bands = dict(sorted(Counter(s.status or "unscored" for s in scored).items()))
     for target in targets:
         writer = None if report.dry_run else writer_factory(target, settings, report.accounting)
@@ -214,7 +213,7 @@ def write_target(
     """Plan `scored` against `target`'s ledger and apply it through `writer` (None: plan
     only). Shared by the scheduled run and the webhook reactions."""
     target_settings = getattr(settings.crm, target)
-    mapping = load_field_mapping(target, target_settings.mapping, list(engine.model.dimensions))
+    mapping = model_mapping(target, target_settings.mapping, engine.model)
     tag_field = mapping.tag_field
     desired = desired_states(scored, target, mapping, engine, rules, now)
     written, done, notified = read_ledger(store, target, mapping.object, tag_field)
@@ -232,10 +231,8 @@ def write_target(
             tag_field=tag_field,
             fallback_owner_id=target_settings.fallback_owner_id,
             bulk_threshold=target_settings.bulk_threshold,
-            lookup_delay=target_settings.task_lookup_delay if target == "hubspot" else 0.0,
-            # HubSpot meters searches apart from other calls, so the tasks can go out
-            # with the record updates; Salesforce's quota guard counts calls one by one.
-            tasks_alongside=target == "hubspot",
+            lookup_delay=writer.search_lag,
+            tasks_alongside=writer.tasks_alongside,
             run_id=run_id,
             verify_lock=verify_lock,
         ),

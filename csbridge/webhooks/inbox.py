@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from csbridge.store.facts import as_utc
 from csbridge.store.tables import dead_letters, webhook_inbox
+from csbridge.text_fit import storable_text
 
 TERMINAL = ("processed", "parked", "dead_lettered")
 STATUSES = ("pending", "claimed", *TERMINAL)
@@ -191,14 +192,14 @@ def finish(engine: Engine, row: InboxRow, status: str, reason: str, now: datetim
                 webhook_inbox.c.status == "claimed",
                 webhook_inbox.c.attempts == row.attempts,
             )
-            .values(status=status, error=reason[:2000], processed_at=now)
+            .values(status=status, error=storable_text(reason[:2000]), processed_at=now)
         ).rowcount
         if done and status == "dead_lettered":
             connection.execute(
                 insert(dead_letters).values(
                     kind="webhook",
                     ref=f"inbox:{row.id}",
-                    reason=reason[:2000],
+                    reason=storable_text(reason[:2000]),
                     payload={
                         "inbox_id": row.id,
                         "source": row.source,

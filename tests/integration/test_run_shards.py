@@ -27,9 +27,9 @@ from test_run_faults import SF_COLLECTIONS, Capsys, Setup, assert_converged, kil
 
 import csbridge.commands.run as run_command
 from csbridge.cli import main
-from csbridge.sandbox.runner import run_sandbox
 from csbridge.store.store import open_store
 from csbridge.store.tables import score_history
+from csbridge_sandbox.runner import run_sandbox
 
 HOLD = 8  # seconds Salesforce holds its answer to the child's first write (read timeout 60)
 

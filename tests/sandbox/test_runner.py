@@ -8,9 +8,10 @@ import pytest
 import requests
 import yaml
 
-from csbridge.sandbox import runner
-from csbridge.sandbox.runner import run_sandbox
-from csbridge.sandbox.world import World
+from csbridge.cli import main
+from csbridge_sandbox import runner
+from csbridge_sandbox.runner import run_sandbox
+from csbridge_sandbox.world.build import World
 
 
 def test_serves_every_vendor_and_stops_cleanly(small_world: World, tmp_path: Path) -> None:
@@ -45,6 +46,22 @@ def test_serves_every_vendor_and_stops_cleanly(small_world: World, tmp_path: Pat
         requests.get(zendesk + "/api/v2/users", timeout=2)
 
 
+def test_written_config_names_its_database_by_absolute_path(
+    small_world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with run_sandbox(world=small_world, vendors=("zendesk",)) as sandbox:
+        monkeypatch.chdir(tmp_path)
+        config_path = sandbox.write_config(Path("conf") / "csbridge.yaml")
+    database = tmp_path / "conf" / "csbridge.db"
+    assert yaml.safe_load(config_path.read_text())["database_url"] == f"sqlite:///{database}"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # a command run from another directory finds the same file
+    assert main(["db", "upgrade", "--config", str(tmp_path / config_path)]) == 0
+    assert database.exists()
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_port_base_puts_vendors_on_consecutive_ports(small_world: World, port_base: int) -> None:
     base = port_base
     with run_sandbox(port_base=base, world=small_world) as sandbox:
@@ -62,7 +79,7 @@ def test_port_base_puts_vendors_on_consecutive_ports(small_world: World, port_ba
 def test_absent_vendor_module_is_skipped(
     small_world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(runner.VENDORS, "hubspot", ("csbridge.sandbox.no_such_vendor", 3, "http"))
+    monkeypatch.setitem(runner.VENDORS, "hubspot", ("csbridge_sandbox.no_such_vendor", 3, "http"))
     with run_sandbox(world=small_world, vendors=("zendesk", "hubspot")) as sandbox:
         assert sandbox.missing == ["hubspot"] and list(sandbox.urls) == ["zendesk"]
         assert "hubspot" not in sandbox.config()["sources"]
