@@ -9,6 +9,9 @@ next target after applying the previous one means a notification sent for the fi
 not sent again for the second. Score history and rule episodes are stored after the
 writes (a dry run stores nothing and writes nothing).
 
+With a `shard`, only that shard's customers are scored, planned, written and stored
+(`csbridge.sync.shard`); the pull is left to a `csbridge pull` run before the shards.
+
 The report (`RunReport.as_dict()`) is the run's JSON: accounts scored, counts per band,
 per CRM what landed and what failed with the reason, API calls per system, duration
 and seconds per step.
@@ -52,6 +55,7 @@ from csbridge.sync.ledger import read_ledger
 from csbridge.sync.plan import ledger_states, plan
 from csbridge.sync.portfolio import load_portfolio
 from csbridge.sync.pull import pull
+from csbridge.sync.shard import Shard, shard_customers
 
 log = structlog.get_logger("csbridge.run")
 WriterFactory = Callable[[Crm, Settings, CallAccounting], CrmWriter]
@@ -74,6 +78,7 @@ class RunReport:
     ok: bool = True
     stopped: str | None = None  # "lock_lost": the run stopped writing (see `lock_lost`)
     lock_lost: str | None = None
+    shard: Shard | None = None
     _mark: float = field(default_factory=time.monotonic, repr=False)
 
     def lap(self, step: str) -> None:
@@ -89,6 +94,7 @@ class RunReport:
         return {
             "run_id": self.run_id,
             "dry_run": self.dry_run,
+            "shard": None if self.shard is None else str(self.shard),
             "ok": self.ok,
             "stopped": self.stopped,
             "accounts_scored": self.accounts_scored,
@@ -118,12 +124,14 @@ def run_sync(
     notifier: Notifier | None = None,
     options: SignalOptions | None = None,
     verify_lock: Callable[[], None] = lambda: None,
+    shard: Shard | None = None,
 ) -> RunReport:
-    """One whole run against `store`; the caller holds the run lock and passes its
-    `verify` (raising `LockLostError`), called before each write batch."""
+    """One whole run against `store` (or one `shard` of its customers); the caller holds
+    the run lock and passes its `verify` (raising `LockLostError`), called before each
+    write batch."""
     began = time.monotonic()
     run_id = store.start_run("run-dry" if dry_run else "run")
-    report = RunReport(run_id, dry_run)
+    report = RunReport(run_id, dry_run, shard=shard)
     try:
         if pull_first:
             pulled = pull(settings, store, verify_lock=verify_lock)
@@ -162,6 +170,8 @@ def _score_and_write(
     report.unmatched = portfolio.report.total
     targets = list(settings.crm.targets)
     customers = in_targets(portfolio.customers, targets)
+    if report.shard is not None:
+        customers, options = shard_customers(customers, report.shard, now, options)
     progress.current().start("score", total=len(customers))
     scored = score_customers(customers, engine, rules, now, load_history(store, now), options)
     report.lap("score")
