@@ -179,6 +179,7 @@ class Activity(Record):
     subject: str | None = None
     status: str | None = None
     attended: bool | None = Field(default=None, description="campaigns and meetings")
+    campaign_id: str | None = Field(default=None, description="for a campaign membership")
     csbridge_key: str | None = None
 
 

@@ -67,10 +67,15 @@ Rules (indicator: raw value):
   any of these with the first non-empty `Account.custom` value of the customer's
   accounts (primary CRM first), e.g. engagement.webinar_attendance ← Webinar_Attendance__c.
 
+- Engagement and relationship from CRM activities (email_open_rate,
+  webinar_attendance, event_participation, support_engagement, comms_response,
+  qbr_participation, last_contact_days, meetings_90d): see
+  `csbridge.scoring.activity_signals`.
+
 Not fed by these sources (missing unless mapped to a custom field): time_in_product,
-email_open_rate, webinar_attendance, support_engagement, community_activity,
-referrals, qbr_participation, exec_logins, event_participation, comms_response,
-ticket_sentiment, feedback_sentiment, payment_delay, relationship_quality.
+community_activity, referrals, exec_logins (Mixpanel usage is folded without user
+ids, so logins cannot be joined to contacts' emails), ticket_sentiment,
+feedback_sentiment, payment_delay, relationship_quality.
 Beside the model-keyed values, `CustomerSignals` carries `last_seen_at` (the last
 product event, for the silent-account rule), `catalogue` (every signal with data by
 indicator name, whatever the model: the playbooks read `champion_present` or
@@ -86,6 +91,7 @@ from statistics import median
 from typing import Any, Literal
 
 from csbridge.scoring import signal_rules as rule
+from csbridge.scoring.activity_signals import activity_signals
 from csbridge.scoring.model import LinearTransform, ScoringModel
 from csbridge.scoring.signal_groups import (
     crm_signals,
@@ -188,6 +194,7 @@ def catalogue(
     out.update(support_signals(facts, now, options))
     out.update(survey_signals(facts, now, unit))
     out.update(crm_signals(facts, now, options))
+    out.update(activity_signals(facts, now, options))
     return out
 
 
