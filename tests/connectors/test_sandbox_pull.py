@@ -79,6 +79,34 @@ def test_salesforce_full_then_incremental(sandbox: Sandbox) -> None:
     assert second.count() < first.count()
 
 
+def test_salesforce_activities_through_simple_salesforce(sandbox: Sandbox) -> None:
+    src = settings(sandbox).sources.salesforce
+    assert src is not None
+    world = sandbox.world
+    calls = CallAccounting()
+    sf = SalesforceConnector(src, salesforce_client(src, Settings().http, calls))
+    tasks, task_cursor = drain(sf.tasks())
+    events, _ = drain(sf.events())
+    members, _ = drain(sf.campaign_members())
+    made = world.activities
+    account_of = {a.key: a.salesforce_id for a in world.accounts}
+    logged = [e for e in made.engagements if e.kind in ("email", "call")]
+    assert {t.id: (t.kind, t.account_id) for t in tasks} == {
+        e.salesforce_id: (e.kind, account_of[e.account_key]) for e in logged
+    }
+    calls_in = {e.salesforce_id for e in logged if e.kind == "call" and e.direction == "inbound"}
+    assert {t.id for t in tasks if t.direction == "inbound"} == calls_in
+    meetings = {e.salesforce_id: e for e in made.engagements if e.kind == "meeting"}
+    assert {e.id for e in events} == set(meetings)
+    assert {e.status for e in events} == {"Completed", "No Show", "Canceled"}
+    assert all(e.occurred_at == meetings[e.id].at for e in events)
+    assert {m.id: (m.attended, m.account_id) for m in members} == {
+        i.salesforce_id: (i.attended, account_of[i.account_key]) for i in made.invitations
+    }
+    assert {m.subtype for m in members} == {"Webinar", "Event", "Training"}
+    assert drain(sf.tasks(task_cursor))[1] == task_cursor
+
+
 def test_zendesk_full_then_incremental(sandbox: Sandbox) -> None:
     src = settings(sandbox).sources.zendesk
     assert src is not None

@@ -295,3 +295,21 @@ def test_hubspot_property_create_and_task_with_associations(hubspot: Any) -> Non
         company.hubspot_id, {"properties": {"health_score": "41"}}
     )
     assert updated.properties["health_score"] == "41"
+
+
+def test_salesforce_activities_query_with_relationships(sf: Salesforce) -> None:
+    members = sf.query_all(
+        "SELECT Id, Status, HasResponded, Contact.AccountId, Campaign.Type FROM CampaignMember"
+    )["records"]
+    assert len(members) == len(WORLD.activities.invitations)
+    assert {m["HasResponded"] for m in members if m["Status"] == "Attended"} == {True}
+    assert {m["HasResponded"] for m in members if m["Status"] == "Sent"} == {False}
+    assert {m["Campaign"]["Type"] for m in members} == {"Webinar", "Event", "Training"}
+    meetings = sf.query_all("SELECT Id, Subject, AccountId, EventSubtype, Outcome__c FROM Event")
+    qbrs = [r for r in meetings["records"] if r["Subject"].startswith("QBR")]
+    assert qbrs and all(r["AccountId"] and r["EventSubtype"] == "Event" for r in qbrs)
+    calls = sf.query("SELECT COUNT() FROM Task WHERE TaskSubtype = 'Call' AND CallType = 'Inbound'")
+    inbound = [
+        e for e in WORLD.activities.engagements if e.kind == "call" and e.direction == "inbound"
+    ]
+    assert calls["totalSize"] == len(inbound)
