@@ -167,3 +167,33 @@ def test_hubspot_full_then_incremental(sandbox: Sandbox) -> None:
     assert len(reread) < len(companies) and cursor_after == company_cursor
     assert drain(hs.contacts(contact_cursor))[1] == contact_cursor
     assert calls.count() - full == 2
+
+
+def test_hubspot_engagements_with_their_companies(sandbox: Sandbox) -> None:
+    src = settings(sandbox).sources.hubspot
+    assert src is not None
+    world = sandbox.world
+    calls = CallAccounting()
+    hs = HubspotConnector(hubspot_client(src, Settings().http, calls))
+    company_of = {a.key: a.hubspot_id for a in world.accounts}
+    made = {e.hubspot_id: e for e in world.activities.engagements}
+    pulled = []
+    for object_type in ("calls", "emails", "meetings", "notes"):
+        records, cursor = drain(hs.activities(object_type))
+        pulled += records
+        assert drain(hs.activities(object_type, cursor))[1] == cursor
+    assert {a.id: (a.kind, a.account_id) for a in pulled} == {
+        i: (e.kind, company_of[e.account_key]) for i, e in made.items()
+    }
+    assert all(a.direction == made[a.id].direction for a in pulled)
+    assert {a.status for a in pulled if a.kind == "meeting"} == {"COMPLETED", "NO_SHOW", "CANCELED"}
+    contacts, _ = drain(hs.contacts())
+    marketing = {c.hubspot_id: world.activities.marketing.get(c.key) for c in world.contacts}
+    assert {c.id: marketing[c.id] for c in contacts if c.emails_delivered is not None} == {
+        i: m for i, m in marketing.items() if m is not None
+    }
+    assert all(
+        (c.emails_delivered, c.emails_opened, c.emails_clicked) == marketing[c.id]
+        for c in contacts
+        if c.emails_delivered is not None
+    )
