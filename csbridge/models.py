@@ -165,6 +165,7 @@ class Activity(Record):
     (Salesforce Task / Event, HubSpot engagements), or a contact's membership of a
     campaign (a webinar or event: invited, and `attended` once they responded).
 
+    `opened` is known for a tracked email we sent (Salesforce EmailMessage).
     `subject` is kept (short) because it is how a CSM marks a meeting as a QBR;
     `csbridge_key` is set on the tasks csbridge created itself, which never count as
     customer engagement.
@@ -179,6 +180,7 @@ class Activity(Record):
     subject: str | None = None
     status: str | None = None
     attended: bool | None = Field(default=None, description="campaigns and meetings")
+    opened: bool | None = Field(default=None, description="a tracked email we sent")
     campaign_id: str | None = Field(default=None, description="for a campaign membership")
     csbridge_key: str | None = None
 

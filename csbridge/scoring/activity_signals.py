@@ -3,9 +3,10 @@
 Tasks csbridge created itself (`Activity.csbridge_key` set) never count: they are our
 own follow-ups, not the customer engaging. Deleted activities do not count either.
 
-- email_open_rate: marketing emails opened / delivered, summed over the customer's
-  contacts still there (HubSpot `hs_email_open` / `hs_email_delivered`, lifetime
-  counts); missing when no contact has received one.
+- email_open_rate: tracked CS emails we sent in the last 90 d that were opened /
+  those sent (Salesforce EmailMessage); without any, marketing emails opened /
+  delivered summed over the contacts still there (HubSpot `hs_email_open` /
+  `hs_email_delivered`, lifetime counts); missing without either.
 - webinar_attendance: webinar campaigns (subtype "webinar") of the last 180 d the
   customer attended / those it was invited to (distinct campaigns, any contact);
   missing without an invitation.
@@ -59,7 +60,7 @@ def activity_signals(
     acts = [a for a in engaging(facts.activities) if a.occurred_at and a.occurred_at <= now]
     contacts = [c for c in facts.contacts if not rule.has_left(c, options.left_company_fields)]
     out: dict[str, SignalValue | None] = {
-        "email_open_rate": open_rate(contacts),
+        "email_open_rate": open_rate(acts, contacts, now),
         "webinar_attendance": webinar_attendance(acts, now),
         "event_participation": event_participation(acts, now),
         "support_engagement": support_engagement(facts, acts, now),
@@ -76,8 +77,12 @@ def activity_signals(
     return out
 
 
-def open_rate(contacts: Sequence[Contact]) -> float | None:
-    """Marketing emails opened / delivered over the contacts; None if none delivered."""
+def open_rate(acts: Sequence[Activity], contacts: Sequence[Contact], now: datetime) -> float | None:
+    """Tracked emails of 90 d opened / sent, else marketing emails opened / delivered."""
+    since = rule.window(now, 90)
+    tracked = [a.opened for a in acts if a.opened is not None and _at(a) >= since]
+    if tracked:
+        return round(sum(tracked) / len(tracked), 4)
     delivered = sum(c.emails_delivered or 0 for c in contacts)
     opened = sum(min(c.emails_opened or 0, c.emails_delivered or 0) for c in contacts)
     return round(opened / delivered, 4) if delivered else None

@@ -19,6 +19,7 @@ KEY_PREFIXES = {
     "Event": "00U",
     "Campaign": "701",
     "CampaignMember": "00v",
+    "EmailMessage": "02s",
     "User": "005",
     "NPS_Response__c": "a0N",
 }
@@ -352,6 +353,25 @@ def build_schema() -> dict[str, ObjectDef]:
             FieldDef("EndDate", "date", "End Date"),
             FieldDef("IsActive", "boolean", "Active", nillable=False, default=True),
             _owner(),
+        ],
+        "EmailMessage": [
+            FieldDef("Subject", "string", length=3000),
+            FieldDef("FromAddress", "email"),
+            FieldDef("ToAddress", "string", length=4000),
+            FieldDef("MessageDate", "datetime", "Message Date"),
+            FieldDef("Incoming", "boolean", "Is Incoming", nillable=False, default=False),
+            FieldDef("IsTracked", "boolean", "Is Tracked", nillable=False, default=False),
+            FieldDef("FirstOpenedDate", "datetime", "First Opened", **ro),
+            FieldDef("Status", "picklist", picklist=("0", "1", "2", "3", "4", "5")),
+            FieldDef(
+                "RelatedToId",
+                "reference",
+                "Related To ID",
+                length=18,
+                relationship_name="RelatedTo",
+                reference_to=("Account", "Opportunity"),
+            ),
+            _ref("ActivityId", "Task", "Activity", label="Activity ID"),
         ],
         "CampaignMember": [
             _ref("CampaignId", "Campaign", "Campaign", label="Campaign ID", nillable=False),

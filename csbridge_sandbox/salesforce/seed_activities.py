@@ -1,6 +1,7 @@
 """Seed the Salesforce org's activities from the World: Campaigns and their members,
-Tasks (logged emails and calls, completed) and Events (meetings, QBRs among them, with
-the outcome an admin's `Outcome__c` field records)."""
+Tasks (logged emails and calls, completed), the EmailMessage of each email (Enhanced
+Email: direction, tracking, first open) and Events (meetings, QBRs among them, with the
+outcome an admin's `Outcome__c` field records)."""
 
 from __future__ import annotations
 
@@ -82,4 +83,22 @@ def seed_activities(put: Put, world: World, user_ids: dict[str, str]) -> None:
                 CallType=(e.direction or "").title() if e.kind == "call" else None,
                 ActivityDate=e.at.date(),
                 CompletedDateTime=e.at,
+            )
+        if e.email_id is not None:
+            contact = contacts[e.contact_key]
+            put(
+                "EmailMessage",
+                e.email_id,
+                e.at,
+                i,
+                Subject=e.subject,
+                FromAddress=contact.email if e.direction == "inbound" else None,
+                ToAddress=None if e.direction == "inbound" else contact.email,
+                MessageDate=e.at,
+                Incoming=e.direction == "inbound",
+                IsTracked=e.direction == "outbound",
+                FirstOpenedDate=e.at + timedelta(hours=3) if e.opened else None,
+                Status="3",
+                RelatedToId=account.salesforce_id,
+                ActivityId=e.salesforce_id,
             )

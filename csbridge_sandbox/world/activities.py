@@ -60,7 +60,8 @@ class Invitation:
 @dataclass(frozen=True, slots=True)
 class Engagement:
     """A logged activity: kind call / email / meeting / note; `outcome` for meetings
-    (COMPLETED, NO_SHOW, CANCELED); `direction` for calls and emails."""
+    (COMPLETED, NO_SHOW, CANCELED); `direction` for calls and emails; `opened` for the
+    emails we sent (tracked); `email_id` the Salesforce EmailMessage of an email."""
 
     key: str
     account_key: str
@@ -72,6 +73,8 @@ class Engagement:
     outcome: str | None
     salesforce_id: str
     hubspot_id: str
+    opened: bool | None = None
+    email_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,12 @@ def _engagements(
     span = max(int((world.now - start).total_seconds()), 3600)
 
     def add(
-        kind: str, direction: str | None, at: datetime, subject: str, outcome: str | None
+        kind: str,
+        direction: str | None,
+        at: datetime,
+        subject: str,
+        outcome: str | None,
+        opened: bool | None = None,
     ) -> None:
         n = len(out) + 1
         contact = rng.choice(people)
@@ -166,6 +174,8 @@ def _engagements(
                 outcome,
                 names.salesforce_id(prefix, 500_000 + n),
                 str(HUBSPOT_ENGAGEMENT_BASE + n),
+                opened,
+                names.salesforce_id("02s", n) if kind == "email" else None,
             )
         )
 
@@ -174,7 +184,8 @@ def _engagements(
 
     for _ in range(between(rng, 6, 14)):
         sent = when()
-        add("email", "outbound", sent, "Checking in", None)
+        opened = rng.random() < min(1.0, odds + 0.15)
+        add("email", "outbound", sent, "Checking in", None, opened)
         if rng.random() < odds and sent + timedelta(days=2) < world.now:
             add(
                 "email",

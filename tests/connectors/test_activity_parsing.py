@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from csbridge.connectors.hubspot.activities import ACTIVITY_SPECS, activity_parser
 from csbridge.connectors.salesforce.activities import (
     parse_campaign_member,
+    parse_email_message,
     parse_event,
     parse_task,
 )
@@ -99,3 +100,22 @@ def test_hubspot_email_direction_and_meeting_outcome() -> None:
     assert sent.occurred_at == datetime(2026, 1, 1, tzinfo=UTC)
     meeting = parse("meetings", hs_meeting_outcome="NO_SHOW", hs_meeting_title="QBR")
     assert (meeting.kind, meeting.status) == ("meeting", "NO_SHOW")
+
+
+def test_salesforce_email_message_direction_opens_and_account() -> None:
+    chosen = MAP.email_message.resolve(
+        ["RelatedToId", "Incoming", "MessageDate", "IsTracked", "FirstOpenedDate"]
+    )
+    stamp = "2026-01-05T15:00:00.000+0000"
+    sent = parse_email_message(
+        task(Id="02s1", RelatedToId="001A", Incoming=False, IsTracked=True, MessageDate=stamp),
+        chosen,
+        [],
+    )
+    assert (sent.direction, sent.opened, sent.account_id) == ("outbound", False, "001A")
+    opened = parse_email_message(
+        task(Id="02s2", RelatedToId="006B", IsTracked=True, FirstOpenedDate=stamp), chosen, []
+    )
+    assert opened.opened is True and opened.account_id is None  # related to a deal
+    reply = parse_email_message(task(Id="02s3", Incoming=True, IsTracked=True), chosen, [])
+    assert (reply.direction, reply.opened) == ("inbound", None)

@@ -105,6 +105,11 @@ def test_salesforce_activities_through_simple_salesforce(sandbox: Sandbox) -> No
     }
     assert {m.subtype for m in members} == {"Webinar", "Event", "Training"}
     assert drain(sf.tasks(task_cursor))[1] == task_cursor
+    emails, _ = drain(sf.email_messages())
+    sent = {e.email_id: e for e in made.engagements if e.email_id}
+    assert {m.id: (m.direction, m.opened, m.account_id) for m in emails} == {
+        i: (e.direction, e.opened, account_of[e.account_key]) for i, e in sent.items()
+    }
 
 
 def test_zendesk_full_then_incremental(sandbox: Sandbox) -> None:

@@ -68,6 +68,19 @@ def test_email_open_rate_sums_marketing_emails_of_contacts_still_there() -> None
     assert "engagement.email_open_rate" not in signals(contacts=silent)
 
 
+def test_email_open_rate_prefers_our_tracked_emails_of_the_quarter() -> None:
+    sent = [
+        act(1, "email", 5, direction="outbound", opened=True),
+        act(2, "email", 15, direction="outbound", opened=False),
+        act(3, "email", 25, direction="outbound", opened=False),
+        act(4, "email", 35, direction="outbound", opened=False),
+        act(5, "email", 120, direction="outbound", opened=True),  # outside 90 days
+        ours(6, "email", 3, direction="outbound", opened=True),  # csbridge's own
+    ]
+    marketing = [Contact(source="salesforce", id="c1", emails_delivered=10, emails_opened=9)]
+    assert signals(activities=sent, contacts=marketing)["engagement.email_open_rate"] == 0.25
+
+
 def test_webinar_attendance_counts_distinct_webinars_of_the_last_six_months() -> None:
     acts = [
         member(1, "w1", 10, attended=True),

@@ -6,6 +6,10 @@
   `occurred_at`, so it shows no engagement yet. `Csbridge_Key__c` marks csbridge's own.
 - Event: a meeting (a call when `Type` says so) at `StartDateTime`; an outcome custom
   field (`Outcome__c`) tells a no-show or a cancellation apart, when the org has one.
+- EmailMessage (Enhanced Email): the email itself, with what its Task lacks: the
+  direction (`Incoming`) and, for a tracked email we sent, whether it was opened
+  (`FirstOpenedDate`). The account is `RelatedToId` when it is an Account (key prefix
+  001); an email related to another record joins no account.
 - CampaignMember: a contact's membership of a campaign (webinar, event, training by
   `Campaign.Type`); attended when `HasResponded` (the member status is a "responded"
   one, e.g. Attended); dated at the campaign's start; the account is the contact's.
@@ -23,6 +27,7 @@ from csbridge.models import Activity, ActivityKind, Direction
 
 TASK_KINDS: dict[str, ActivityKind] = {"email": "email", "call": "call", "meeting": "meeting"}
 DIRECTIONS: dict[str, Direction] = {"inbound": "inbound", "outbound": "outbound"}
+ACCOUNT_PREFIX = "001"
 
 
 def parse_task(raw: Mapping[str, Any], chosen: dict[str, str], extra: list[str]) -> Activity:
@@ -61,6 +66,25 @@ def parse_event(raw: Mapping[str, Any], chosen: dict[str, str], extra: list[str]
         occurred_at=parse_datetime(v.get("start")) or _day(v.get("date")),
         subject=_text(v.get("subject")),
         status=_text(v.get("status")),
+    )
+
+
+def parse_email_message(
+    raw: Mapping[str, Any], chosen: dict[str, str], extra: list[str]
+) -> Activity:
+    """An EmailMessage row: direction, date and, when tracked, whether it was opened."""
+    v = _values(raw, chosen)
+    related = _text(v.get("related_to"))
+    incoming = v.get("incoming") is True
+    tracked = v.get("tracked") is True and not incoming
+    return Activity(
+        **_base(raw),
+        account_id=related if related and related.startswith(ACCOUNT_PREFIX) else None,
+        kind="email",
+        direction="inbound" if incoming else "outbound",
+        occurred_at=parse_datetime(v.get("date")) or parse_datetime(v.get("created_at")),
+        subject=_text(v.get("subject")),
+        opened=bool(v.get("opened_at")) if tracked else None,
     )
 
 

@@ -228,6 +228,19 @@ class SalesforceMapping:
             }
         )
     )
+    email_message: FieldMap = field(
+        default_factory=lambda: FieldMap(
+            {
+                "related_to": ("RelatedToId",),
+                "incoming": ("Incoming",),
+                "date": ("MessageDate",),
+                "subject": ("Subject",),
+                "tracked": ("IsTracked",),
+                "opened_at": ("FirstOpenedDate",),
+                "created_at": ("CreatedDate",),
+            }
+        )
+    )
     campaign_member: FieldMap = field(
         default_factory=lambda: FieldMap(
             {

@@ -1,5 +1,5 @@
 """Salesforce as a pull source: owners first, then accounts, contacts, opportunities, NPS,
-and the activities (tasks, events, campaign memberships)."""
+and the activities (tasks, events, emails, campaign memberships)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ STREAMS = (
     "nps_answers",
     "tasks",
     "events",
+    "email_messages",
     "campaign_members",
 )
 

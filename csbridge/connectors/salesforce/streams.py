@@ -1,5 +1,5 @@
 """Salesforce pull through simple-salesforce on our session: accounts, contacts, opportunities,
-NPS answers, owners and activities (Task, Event, CampaignMember), each incremental on
+NPS answers, owners and activities (Task, Event, EmailMessage, CampaignMember), each incremental on
 `SystemModstamp` with an `Id` tie-break.
 
 Every query is a `queryAll` (deleted records come back with `IsDeleted = true` and
@@ -24,6 +24,7 @@ from simple_salesforce.exceptions import SalesforceError
 from csbridge.config import SalesforceSettings
 from csbridge.connectors.salesforce.activities import (
     parse_campaign_member,
+    parse_email_message,
     parse_event,
     parse_task,
 )
@@ -161,6 +162,10 @@ class SalesforceConnector:
     def events(self, cursor: str | None = None) -> Iterator[Page[Activity]]:
         """Events: meetings (QBRs among them) and scheduled calls."""
         return self._stream("Event", self.mapping.event, cursor, parse_event)
+
+    def email_messages(self, cursor: str | None = None) -> Iterator[Page[Activity]]:
+        """Emails (Enhanced Email): direction and, for tracked ones we sent, opens."""
+        return self._stream("EmailMessage", self.mapping.email_message, cursor, parse_email_message)
 
     def campaign_members(self, cursor: str | None = None) -> Iterator[Page[Activity]]:
         """Campaign memberships of contacts: invited to a webinar or event, responded."""
