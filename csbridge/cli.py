@@ -28,6 +28,10 @@ COMMAND_MODULES = (
     "plan",
     "run",
     "init-crm",
+    "backtest",
+    "calibrate",
+    "history",
+    "report",
 )
 
 # The batch commands whose long steps show progress; the worker and the web service,

@@ -30,6 +30,7 @@ import yaml
 from csbridge_sandbox.control.state import Control
 from csbridge_sandbox.tls import write_certificates
 from csbridge_sandbox.world.build import World, build_world
+from csbridge_sandbox.world.names import KEY_FEATURES
 
 # vendor -> (module, port offset, scheme)
 VENDORS: dict[str, tuple[str, int, str]] = {
@@ -79,6 +80,7 @@ class Sandbox:
                 "export_url": self.urls["mixpanel"],
                 "api_url": self.urls["mixpanel"],
                 "project_id": MIXPANEL_PROJECT_ID,
+                "key_features": list(KEY_FEATURES),
                 "service_account_username": "sandbox.sa",
                 "service_account_secret": "sandbox-secret",
                 "timezone": "UTC",

@@ -5,12 +5,13 @@ report. Exit 0 only when every write landed; 1 when some did not (they are liste
 go out on the next run), including a run that lost its lock midway (it stops writing,
 prints one line saying so, and the next run does the rest); 2 for a problem to fix
 first (config, credentials, lock held).
+A dry run writes nothing, so it says what it would write and exits 0.
+With a PATH ending in .html the report is a page (`csbridge.reports.run_page`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from csbridge.commands.health import load_options, parse_now
 from csbridge.config import load_config
 from csbridge.errors import CsbridgeError
+from csbridge.reports.run_page import write_run_report
 from csbridge.store.lock import run_lock
 from csbridge.store.store import open_store
 from csbridge.sync.notify import Notifier
@@ -39,21 +41,25 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="plan only: write nothing into the CRMs or history"
     )
-    parser.add_argument("--report", metavar="PATH", help="write the JSON run report here")
+    parser.add_argument(
+        "--report",
+        metavar="PATH",
+        help="write the run report here: an HTML page when PATH ends in .html, else JSON",
+    )
     parser.add_argument("--now", metavar="ISO", help="run as of this time (default: now)")
     parser.add_argument("--signals", metavar="FILE", help="YAML signal options (as for health)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """One run under the store's lock; exit 0 only when every write landed."""
+    """One run under the store's lock; exit 0 only when every write landed (or a dry run)."""
     settings = load_config(args.config)
     if not settings.crm.targets:
         raise CsbridgeError(
             f"{args.config or 'environment'}: crm.targets is empty; name the CRMs to write "
             "(salesforce, hubspot)"
         )
-    options = load_options(args.signals)
+    options = load_options(args.signals, settings)
     now = parse_now(args.now)
     store = open_store(settings.database_url)
     try:
@@ -75,13 +81,11 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     document = report.as_dict()
     if args.report:
-        path = Path(args.report)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        write_run_report(Path(args.report), document)
     sys.stdout.write(summary(report))
     if report.lock_lost:
         print(f"csbridge: error: {report.lock_lost}", file=sys.stderr)
-    return 0 if report.ok else 1
+    return 0 if report.ok or report.dry_run else 1
 
 
 def summary(report: RunReport) -> str:
@@ -123,5 +127,8 @@ def summary(report: RunReport) -> str:
     lines.append(f"  API calls: {calls}")
     if report.pull.get("stopped"):
         lines.append(f"  pull stopped early: {', '.join(sorted(report.pull['stopped']))}")
-    lines.append("All writes landed." if report.ok else "Some writes did not land; see above.")
+    if report.dry_run:
+        lines.append("Dry run: nothing was written.")
+    else:
+        lines.append("All writes landed." if report.ok else "Some writes did not land; see above.")
     return "\n".join(lines) + "\n"

@@ -19,15 +19,6 @@ from csbridge.models import (
     UsageDay,
 )
 
-SANDBOX_KEY_FEATURES = (
-    "Viewed Dashboard",
-    "Ran Report",
-    "Created Report",
-    "Exported Data",
-    "Used Feature",
-    "Invited User",
-    "Updated Settings",
-)
 SignalValue = float | int | str
 CRMS = ("salesforce", "hubspot")
 
@@ -37,7 +28,7 @@ class SignalOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    key_features: tuple[str, ...] = SANDBOX_KEY_FEATURES
+    key_features: tuple[str, ...] = ()  # none named: feature adoption has no data
     session_benchmark: float | None = Field(default=None, gt=0)
     csat_unit: Literal["share", "mean"] | None = None
     aged_ticket_days: int = Field(default=7, ge=0)

@@ -10,7 +10,8 @@ not sent again for the second. Score history and rule episodes are stored after 
 writes (a dry run stores nothing and writes nothing).
 
 The report (`RunReport.as_dict()`) is the run's JSON: accounts scored, counts per band,
-per CRM what landed and what failed with the reason, API calls per system, duration.
+per CRM what landed and what failed with the reason, API calls per system, duration
+and seconds per step.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from csbridge.config import Settings
 from csbridge.connectors.protocol import CrmWriter
 from csbridge.connectors.registry import WRITERS
 from csbridge.http.client import CallAccounting
-from csbridge.mappings.fields import Crm, load_field_mapping
+from csbridge.mappings.fields import Crm
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import RulesConfig, load_rules
 from csbridge.scoring.signals import SignalOptions
@@ -43,6 +44,7 @@ from csbridge.sync.cycle import (
     desired_states,
     history_entries,
     in_targets,
+    model_mapping,
     score_customers,
 )
 from csbridge.sync.history import load_history, save_history
@@ -68,9 +70,17 @@ class RunReport:
     accounting: CallAccounting = field(default_factory=CallAccounting)
     unmatched: int = 0
     seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step, in order
     ok: bool = True
     stopped: str | None = None  # "lock_lost": the run stopped writing (see `lock_lost`)
     lock_lost: str | None = None
+    _mark: float = field(default_factory=time.monotonic, repr=False)
+
+    def lap(self, step: str) -> None:
+        """Record the seconds since the previous step ended (or the run began) as `step`."""
+        now = time.monotonic()
+        self.steps[step] = round(now - self._mark, 3)
+        self._mark = now
 
     def as_dict(self) -> dict[str, Any]:
         calls: Counter[str] = Counter()
@@ -88,6 +98,7 @@ class RunReport:
             "pull": self.pull,
             "unmatched_records": self.unmatched,
             "duration_seconds": round(self.seconds, 3),
+            "steps_seconds": self.steps,
         }
 
 
@@ -116,6 +127,7 @@ def run_sync(
     try:
         if pull_first:
             pulled = pull(settings, store, verify_lock=verify_lock)
+            report.lap("pull")
             report.accounting = pulled.accounting  # one count for the whole run
             report.pull = {"records": sum(pulled.records.values()), "stopped": pulled.stopped}
             report.ok = pulled.ok
@@ -152,6 +164,7 @@ def _score_and_write(
     customers = in_targets(portfolio.customers, targets)
     progress.current().start("score", total=len(customers))
     scored = score_customers(customers, engine, rules, now, load_history(store, now), options)
+    report.lap("score")
     report.accounts_scored = sum(1 for s in scored if s.result.score is not None)
     progress.current().done("score", accounts=report.accounts_scored)
     report.bands = dict(sorted(Counter(s.status or "unscored" for s in scored).items()))
@@ -174,6 +187,7 @@ def _score_and_write(
         finally:
             if writer is not None:
                 writer.close()
+        report.lap(f"write {target}")
         report.crm[target] = {"planned": changes.summary()}
         if applied is not None:
             report.crm[target].update(applied.as_dict())
@@ -184,6 +198,7 @@ def _score_and_write(
         save_history(
             store, history_entries(scored), now, model_hash=engine.model_hash, run_id=report.run_id
         )
+        report.lap("history")
 
 
 def write_target(
@@ -202,7 +217,7 @@ def write_target(
     """Plan `scored` against `target`'s ledger and apply it through `writer` (None: plan
     only). Shared by the scheduled run and the webhook reactions."""
     target_settings = getattr(settings.crm, target)
-    mapping = load_field_mapping(target, target_settings.mapping, list(engine.model.dimensions))
+    mapping = model_mapping(target, target_settings.mapping, engine.model)
     tag_field = mapping.tag_field
     desired = desired_states(scored, target, mapping, engine, rules, now)
     written, done, notified = read_ledger(store, target, mapping.object, tag_field)

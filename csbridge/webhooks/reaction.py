@@ -114,7 +114,10 @@ def sync_reaction(
             return ReactionOutcome("processed", f"{NO_CHANGE}: {source}:{account_id} is in no CRM")
         key = mine[0].key
         benchmark = benchmark_for(portfolio.index, now)
-        options = SignalOptions().model_copy(update={"session_benchmark": benchmark})
+        mixpanel = settings.sources.mixpanel
+        options = SignalOptions(
+            key_features=mixpanel.key_features if mixpanel else (), session_benchmark=benchmark
+        )
         engine = Engine(load_model(settings.model))
         rules = load_rules(settings.rules)
         history = load_history(store, now, [key])

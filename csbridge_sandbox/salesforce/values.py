@@ -139,16 +139,3 @@ def render(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
-
-
-def render_csv(value: Any) -> str:
-    """A stored value as Bulk API 2.0 writes it in CSV."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-            f"{value.microsecond // 1000:03d}Z"
-        )
-    return str(render(value))

@@ -1,7 +1,7 @@
 """CRM activities (calls, emails, meetings, notes, tasks, campaign memberships) as facts.
 
-Revision ID: 0003_activities
-Revises: 0002_rule_episodes
+Revision ID: 0004_activities
+Revises: 0003_score_signals
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_activities"
-down_revision: str | None = "0002_rule_episodes"
+revision: str = "0004_activities"
+down_revision: str | None = "0003_score_signals"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
