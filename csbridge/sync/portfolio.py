@@ -2,12 +2,12 @@
 
 `load_portfolio(store, key, now)` reads the accounts, builds the identity index
 (`csbridge.mappings.identity.build_index`), then reads contacts, deals, tickets,
-survey answers and usage days and groups them by customer. Nothing is dropped
+survey answers, CRM activities and usage days and groups them by customer. Nothing is dropped
 silently: Zendesk organizations, Mixpanel group keys and facts that join no CRM
 account are counted, with examples, in `Portfolio.report`.
 
 Usage days are read from 100 days before `now` (the signals look back 90), survey
-answers from 366 days before; tickets, contacts and deals are read whole (an open
+answers and activities from 366 days before; tickets, contacts and deals are read whole (an open
 ticket can be old).
 
 `load_customer` is the same for one customer (a webhook reaction): it builds the
@@ -32,6 +32,7 @@ from csbridge.mappings.identity import (
 )
 from csbridge.models import (
     Account,
+    Activity,
     Contact,
     Opportunity,
     Record,
@@ -44,7 +45,7 @@ from csbridge.scoring.signals import CustomerFacts, portfolio_benchmark
 from csbridge.store.store import Store
 
 USAGE_DAYS = 100
-SURVEY_DAYS = 366
+SURVEY_DAYS = 366  # also the activities' window (QBRs over a year)
 BENCHMARK_DAYS = 31  # sessions per user are counted over the last 30 days
 R = TypeVar("R", bound=Record)
 
@@ -117,6 +118,28 @@ def load_customer(
     return _gather(store, index, accounts, now, anchors, [customer], members)
 
 
+def load_customers(
+    store: Store,
+    index: IdentityIndex,
+    accounts: Sequence[Account],
+    keys: Sequence[str],
+    groups: Mapping[str, Sequence[str]],
+    now: datetime | None = None,
+    anchors: Sequence[str] = ANCHORS,
+    usage_days: int = USAGE_DAYS,
+) -> Portfolio:
+    """`keys`' customers with the facts `load_portfolio` gives them, reading only their
+    accounts' facts, so a caller can walk a large portfolio a slice at a time.
+    `groups` maps customer key → its Mixpanel group keys; usage reaches `usage_days` back."""
+    wanted = set(keys)
+    members: dict[str, list[str]] = {}
+    for (source, account_id), found in index.by_source_id.items():
+        if found in wanted:
+            members.setdefault(source, []).append(account_id)
+    members["mixpanel"] = sorted({g for key in keys for g in groups.get(key, ())})
+    return _gather(store, index, accounts, now, anchors, keys, members, usage_days)
+
+
 def session_benchmark(
     store: Store, index: IdentityIndex, now: datetime, targets: Collection[str]
 ) -> float | None:
@@ -140,6 +163,7 @@ def _gather(
     anchors: Sequence[str],
     keys: Sequence[str],
     members: Mapping[str, Sequence[str]] | None,
+    usage_days: int = USAGE_DAYS,
 ) -> Portfolio:
     """`keys`' customers with their facts: every fact, or only those of `members`'
     account ids (source → ids)."""
@@ -155,12 +179,13 @@ def _gather(
         ]
 
     by_id: dict[tuple[str, str], Account] = {(a.source, a.id): a for a in accounts}
-    usage_since = None if now is None else now - timedelta(days=USAGE_DAYS)
+    usage_since = None if now is None else now - timedelta(days=usage_days)
     survey_since = None if now is None else now - timedelta(days=SURVEY_DAYS)
     contacts = index.group("contacts", load(Contact))
     opps = index.group("opportunities", load(Opportunity))
     tickets = index.group("tickets", load(Ticket))
     surveys = index.group("surveys", load(SurveyResponse, survey_since))
+    activities = index.group("activities", load(Activity, survey_since))
     usage = group_usage(index, load(UsageDay, usage_since))
     customers = []
     for customer_key in keys:
@@ -178,6 +203,7 @@ def _gather(
                 tickets=tickets.get(customer_key, []),
                 surveys=surveys.get(customer_key, []),
                 usage=days,
+                activities=activities.get(customer_key, []),
                 crm=next((s for s in anchors if s in customer.ids), None),
                 systems=frozenset(customer.ids) | ({"mixpanel"} if days else frozenset()),
             )

@@ -1,7 +1,7 @@
 """A CS platform's latest health-score alert per customer, read by the rules while fresh.
 
-Revision ID: 0004_platform_scores
-Revises: 0003_score_signals
+Revision ID: 0005_platform_scores
+Revises: 0004_activities
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_platform_scores"
-down_revision: str | None = "0003_score_signals"
+revision: str = "0005_platform_scores"
+down_revision: str | None = "0004_activities"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
