@@ -35,6 +35,7 @@ from csbridge.connectors.registry import WRITERS
 from csbridge.http.client import CallAccounting
 from csbridge.mappings.fields import Crm
 from csbridge.scoring import Engine, load_model
+from csbridge.scoring.csm_load import book_entry, csm_load, load_json
 from csbridge.scoring.rules_config import RulesConfig, load_rules
 from csbridge.scoring.signals import SignalOptions
 from csbridge.store.lock import LockLostError
@@ -73,6 +74,7 @@ class RunReport:
     pull: dict[str, Any] = field(default_factory=dict)
     accounting: CallAccounting = field(default_factory=CallAccounting)
     unmatched: int = 0
+    csm_load: list[dict[str, Any]] = field(default_factory=list)  # per owner and segment
     seconds: float = 0.0
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step, in order
     ok: bool = True
@@ -103,6 +105,7 @@ class RunReport:
             "api_calls": dict(sorted(calls.items())),
             "pull": self.pull,
             "unmatched_records": self.unmatched,
+            "csm_load": self.csm_load,
             "duration_seconds": round(self.seconds, 3),
             "steps_seconds": self.steps,
         }
@@ -178,6 +181,16 @@ def _score_and_write(
     report.accounts_scored = sum(1 for s in scored if s.result.score is not None)
     progress.current().done("score", accounts=report.accounts_scored)
     report.bands = dict(sorted(Counter(s.status or "unscored" for s in scored).items()))
+    report.csm_load = load_json(
+        csm_load(
+            book_entry(
+                s.facts.accounts[0].owner_id if s.facts.accounts else None,
+                s.signals.attributes.get("arr"),
+                s.result,
+            )
+            for s in scored
+        )
+    )
     for target in targets:
         writer = None if report.dry_run else writer_factory(target, settings, report.accounting)
         try:
