@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from csbridge.errors import CsbridgeError
+from csbridge.scoring.rules_budget import TaskBudget
 from csbridge.scoring.rules_steps import Assignee, Assignees, Step, ordered_steps
 
 __all__ = ["Assignee", "NotifyTarget", "RulesConfig", "Step", "load_rules", "parse_rules"]
@@ -194,6 +195,7 @@ class RulesConfig(BaseModel):
     owned_tags: tuple[str, ...] = ()
     score_margin: float = Field(5, ge=0, le=50)
     assignees: Assignees = Field(default_factory=Assignees)
+    tasks: TaskBudget = Field(default_factory=TaskBudget)
     rules: Rules
 
     @model_validator(mode="after")

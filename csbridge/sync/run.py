@@ -35,6 +35,7 @@ from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
 from csbridge.sync.apply import Notifier, apply_changes
 from csbridge.sync.apply_types import ApplyOptions, ApplyReport
+from csbridge.sync.budget import budget_changes
 from csbridge.sync.changes import ChangeSet
 from csbridge.sync.cycle import (
     Scored,
@@ -216,6 +217,7 @@ def write_target(
     )
     if writer is None:
         return changes, None
+    changes, allotted = budget_changes(store, target, changes, rules.tasks, now, done)
     applied = apply_changes(
         changes,
         writer,
@@ -234,5 +236,7 @@ def write_target(
         ),
         notifier=notifier,
     )
+    if allotted is not None:
+        applied.task_budget = allotted.report()
     log.info("run.applied", target=target, ok=applied.ok, failed=len(applied.failed))
     return changes, applied
