@@ -44,6 +44,7 @@ from csbridge.sync.cycle import (
     in_targets,
     score_customers,
 )
+from csbridge.sync.events import account_events, run_event, send_events
 from csbridge.sync.history import load_history, save_history
 from csbridge.sync.ledger import read_ledger
 from csbridge.sync.plan import ledger_states, plan
@@ -71,6 +72,7 @@ class RunReport:
     ok: bool = True
     stopped: str | None = None  # "lock_lost": the run stopped writing (see `lock_lost`)
     lock_lost: str | None = None
+    events: dict[str, int] = field(default_factory=dict)  # outbound events sent / failed
 
     def as_dict(self) -> dict[str, Any]:
         calls: Counter[str] = Counter()
@@ -88,7 +90,7 @@ class RunReport:
             "pull": self.pull,
             "unmatched_records": self.unmatched,
             "duration_seconds": round(self.seconds, 3),
-        }
+        } | ({"events": self.events} if self.events else {})
 
 
 def default_writer(target: Crm, settings: Settings, accounting: CallAccounting) -> CrmWriter:
@@ -133,11 +135,31 @@ def run_sync(
         log.error("run.lock_lost", run_id=run_id)
     except BaseException:
         store.finish_run(run_id, "crashed", None)
+        if not dry_run:
+            _post_run_event(settings, store, notifier, {**report.as_dict(), "ok": False}, now)
         raise
     report.seconds = time.monotonic() - began
     status = report.stopped or ("ok" if report.ok else "partial")
     store.finish_run(run_id, status, report.as_dict())
+    if not dry_run:
+        _post_run_event(settings, store, notifier, report.as_dict(), now)
     return report
+
+
+def _post_run_event(
+    settings: Settings,
+    store: Store,
+    notifier: Notifier | None,
+    report: dict[str, Any],
+    now: datetime,
+) -> None:
+    """The run's finished / failed / stopped event; a failure to post never hides the
+    run's own outcome (it is logged)."""
+    try:
+        event = run_event(report["run_id"], report)
+        send_events([event], notifier, store, settings.notifications.events, now)
+    except Exception as exc:  # the run's result matters more than its announcement
+        log.warning("run.event_failed", error=type(exc).__name__)
 
 
 def _score_and_write(
@@ -157,7 +179,8 @@ def _score_and_write(
     targets = list(settings.crm.targets)
     customers = in_targets(portfolio.customers, targets)
     progress.current().start("score", total=len(customers))
-    scored = score_customers(customers, engine, rules, now, load_history(store, now), options)
+    history = load_history(store, now)
+    scored = score_customers(customers, engine, rules, now, history, options)
     report.accounts_scored = sum(1 for s in scored if s.result.score is not None)
     progress.current().done("score", accounts=report.accounts_scored)
     report.bands = dict(sorted(Counter(s.status or "unscored" for s in scored).items()))
@@ -190,6 +213,8 @@ def _score_and_write(
         save_history(
             store, history_entries(scored), now, model_hash=engine.model_hash, run_id=report.run_id
         )
+        events = account_events(scored, history, now)
+        report.events = send_events(events, notifier, store, settings.notifications.events, now)
 
 
 def write_target(
