@@ -41,7 +41,7 @@ from csbridge.scoring.rules_context import (
     RuleContext,
     task_key,
 )
-from csbridge.scoring.rules_sequence import due_steps
+from csbridge.scoring.rules_sequence import due_steps, lifecycle_stage
 from csbridge.text_fit import KEY_MAX, fit_key
 
 __all__ = [
@@ -332,24 +332,33 @@ def _onboarding(b: _Builder) -> None:
     b.steps("onboarding", start.isoformat(), start, rule.steps, days=str(day))
 
 
+def _adoption(b: _Builder) -> None:
+    rule, start = b.config.rules.adoption, b.ctx.onboarding_started
+    if start is not None and rule.from_day <= (b.today - start).days <= rule.to_day:
+        b.steps("adoption", start.isoformat(), start, rule.steps)
+
+
 def evaluate(ctx: RuleContext, config: RulesConfig, now: datetime) -> Evaluation:
     """The actions every enabled playbook asks for, and the states active after this run."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     b = _Builder(ctx, config, now)
-    rules, margin, segment = config.rules, config.score_margin, ctx.segment
-    if rules.detractor.applies_to(segment):
+    rules, margin = config.rules, config.score_margin
+    account = (ctx.segment, lifecycle_stage(ctx, b.today))
+    if rules.detractor.applies_to(*account):
         _detractor(b)
-    if rules.promoter.applies_to(segment):
+    if rules.promoter.applies_to(*account):
         _promoter(b)
-    if rules.churn_risk.applies_to(segment):
+    if rules.churn_risk.applies_to(*account):
         _churn_risk(b, margin)
-    if rules.expansion.applies_to(segment):
+    if rules.expansion.applies_to(*account):
         _expansion(b, margin)
-    if rules.renewal.applies_to(segment):
+    if rules.renewal.applies_to(*account):
         _renewal(b)
-    if rules.silent.applies_to(segment):
+    if rules.silent.applies_to(*account):
         _silent(b)
-    if rules.onboarding.applies_to(segment):
+    if rules.onboarding.applies_to(*account):
         _onboarding(b)
+    if rules.adoption.applies_to(*account):
+        _adoption(b)
     return Evaluation(tuple(b.actions), dict(b.episodes))

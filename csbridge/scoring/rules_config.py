@@ -25,7 +25,7 @@ from pydantic import (
 
 from csbridge.errors import CsbridgeError
 from csbridge.scoring.rules_budget import TaskBudget
-from csbridge.scoring.rules_steps import Assignee, Assignees, Step, ordered_steps
+from csbridge.scoring.rules_steps import Assignee, Assignees, Stage, Step, ordered_steps
 
 __all__ = ["Assignee", "NotifyTarget", "RulesConfig", "Step", "load_rules", "parse_rules"]
 
@@ -66,6 +66,7 @@ class _Rule(BaseModel):
 
     enabled: bool = True
     segments: tuple[str, ...] = ()  # only accounts in these segments (empty: every one)
+    stages: tuple[Stage, ...] = ()  # only accounts in these lifecycle stages (empty: all)
 
     @model_validator(mode="after")
     def _templates(self) -> _Rule:
@@ -78,9 +79,14 @@ class _Rule(BaseModel):
                 _check_template(step.description)
         return self
 
-    def applies_to(self, segment: str | None) -> bool:
-        """Enabled, and the account's segment is one the rule is limited to (if any)."""
-        return self.enabled and (not self.segments or segment in self.segments)
+    def applies_to(self, segment: str | None, stage: str | None) -> bool:
+        """Enabled, and the account's segment and lifecycle stage are ones the rule is
+        limited to (if it is)."""
+        return (
+            self.enabled
+            and (not self.segments or segment in self.segments)
+            and (not self.stages or stage in self.stages)
+        )
 
 
 class _Sequence(_Rule):
@@ -175,6 +181,14 @@ class OnboardingRule(_Sequence):
     notify_no_value: tuple[NotifyTarget, ...] = ("cs_manager",)
 
 
+class AdoptionRule(_Sequence):
+    """Seed 001 playbook 2: steps from the onboarding start, between `from_day` and
+    `to_day` (J30-J90)."""
+
+    from_day: int = Field(30, ge=0)
+    to_day: int = Field(90, ge=1)
+
+
 class Rules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -185,6 +199,7 @@ class Rules(BaseModel):
     renewal: RenewalRule
     silent: SilentRule
     onboarding: OnboardingRule
+    adoption: AdoptionRule
 
 
 class RulesConfig(BaseModel):

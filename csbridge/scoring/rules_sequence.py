@@ -18,6 +18,7 @@ from csbridge.scoring.rules_context import RuleContext
 from csbridge.scoring.rules_steps import Condition, Step
 
 RENEWAL_SOON_DAYS = 90
+STAGE_ENDS = (("onboarding", 30), ("adoption", 90), ("value", 180))  # days since the start
 HIGH_TOUCH = frozenset({"high_touch", "strategic", "enterprise"})
 
 
@@ -45,6 +46,19 @@ def holds(condition: Condition | None, ctx: RuleContext, config: RulesConfig, to
     if condition == "no_first_value":
         return ctx.first_value is None
     return ctx.segment in HIGH_TOUCH
+
+
+def lifecycle_stage(ctx: RuleContext, today: date) -> str | None:
+    """Seed 001's stage: `renewal` within 90 days of the renewal date, else by the days
+    since the account's start: onboarding (30), adoption (90), value (180), expansion;
+    None when the start is unknown."""
+    renewal = ctx.renewal_date
+    if renewal is not None and 0 <= (renewal - today).days <= RENEWAL_SOON_DAYS:
+        return "renewal"
+    if ctx.onboarding_started is None:
+        return None
+    age = (today - ctx.onboarding_started).days
+    return next((stage for stage, end in STAGE_ENDS if age <= end), "expansion")
 
 
 def due_steps(

@@ -27,6 +27,10 @@ Condition = Literal[
 """When a step goes ahead (see `csbridge.scoring.rules` for what each one reads)."""
 
 
+Stage = Literal["onboarding", "adoption", "value", "expansion", "renewal"]
+"""Seed 001's lifecycle stages (see `csbridge.scoring.rules_sequence.lifecycle_stage`)."""
+
+
 class Step(BaseModel):
     """One step of a sequence: its task is created on `day` after the episode's start,
     due `window_days` later (seed's "J3-5": day 3, window 2), when `when` holds."""

@@ -233,7 +233,8 @@ def test_onboarding_no_login_and_no_first_value() -> None:
     (task,) = of(actions, "task", "onboarding_no_value")
     assert task.key == f"A1:onboarding_no_value:{start}"
     assert of(actions, "notify")[0].notify == ("cs_manager",)
-    assert not of(run(ctx(onboarding_started=TODAY - timedelta(days=31))), "task")
+    late = of(run(ctx(onboarding_started=TODAY - timedelta(days=31))), "task")
+    assert [a.rule for a in late] == ["adoption"]  # the adoption playbook has begun
     early = run(ctx(onboarding_started=TODAY - timedelta(days=2)))
     assert [a.rule for a in of(early, "task")] == ["onboarding"]  # the kickoff milestone
 

@@ -11,6 +11,7 @@ import pytest
 from csbridge.errors import CsbridgeError
 from csbridge.scoring.rules import Action, RuleContext, evaluate
 from csbridge.scoring.rules_config import RulesConfig, load_rules, parse_rules
+from csbridge.scoring.rules_sequence import lifecycle_stage
 from csbridge.scoring.rules_steps import CrmAssignees
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -135,6 +136,39 @@ def test_onboarding_milestones_from_the_onboarding_start() -> None:
         "adoption_check": 21,
         "close": 30,
     }
+
+
+def test_adoption_steps_from_day_30_to_90() -> None:
+    tasks = drive(95, lambda day: {"onboarding_started": TODAY, "first_login": TODAY})
+    adoption = {k.rsplit(":", 1)[-1]: d for k, (d, a) in tasks.items() if a.rule == "adoption"}
+    assert adoption == {
+        "feature_discovery": 30,
+        "use_case_workshop": 45,
+        "power_user_training": 60,
+        "admin_training": 75,
+        "adoption_review": 90,
+    }
+
+
+@pytest.mark.parametrize(
+    ("started", "renewal_in", "stage"),
+    [(10, None, "onboarding"), (60, None, "adoption"), (120, 200, "value"),
+     (400, None, "expansion"), (400, 60, "renewal"), (None, None, None)],
+)  # fmt: skip
+def test_rules_limited_to_lifecycle_stages(
+    started: int | None, renewal_in: int | None, stage: str | None
+) -> None:
+    config = parse_rules("rules: {churn_risk: {stages: [onboarding]}}")
+    ctx = RuleContext(
+        "A1",
+        "u1",
+        score=40.0,
+        onboarding_started=None if started is None else TODAY - timedelta(days=started),
+        renewal_date=None if renewal_in is None else TODAY + timedelta(days=renewal_in),
+    )
+    assert lifecycle_stage(ctx, TODAY) == stage
+    churn = [a for a in evaluate(ctx, config, NOW).actions if a.rule == "churn_risk"]
+    assert bool(churn) == (stage == "onboarding")
 
 
 def test_rules_limited_to_segments() -> None:
