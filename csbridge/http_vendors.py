@@ -8,6 +8,7 @@ or replace them (`ApiClient(classify=...)`).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from csbridge.config import (
@@ -21,6 +22,7 @@ from csbridge.http import ApiClient, CallAccounting, RetryPolicy, Timeouts
 from csbridge.http_errors import (
     Auth,
     Fatal,
+    MissingFieldError,
     Ok,
     QuotaExhausted,
     RateLimited,
@@ -93,6 +95,24 @@ def classify_salesforce(response: ResponseLike) -> Verdict:
     if status == 404:
         return Ok()
     return default_classify(response)
+
+
+# How each CRM names a field it does not have (Salesforce SOQL / sObject writes, HubSpot
+# property validation): the sign that `csbridge init-crm` has not been run.
+MISSING_FIELD = re.compile(r"No such column '([^']+)'|Property \\?\"([^\"\\]+)\\?\" does not exist")
+
+
+def check_missing_field(system: str, endpoint: str, message: str) -> None:
+    """Raise `MissingFieldError` when a CRM's refusal `message` says a field does not exist."""
+    found = MISSING_FIELD.search(message)
+    if found is not None:
+        field = found.group(1) or found.group(2)
+        raise MissingFieldError(
+            system,
+            endpoint,
+            f"the CRM has no field {field}; run `csbridge init-crm` first "
+            "(or fix the field mapping)",
+        )
 
 
 def classify_hubspot(response: ResponseLike) -> Verdict:

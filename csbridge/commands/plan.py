@@ -16,12 +16,12 @@ from typing import Any
 from csbridge.commands.health import load_options, parse_now
 from csbridge.config import load_config
 from csbridge.errors import CsbridgeError
-from csbridge.mappings.fields import Crm, load_field_mapping
+from csbridge.mappings.fields import Crm
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import load_rules
 from csbridge.store.store import open_store
 from csbridge.sync.changes import ChangeSet
-from csbridge.sync.cycle import desired_states, in_targets, score_customers
+from csbridge.sync.cycle import desired_states, in_targets, model_mapping, score_customers
 from csbridge.sync.history import load_history
 from csbridge.sync.ledger import read_ledger
 from csbridge.sync.plan import ledger_states, plan
@@ -58,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
     rules = load_rules(args.rules or settings.rules)
     now = parse_now(args.now)
     engine = Engine(load_model(settings.model))
-    mapping = load_field_mapping(
-        target, args.mapping or getattr(settings.crm, target).mapping, list(engine.model.dimensions)
+    mapping = model_mapping(
+        target, args.mapping or getattr(settings.crm, target).mapping, engine.model
     )
     options = load_options(args.signals)
     store = open_store(settings.database_url)

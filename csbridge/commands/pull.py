@@ -55,6 +55,12 @@ def run(args: argparse.Namespace) -> int:
         raise CsbridgeError(
             f"{args.config or 'environment'}: no sources configured; add a `sources:` section"
         )
+    for name in args.source or ():
+        if name not in configured:
+            raise CsbridgeError(
+                f"--source {name}: not configured; configure sources.{name} in "
+                f"{args.config or 'the config file (--config FILE)'}"
+            )
     store = open_store(settings.database_url)
     try:
         with run_lock(store) as lock:  # never beside a run: both would move the cursors

@@ -112,7 +112,10 @@ class HubspotConnector:
         while True:
             body = self._json(
                 self.client.get(
-                    f"/crm/v3/objects/{object_type}", params=params, endpoint=f"{object_type} list"
+                    f"/crm/v3/objects/{object_type}",
+                    params=params,
+                    endpoint=f"{object_type} list",
+                    must_exist=True,
                 )
             )
             records = [parse(raw, spec, modified) for raw in body.get("results") or []]
@@ -129,7 +132,9 @@ class HubspotConnector:
             pager = AfterPaginator()
             while True:
                 body = self._json(
-                    self.client.get("/crm/v3/owners", params=params, endpoint="owners")
+                    self.client.get(
+                        "/crm/v3/owners", params=params, endpoint="owners", must_exist=True
+                    )
                 )
                 yield Page([parse_owner(raw) for raw in body.get("results") or []], None)
                 token = pager.advance(body)
@@ -163,6 +168,7 @@ class HubspotConnector:
                     endpoint=f"{object_type} search",
                     bucket="search",
                     idempotent=True,
+                    must_exist=True,
                 )
             )
             results = list(body.get("results") or [])

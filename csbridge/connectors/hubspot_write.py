@@ -26,7 +26,7 @@ from csbridge.errors import CsbridgeError
 from csbridge.http import ApiClient, CallAccounting
 from csbridge.http_errors import FatalHttpError
 from csbridge.http_policy import BUCKET_HEADER, ENDPOINT_HEADER, IDEMPOTENT_HEADER
-from csbridge.http_vendors import hubspot_client
+from csbridge.http_vendors import check_missing_field, hubspot_client
 from csbridge.mappings.fields import CrmFieldMapping, load_field_mapping
 from csbridge.sync.changes import FieldValue
 from csbridge.sync.writer import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult, chunks
@@ -226,6 +226,8 @@ class HubspotWriter:
             headers[BUCKET_HEADER] = bucket
         response = self.client.session.post(self.client.url(path), json=body, headers=headers)
         status = response.status_code
+        if status == 400:
+            check_missing_field(SYSTEM, endpoint, _message(response))
         if status == 400 and write:
             raise BatchRejectedError(SYSTEM, f"{endpoint}: {_message(response)}")
         if status in (400, 404):  # a bad search or read; an object type the portal lacks
@@ -262,6 +264,7 @@ def _outcomes(
     unnamed: list[str] = []
     for error in body.get("errors") or []:
         text = f"{error.get('category') or 'ERROR'}: {error.get('message') or 'no message'}"
+        check_missing_field(SYSTEM, "batch write", text)  # a schema problem, not a record's
         context = error.get("context") or {}
         named = [*(context.get("ids") or []), *(context.get("objectWriteTraceId") or [])]
         if not named:

@@ -27,7 +27,7 @@ from csbridge.errors import CsbridgeError
 from csbridge.http import ApiClient, CallAccounting
 from csbridge.http_errors import FatalHttpError, SimpleResponse
 from csbridge.http_policy import ENDPOINT_HEADER, IDEMPOTENT_HEADER
-from csbridge.http_vendors import salesforce_client
+from csbridge.http_vendors import check_missing_field, salesforce_client
 from csbridge.mappings.fields import CrmFieldMapping, load_field_mapping
 from csbridge.sync.changes import FieldValue
 from csbridge.sync.writer import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult, chunks
@@ -216,6 +216,8 @@ class SalesforceWriter:
             return fn()
         except SalesforceError as exc:
             content = exc.content
+            if exc.status == 400:
+                check_missing_field(SYSTEM, endpoint, _reason(content))
             if exc.status == 400 and write:
                 raise BatchRejectedError(SYSTEM, f"{endpoint}: {_reason(content)}") from None
             if exc.status == 400:

@@ -30,7 +30,12 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from csbridge.http_errors import AuthError, HttpError, QuotaExhaustedError, UnknownOutcomeError
+from csbridge.http_errors import (
+    HttpError,
+    QuotaExhaustedError,
+    SetupError,
+    UnknownOutcomeError,
+)
 from csbridge.store.facts import as_utc
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
@@ -97,7 +102,7 @@ class TaskApplier:
             return
         try:
             found = self._look_up([t.key for t in tasks])
-        except (QuotaExhaustedError, AuthError):
+        except (QuotaExhaustedError, SetupError):
             raise
         except HttpError as exc:  # retried by the HTTP policy already; the rest runs on
             self._defer(tasks, f"task lookup failed: {exc}; carried to the next run")
@@ -161,7 +166,7 @@ class TaskApplier:
                 self.sleep(self.options.lookup_delay)
                 try:
                     found = self._look_up(keys)
-                except (QuotaExhaustedError, AuthError):
+                except (QuotaExhaustedError, SetupError):
                     raise
                 except HttpError as lookup:
                     reason = f"{exc}; its lookup failed too ({lookup}); looked up next run"
@@ -171,7 +176,7 @@ class TaskApplier:
                         self._create(rest, retry_unknown=False)
                     return
             results = [WriteResult(k, False, error=reason) for k in keys]
-        except (QuotaExhaustedError, AuthError):
+        except (QuotaExhaustedError, SetupError):
             raise
         except HttpError as exc:  # left pending: the next run looks them up first
             results = [WriteResult(k, False, error=str(exc)) for k in keys]

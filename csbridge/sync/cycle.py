@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from csbridge.mappings.fields import CrmFieldMapping
-from csbridge.scoring import Engine
+from csbridge.mappings.fields import Crm, CrmFieldMapping, load_field_mapping
+from csbridge.scoring import Engine, ScoringModel
 from csbridge.scoring.explain import explain
 from csbridge.scoring.results import ScoreResult
 from csbridge.scoring.rules import Evaluation, RuleContext, evaluate
@@ -85,8 +86,16 @@ def score_customers(
         )
         if overrides and facts.key in overrides:
             ctx = replace(ctx, **overrides[facts.key])
-        scored.append(Scored(facts, signal, result, ctx, evaluate(ctx, rules, now), status))
+        evaluation = evaluate(ctx, rules, now)
+        scored.append(Scored(facts, signal, result, ctx, evaluation, status))
     return scored
+
+
+def model_mapping(crm: Crm, path: str | Path | None, model: ScoringModel) -> CrmFieldMapping:
+    """The CRM's field mapping with the fields the model brings (dimensions, probability)."""
+    return load_field_mapping(
+        crm, path, list(model.dimensions), churn_probability=model.calibration is not None
+    )
 
 
 def in_targets(customers: Sequence[CustomerFacts], targets: Collection[str]) -> list[CustomerFacts]:
@@ -129,7 +138,7 @@ def desired_states(
 
 
 def history_entries(scored: Sequence[Scored]) -> list[HistoryEntry]:
-    """What to store of this cycle: score, status written, coverage, episodes."""
+    """What to store of this cycle: score, status written, coverage, episodes, signals."""
     return [
         HistoryEntry(
             account_key=item.facts.key,
@@ -138,6 +147,7 @@ def history_entries(scored: Sequence[Scored]) -> list[HistoryEntry]:
             coverage=item.result.coverage,
             payload=item.result.as_dict(),
             episodes=item.evaluation.episodes,
+            signals=item.signals.values,
         )
         for item in scored
     ]

@@ -67,6 +67,9 @@ def _score_fields(
     }
     for dim in score.dimensions:
         fields[f"dimension.{dim.name}"] = None if dim.score is None else round(dim.score, 1)
+    probability = score.data.get("churn_probability")
+    if probability is not None:  # a calibrated model: churn within its horizon, in %
+        fields["health_churn_probability"] = round(probability * 100, 1)
     return fields
 
 

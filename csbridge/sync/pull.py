@@ -5,7 +5,9 @@ Each page's records and its cursor are committed in one transaction
 run and never skips one. Pages without a cursor (full listings) are upserted alone.
 A source that runs out of quota, or fails, stops on its own; the others go on, and the
 run report says which streams finished. So does a stream whose cursor would move back
-(`CursorRegressionError`): its page is not stored, and the report says why.
+(`CursorRegressionError`): its page is not stored, and the report says why. A
+`SetupError` (credentials rejected, a wrong base URL, an unknown host) stops the whole
+pull: no stream can be trusted until it is fixed.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from csbridge.connectors.salesforce import SalesforceConnector
 from csbridge.connectors.salesforce_soql import SalesforceCursor
 from csbridge.connectors.zendesk import ZendeskConnector
 from csbridge.http import CallAccounting
-from csbridge.http_errors import HttpError, QuotaExhaustedError
+from csbridge.http_errors import HttpError, QuotaExhaustedError, SetupError
 from csbridge.http_vendors import hubspot_client, mixpanel_client, salesforce_client, zendesk_client
 from csbridge.models import Ticket
 from csbridge.store.facts import storable_record
@@ -178,6 +180,9 @@ def pull(
     except LockLostError:
         store.finish_run(run_id, "lock_lost", report.as_dict())
         raise
+    except SetupError:
+        store.finish_run(run_id, "failed", report.as_dict())
+        raise
     store.finish_run(run_id, "ok" if report.ok else "partial", report.as_dict())
     return report
 
@@ -213,6 +218,8 @@ def _pull_streams(
                 report.records[name] += len(page.records)
                 report.pages[name] += 1
                 progress.current().advance(f"pull.{name}", len(page.records))
+        except SetupError:  # credentials or URL to fix: the whole command stops (exit 2)
+            raise
         except QuotaExhaustedError as exc:
             halted.add(system)
             report.stopped[name] = str(exc)

@@ -27,7 +27,7 @@ import structlog
 from csbridge import progress
 from csbridge.config import Settings
 from csbridge.http import CallAccounting
-from csbridge.mappings.fields import Crm, load_field_mapping
+from csbridge.mappings.fields import Crm
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import RulesConfig, load_rules
 from csbridge.scoring.signals import SignalOptions
@@ -42,6 +42,7 @@ from csbridge.sync.cycle import (
     desired_states,
     history_entries,
     in_targets,
+    model_mapping,
     score_customers,
 )
 from csbridge.sync.events import account_events, run_event, send_events
@@ -233,7 +234,7 @@ def write_target(
     """Plan `scored` against `target`'s ledger and apply it through `writer` (None: plan
     only). Shared by the scheduled run and the webhook reactions."""
     target_settings = getattr(settings.crm, target)
-    mapping = load_field_mapping(target, target_settings.mapping, list(engine.model.dimensions))
+    mapping = model_mapping(target, target_settings.mapping, engine.model)
     tag_field = mapping.tag_field
     desired = desired_states(scored, target, mapping, engine, rules, now)
     written, done, notified = read_ledger(store, target, mapping.object, tag_field)

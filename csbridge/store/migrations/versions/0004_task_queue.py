@@ -1,7 +1,7 @@
 """The task queue of the daily task budget (deferred tasks are created on later days).
 
-Revision ID: 0003_task_queue
-Revises: 0002_rule_episodes
+Revision ID: 0004_task_queue
+Revises: 0003_score_signals
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_task_queue"
-down_revision: str | None = "0002_rule_episodes"
+revision: str = "0004_task_queue"
+down_revision: str | None = "0003_score_signals"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
