@@ -8,8 +8,9 @@ Prints, for one CRM (HubSpot; Salesforce gets the same keys), from one sandbox:
   budget: `csbridge plan` on the pulled store);
 - after: `run` with `tasks: {per_owner_per_day: N, first_run: {}}`: the tasks created per
   owner that day (read from the run report), skipped as first-run backlog, deferred;
-- then one `run --now` a day until nothing is deferred: the days it took, and whether
-  every task released was created exactly once (tasks created == released, summed).
+- then one `run --now` a day (at most `--days`) until nothing is deferred: per day the
+  tasks released, created and still deferred, and whether every task released was
+  created exactly once (tasks created == released, summed).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def spread(counts: Counter[str]) -> str:
     )
 
 
-def bench(accounts: int, budget: int) -> None:
+def bench(accounts: int, budget: int, days: int) -> None:
     with (
         tempfile.TemporaryDirectory() as tmp,
         run_sandbox(port_base=0, accounts=accounts, seed=7, rate_limits="off") as sandbox,
@@ -75,7 +76,7 @@ def bench(accounts: int, budget: int) -> None:
         print(f"{accounts} accounts, {TARGET}; before (no budget): first run {spread(before)}")
         report_path = Path(tmp) / "report.json"
         released = created = 0
-        for day in range(120):
+        for day in range(days):
             now = (start + timedelta(days=day)).isoformat()
             quiet(["run", "--config", str(config), "--now", now, "--report", str(report_path)])
             crm = json.loads(report_path.read_text())["crm"][TARGET]
@@ -89,10 +90,16 @@ def bench(accounts: int, budget: int) -> None:
                     f"{spread(first)}; skipped as backlog {budget_report['skipped_first_run']}, "
                     f"deferred {budget_report['deferred']}"
                 )
+            else:
+                print(
+                    f"  day {day}: released {budget_report['released']}, created "
+                    f"{crm['tasks_created']}, still deferred {budget_report['deferred']}"
+                )
             if budget_report["deferred"] == 0:
                 break
+        drained = "drained" if budget_report["deferred"] == 0 else "not drained"
         print(
-            f"queue drained after {day} more day(s) of daily runs; released {released}, "
+            f"queue {drained} after {day} more day(s) of daily runs; released {released}, "
             f"created {created} (each once: {released == created})"
         )
 
@@ -101,8 +108,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--budget", type=int, default=15)
+    parser.add_argument("--days", type=int, default=10, help="daily runs at most")
     args = parser.parse_args()
-    bench(args.accounts, args.budget)
+    bench(args.accounts, args.budget, args.days)
 
 
 if __name__ == "__main__":
