@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY csbridge ./csbridge
-RUN pip install '.[postgres]' && rm -rf /src
+COPY csbridge_sandbox ./csbridge_sandbox
+RUN pip install '.[postgres,sandbox]' && rm -rf /src
 
 RUN useradd --create-home --uid 10001 csbridge
 USER csbridge

@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--model", default="seed-6d")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    from csbridge.sandbox.runner import run_sandbox
+    from csbridge_sandbox.runner import run_sandbox
 
     with tempfile.TemporaryDirectory() as tmp, run_sandbox(accounts=args.accounts) as sandbox:
         config = sandbox.write_config(Path(tmp) / "c.yaml")

@@ -28,10 +28,10 @@ from pathlib import Path
 import structlog
 
 from csbridge.config import load_config
-from csbridge.connectors.mixpanel_usage import UsageFold, parse_events, split_lines
-from csbridge.sandbox.runner import run_sandbox
+from csbridge.connectors.mixpanel.usage import UsageFold, parse_events, split_lines
 from csbridge.store.store import open_store
 from csbridge.sync.pull import PullReport, pull
+from csbridge_sandbox.runner import run_sandbox
 
 PAGE_SIZES = {  # the largest page each API allows (what the minimum call count assumes)
     "salesforce": 2000,
@@ -133,8 +133,9 @@ def touch_one_percent(sandbox: object, settings: object) -> int:
     """Change 1 % of Salesforce accounts, HubSpot companies and Zendesk tickets via the APIs."""
     from simple_salesforce.api import Salesforce
 
-    from csbridge.connectors.salesforce import login
-    from csbridge.http_vendors import hubspot_client, salesforce_client
+    from csbridge.connectors.hubspot.client import hubspot_client
+    from csbridge.connectors.salesforce.client import salesforce_client
+    from csbridge.connectors.salesforce.streams import login
 
     world = sandbox.world  # type: ignore[attr-defined]
     src = settings.sources  # type: ignore[attr-defined]

@@ -20,8 +20,8 @@ from datetime import timedelta
 
 import requests
 
-from csbridge.sandbox.runner import Sandbox, run_sandbox
-from csbridge.sandbox.world import build_world
+from csbridge_sandbox.runner import Sandbox, run_sandbox
+from csbridge_sandbox.world.build import build_world
 
 ZD_AUTH = ("bench@example.com/token", "token")
 MP_AUTH = ("bench.sa", "secret")

@@ -31,15 +31,15 @@ import yaml
 
 from csbridge.cli import main as cli
 from csbridge.config import Settings, load_config
-from csbridge.http import CallAccounting
-from csbridge.http_limits import HUBSPOT_PER_10S, HUBSPOT_SEARCH_PER_SECOND
+from csbridge.connectors.hubspot.client import HUBSPOT_PER_10S, HUBSPOT_SEARCH_PER_SECOND
+from csbridge.connectors.protocol import CrmWriter, RecordUpdate, TaskCreate, WriteResult
+from csbridge.http.client import CallAccounting
 from csbridge.logs import configure as configure_logs
 from csbridge.mappings.fields import Crm
-from csbridge.sandbox.runner import Sandbox, run_sandbox
 from csbridge.store.store import open_store
 from csbridge.sync.pull import pull
 from csbridge.sync.run import RunReport, default_writer, run_sync
-from csbridge.sync.writer import CrmWriter, RecordUpdate, TaskCreate, WriteResult
+from csbridge_sandbox.runner import Sandbox, run_sandbox
 
 TARGETS: tuple[Crm, ...] = ("salesforce", "hubspot")
 
@@ -60,6 +60,18 @@ class TimedWriter:
     @property
     def batch_size(self) -> int:
         return self.inner.batch_size
+
+    @property
+    def bulk(self) -> bool:
+        return self.inner.bulk
+
+    @property
+    def tasks_alongside(self) -> bool:
+        return self.inner.tasks_alongside
+
+    @property
+    def search_lag(self) -> float:
+        return self.inner.search_lag
 
     @property
     def seconds(self) -> float:

@@ -29,7 +29,7 @@ import yaml
 
 from csbridge.cli import main as cli
 from csbridge.logs import configure as configure_logs
-from csbridge.sandbox.runner import run_sandbox
+from csbridge_sandbox.runner import run_sandbox
 
 TARGET = "hubspot"
 

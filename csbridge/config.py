@@ -75,6 +75,9 @@ class MixpanelSettings(_Section):
     lookback_days: int = Field(default=2, ge=0)
     queries_per_hour: int = Field(default=60, gt=0)
     queries_per_second: float = Field(default=3.0, gt=0)
+    key_features: tuple[str, ...] = Field(
+        default=(), description="the product's key feature events (feature adoption)"
+    )
 
 
 class SalesforceSettings(_Section):

@@ -18,12 +18,13 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-Source = Literal["salesforce", "hubspot", "zendesk", "mixpanel"]
+Source = str  # the name of the system in the connector registry, e.g. "zendesk"
 SurveyKind = Literal["nps", "csat", "ces"]
 Seniority = Literal["executive", "vp", "director", "manager", "individual", "unknown"]
 OpportunityKind = Literal["new_business", "renewal", "upsell", "downgrade", "other"]
 TicketPriority = Literal["urgent", "high", "normal", "low"]
 CustomValue = str | int | float | bool | None
+FieldValue = str | int | float | bool | None  # a value csbridge writes into a CRM field
 
 
 class Record(BaseModel):

@@ -16,10 +16,9 @@ import os
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 
 def register(subparsers: Any) -> None:
@@ -34,9 +33,10 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from csbridge.cli import main
     from csbridge.commands.demo_crm import show_crm_accounts
+    from csbridge.commands.sandbox import sandbox_runner
     from csbridge.config import load_config
-    from csbridge.sandbox.runner import run_sandbox
 
+    run_sandbox = sandbox_runner()
     out = sys.stdout
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="csbridge-demo-") as tmp:
@@ -65,32 +65,6 @@ def run(args: argparse.Namespace) -> int:
             show_crm_accounts(load_config(config), out)
     out.write(f"\nDone in {time.monotonic() - started:.0f} s.\n")
     return 0
-
-
-def show_portfolio(report: dict[str, Any], out: IO[str]) -> None:
-    """Counts per status, the accounts most at risk with why, and what matched nothing."""
-    accounts = report["accounts"]
-    model = report["model"]
-    out.write(f"{len(accounts)} customers scored with {model['name']} (hash {model['hash']})\n")
-    statuses = Counter(a["status"] for a in accounts)
-    out.write("by status: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())) + "\n")
-    scored = [a for a in accounts if a["score"] is not None]
-    if scored:
-        mean_cov = sum(a["coverage"] for a in scored) / len(scored)
-        out.write(f"mean coverage: {mean_cov:.0%} of the model's weight backed by data\n")
-    out.write("\nMost at risk, and why:\n")
-    for a in sorted(scored, key=lambda a: a["score"])[:5]:
-        down = [d for d in a["drivers"] if d["direction"] == "down"][:2]
-        why = "; ".join(f"{d['indicator']} {d['score']:.0f}/100 ({d['impact']:+.1f})" for d in down)
-        out.write(f"  {a['name'][:28]:<28} {a['score']:6.2f} {a['status']:<10} {why}\n")
-    unmatched = report.get("unmatched") or []
-    total = sum(row["count"] for row in unmatched)
-    out.write(f"\nRecords that match no CRM account (reported, not dropped): {total}\n")
-    for row in unmatched:
-        examples = ", ".join(row["examples"][:3])
-        out.write(
-            f"  {row['source']} {row['kind']}: {row['count']} ({row['reason']}), e.g. {examples}\n"
-        )
 
 
 @contextlib.contextmanager

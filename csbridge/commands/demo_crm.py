@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import IO, Any
 
 from csbridge.config import Settings
-from csbridge.connectors.salesforce import open_salesforce
-from csbridge.http_vendors import hubspot_client, salesforce_client
+from csbridge.connectors.hubspot.client import hubspot_client
+from csbridge.connectors.salesforce.client import salesforce_client
+from csbridge.connectors.salesforce.streams import open_salesforce
 from csbridge.mappings.fields import load_field_mapping
 
 

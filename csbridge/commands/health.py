@@ -18,7 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from csbridge.commands.score import write_table
-from csbridge.config import describe_errors, load_config
+from csbridge.config import Settings, describe_errors, load_config
 from csbridge.errors import CsbridgeError
 from csbridge.scoring import Engine, ScoreResult, load_model
 from csbridge.scoring.signals import CustomerSignals, SignalOptions, portfolio_signals
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     """Score the portfolio and print it; exit 0."""
     settings = load_config(args.config)
     now = parse_now(args.now)
-    options = load_options(args.signals)
+    options = load_options(args.signals, settings)
     engine = Engine(load_model(settings.model))
     store = open_store(settings.database_url)
     try:
@@ -85,10 +85,13 @@ def parse_now(text: str | None) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def load_options(path: str | None) -> SignalOptions:
-    """The `--signals` YAML file as SignalOptions (defaults without a file)."""
+def load_options(path: str | None, settings: Settings) -> SignalOptions:
+    """The `--signals` YAML file as SignalOptions (defaults without a file); key features
+    the file does not name come from `sources.mixpanel.key_features`."""
+    mixpanel = settings.sources.mixpanel
+    configured = {"key_features": mixpanel.key_features} if mixpanel else {}
     if path is None:
-        return SignalOptions()
+        return SignalOptions.model_validate(configured)
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except OSError as exc:
@@ -98,7 +101,7 @@ def load_options(path: str | None) -> SignalOptions:
     if not isinstance(data, dict):
         raise CsbridgeError(f"{path}: the top level must be a mapping (key_features: ...)")
     try:
-        return SignalOptions.model_validate(data)
+        return SignalOptions.model_validate({**configured, **data})
     except ValidationError as exc:
         raise CsbridgeError(describe_errors(path, exc)) from None
 

@@ -2,7 +2,7 @@
 
 For each CRM of `crm.targets` (or `--target`): the wanted fields come from the field
 mapping, the scoring model's bands and segments and the rules' owned tags
-(`csbridge.sync.crm_schema`); what exists is read from the CRM; each missing group or
+(`csbridge.connectors.crm_schema`); what exists is read from the CRM; each missing group or
 field is created and a picklist lacking values gets them added. A rerun finds
 everything in place and writes nothing. `--dry-run` shows the steps without writing.
 
@@ -19,20 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from csbridge.config import Settings, load_config
-from csbridge.connectors.hubspot_schema import HubspotSchema
-from csbridge.connectors.salesforce_schema import (
-    SalesforceSchema,
-    SetupRefusedError,
-    open_client,
-    setup_steps,
-)
-from csbridge.errors import CsbridgeError
-from csbridge.http import ApiClient, CallAccounting
-from csbridge.http_vendors import hubspot_client
-from csbridge.mappings.fields import Crm
-from csbridge.scoring import load_model
-from csbridge.scoring.rules_config import load_rules
-from csbridge.sync.crm_schema import (
+from csbridge.connectors.crm_schema import (
     ExistingField,
     Step,
     WantedSchema,
@@ -40,6 +27,19 @@ from csbridge.sync.crm_schema import (
     summary,
     wanted_schema,
 )
+from csbridge.connectors.hubspot.client import hubspot_client
+from csbridge.connectors.hubspot.schema import HubspotSchema
+from csbridge.connectors.salesforce.schema import (
+    SalesforceSchema,
+    SetupRefusedError,
+    open_client,
+    setup_steps,
+)
+from csbridge.errors import CsbridgeError
+from csbridge.http.client import ApiClient, CallAccounting
+from csbridge.mappings.fields import Crm
+from csbridge.scoring import load_model
+from csbridge.scoring.rules_config import load_rules
 from csbridge.sync.cycle import model_mapping
 from csbridge.tables import format_table
 

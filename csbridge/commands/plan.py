@@ -15,6 +15,7 @@ from typing import Any
 
 from csbridge.commands.health import load_options, parse_now
 from csbridge.config import load_config
+from csbridge.connectors.registry import WRITERS
 from csbridge.errors import CsbridgeError
 from csbridge.mappings.fields import Crm
 from csbridge.scoring import Engine, load_model
@@ -42,7 +43,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--rules", metavar="FILE", help="playbook rules YAML (default: the seeds')")
     parser.add_argument("--mapping", metavar="FILE", help="field mapping override for the target")
     parser.add_argument(
-        "--target", choices=("salesforce", "hubspot"), help="CRM (default: first of crm.targets)"
+        "--target", choices=sorted(WRITERS), help="CRM (default: first of crm.targets)"
     )
     parser.add_argument("--now", metavar="ISO", help="plan as of this time (default: now)")
     parser.add_argument("--signals", metavar="FILE", help="YAML signal options (as for health)")
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     mapping = model_mapping(
         target, args.mapping or getattr(settings.crm, target).mapping, engine.model
     )
-    options = load_options(args.signals)
+    options = load_options(args.signals, settings)
     store = open_store(settings.database_url)
     try:
         portfolio = load_portfolio(store, settings.identity.key, now)

@@ -9,14 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from csbridge.config import load_config
+from csbridge.connectors.registry import SOURCES, configured_sources
 from csbridge.errors import CsbridgeError
 from csbridge.store.lock import run_lock
 from csbridge.store.store import open_store
 from csbridge.sync.portfolio import load_portfolio
 from csbridge.sync.pull import pull
 from csbridge.tables import format_table
-
-SOURCES = ("salesforce", "hubspot", "zendesk", "mixpanel")
 
 
 def register(subparsers: Any) -> None:
@@ -32,7 +31,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--source",
         action="append",
-        choices=SOURCES,
+        choices=sorted(SOURCES),
         help="only this source (repeatable); default: every configured one",
     )
     parser.add_argument("--format", choices=("table", "json"), default="table")
@@ -50,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     """Pull under the store's lock, print a summary (or the JSON report); exit 1 if a
     stream stopped early, 2 if another run or pull holds the lock."""
     settings = load_config(args.config)
-    configured = [name for name in SOURCES if getattr(settings.sources, name) is not None]
+    configured = configured_sources(settings)
     if not configured:
         raise CsbridgeError(
             f"{args.config or 'environment'}: no sources configured; add a `sources:` section"

@@ -6,12 +6,12 @@ go out on the next run), including a run that lost its lock midway (it stops wri
 prints one line saying so, and the next run does the rest); 2 for a problem to fix
 first (config, credentials, lock held).
 A dry run writes nothing, so it says what it would write and exits 0.
+With a PATH ending in .html the report is a page (`csbridge.reports.run_page`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 from csbridge.commands.health import load_options, parse_now
 from csbridge.config import load_config
 from csbridge.errors import CsbridgeError
+from csbridge.reports.run_page import write_run_report
 from csbridge.store.lock import run_lock
 from csbridge.store.store import open_store
 from csbridge.sync.notify import Notifier
@@ -40,7 +41,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="plan only: write nothing into the CRMs or history"
     )
-    parser.add_argument("--report", metavar="PATH", help="write the JSON run report here")
+    parser.add_argument(
+        "--report",
+        metavar="PATH",
+        help="write the run report here: an HTML page when PATH ends in .html, else JSON",
+    )
     parser.add_argument("--now", metavar="ISO", help="run as of this time (default: now)")
     parser.add_argument("--signals", metavar="FILE", help="YAML signal options (as for health)")
     parser.set_defaults(handler=run)
@@ -54,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.config or 'environment'}: crm.targets is empty; name the CRMs to write "
             "(salesforce, hubspot)"
         )
-    options = load_options(args.signals)
+    options = load_options(args.signals, settings)
     now = parse_now(args.now)
     store = open_store(settings.database_url)
     try:
@@ -76,9 +81,7 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     document = report.as_dict()
     if args.report:
-        path = Path(args.report)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        write_run_report(Path(args.report), document)
     sys.stdout.write(summary(report))
     if report.lock_lost:
         print(f"csbridge: error: {report.lock_lost}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -63,10 +64,21 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
+def sandbox_runner() -> Callable[..., Any]:
+    """`csbridge_sandbox.runner.run_sandbox`, imported only when a command needs it: the
+    product runs without the sandbox, which is the extra `csbridge[sandbox]`."""
+    try:
+        from csbridge_sandbox.runner import run_sandbox
+    except ImportError as exc:
+        raise CsbridgeError(
+            f"the sandbox is not installed ({exc.name} is missing): pip install 'csbridge[sandbox]'"
+        ) from exc
+    return run_sandbox
+
+
 def serve_command(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; returns 0 on a clean stop."""
-    from csbridge.sandbox.runner import run_sandbox
-
+    run_sandbox = sandbox_runner()
     if args.accounts < 1 or args.accounts > 200_000:
         raise CsbridgeError("--accounts must be between 1 and 200000")
     if args.port_base and not 1 <= args.port_base <= 65_532:

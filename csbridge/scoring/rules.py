@@ -31,12 +31,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from csbridge.models import FieldValue
 from csbridge.scoring.rules_config import Assignee, NotifyTarget, RulesConfig, Step
 from csbridge.scoring.rules_context import (
     Action,
     ActionKind,
     Evaluation,
-    FieldValue,
     NpsAnswer,
     RuleContext,
     task_key,

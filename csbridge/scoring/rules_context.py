@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from csbridge.models import FieldValue
 from csbridge.scoring.rules_config import Assignee, NotifyTarget
 from csbridge.text_fit import KEY_MAX, fit_key
 
 ActionKind = Literal["task", "tag_add", "tag_remove", "field", "notify"]
-FieldValue = str | int | float | bool | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Signals by family (usage, support, surveys, CRM) for one customer; rules in `signals.py`."""
+"""Signals by family (usage, support, surveys, CRM) for one customer; rules in `signal_rules.py`."""
 
 from __future__ import annotations
 

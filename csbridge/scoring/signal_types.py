@@ -11,15 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from csbridge.models import Account, Contact, Opportunity, SurveyResponse, Ticket, UsageDay
 
-SANDBOX_KEY_FEATURES = (
-    "Viewed Dashboard",
-    "Ran Report",
-    "Created Report",
-    "Exported Data",
-    "Used Feature",
-    "Invited User",
-    "Updated Settings",
-)
 SignalValue = float | int | str
 CRMS = ("salesforce", "hubspot")
 
@@ -29,7 +20,7 @@ class SignalOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    key_features: tuple[str, ...] = SANDBOX_KEY_FEATURES
+    key_features: tuple[str, ...] = ()  # none named: feature adoption has no data
     session_benchmark: float | None = Field(default=None, gt=0)
     csat_unit: Literal["share", "mean"] | None = None
     aged_ticket_days: int = Field(default=7, ge=0)

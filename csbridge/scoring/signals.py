@@ -19,58 +19,7 @@ always used. Usage indicators need the customer to have usage days in Mixpanel a
 all (then 30 silent days give 0, not "missing"); ticket indicators need a matched
 Zendesk organization or tickets.
 
-Rules (indicator: raw value):
-
-- dau_mau: mean daily active users over 30 d (days without usage count 0) / monthly
-  active users. UsageDay has no user ids, so MAU is the peak daily active users of the
-  window, a lower bound: the ratio is an upper bound of the true DAU/MAU.
-- feature_adoption (5d), feature_breadth (6d): key features with an event in 30 d /
-  key features (`options.key_features`; default: the sandbox's product events, every
-  event name but "Logged In"). Mixpanel usage is folded by event name, so a "feature"
-  is an event name.
-- session_frequency: sessions per monthly-active user over 30 d / the benchmark
-  (`options.session_benchmark`, else the portfolio's median, computed by the caller
-  with `sessions_per_user`); missing without either.
-- usage_trend: (events in the last 30 d - events in the previous 30 d) / previous;
-  0 when both are 0; missing when only the previous is 0.
-- license_utilization: monthly-active users / seats purchased (primary CRM account);
-  without usage, the CRM's seats used / seats purchased; missing without seats.
-- user_expansion: (MAU of the last 30 d - MAU of days 61-90 before) / the latter.
-- nps: the latest NPS answer of the last 365 d, on 0-10 (the preset bins it).
-- csat: CSAT answers of the last 90 d (Zendesk ratings and CRM CSAT surveys). If the
-  model's csat transform has both anchors within 0..1 (seed-5d) or `options.csat_unit`
-  is "share": top-2-box share (two highest points; on Zendesk's good/bad scale, good).
-  Otherwise (seed-6d, "mean"): the mean with every answer mapped onto 1-5 (good 5, bad 1).
-- support_tickets: tickets opened in 90 d still new/open/pending/on hold.
-- aged_open_tickets: tickets still open that were opened more than 7 d ago.
-- severity_share: urgent + high tickets / all tickets opened in 90 d; missing if none.
-- ticket_volume_trend: (tickets opened in the last 90 d - the 90 d before) / the
-  latter; 0 when both are 0, missing when only the earlier is 0.
-- contract_growth (5d): the latest closed-won upsell / downgrade / renewal of the last
-  365 d → upsell / downgrade / stable; any other closed-won deal → stable; else missing.
-  plan_movement (6d): the same, named upgrade / downgrade / stable.
-- commercial_discussions: an open downgrade → discount_request, else an open upsell →
-  expansion, else none.
-- multi_threading (5d), contacts_count (6d): contacts not deleted and not marked as
-  having left (`options.left_company_fields`, default Left_Company__c / left_company).
-- exec_sponsor: none without an active executive_sponsor contact; engaged if one has
-  CRM activity or a survey answer in 90 d; identified otherwise. Missing without contacts.
-- sponsor_seniority: the most senior active executive_sponsor / decision_maker by title
-  (C-level, VP, director, manager; other titles and no sponsor: none). Missing without
-  contacts.
-- champion_present: contacts with the champion role: all left → left; none with
-  activity or an answer in 90 d while some have known activity → disengaged; else
-  active. Missing without a champion.
-- renewal_proximity: days from today to the primary CRM account's renewal date;
-  missing when unknown or past.
-- Configured custom fields (`options.custom_fields`, model key → field name) override
-  any of these with the first non-empty `Account.custom` value of the customer's
-  accounts (primary CRM first), e.g. engagement.webinar_attendance ← Webinar_Attendance__c.
-
-Not fed by these sources (missing unless mapped to a custom field): time_in_product,
-email_open_rate, webinar_attendance, support_engagement, community_activity,
-referrals, qbr_participation, exec_logins, event_participation, comms_response,
-ticket_sentiment, feedback_sentiment, payment_delay, relationship_quality.
+The rule behind each indicator is in `signal_rules.py`, where it is computed.
 Beside the model-keyed values, `CustomerSignals` carries `last_seen_at` (the last
 product event, for the silent-account rule), `catalogue` (every signal with data by
 indicator name, whatever the model: the playbooks read `champion_present` or
@@ -95,7 +44,6 @@ from csbridge.scoring.signal_groups import (
     usage_signals,
 )
 from csbridge.scoring.signal_types import (
-    SANDBOX_KEY_FEATURES,
     CustomerFacts,
     CustomerSignals,
     SignalOptions,
@@ -103,7 +51,6 @@ from csbridge.scoring.signal_types import (
 )
 
 __all__ = [
-    "SANDBOX_KEY_FEATURES",
     "CustomerFacts",
     "CustomerSignals",
     "SignalOptions",

@@ -30,7 +30,14 @@ from typing import Protocol
 import structlog
 
 from csbridge import progress
-from csbridge.http_errors import HttpError, QuotaExhaustedError, SetupError
+from csbridge.connectors.protocol import (
+    BatchRejectedError,
+    CrmWriter,
+    RecordUpdate,
+    WriteResult,
+    chunks,
+)
+from csbridge.http.errors import HttpError, QuotaExhaustedError, SetupError
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
 from csbridge.sync import ledger
@@ -42,7 +49,6 @@ from csbridge.sync.apply_types import (
     split_on_rejection,
 )
 from csbridge.sync.changes import AccountChanges, ChangeSet, Notification
-from csbridge.sync.writer import BatchRejectedError, CrmWriter, RecordUpdate, WriteResult, chunks
 
 log = structlog.get_logger("csbridge.apply")
 RETRY_PASSES = 2
@@ -108,7 +114,7 @@ def _apply_records(
     pending = _updates(accounts, writer, options, report)
     for attempt in range(RETRY_PASSES + 1):
         retry: list[RecordUpdate] = []
-        bulk = writer.name == "salesforce" and len(pending) > options.bulk_threshold
+        bulk = writer.bulk and len(pending) > options.bulk_threshold
         batches = [pending] if bulk else chunks(pending, writer.batch_size)
         for done, batch in enumerate(batches):
             try:

@@ -30,7 +30,8 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from csbridge.http_errors import (
+from csbridge.connectors.protocol import CrmWriter, TaskCreate, WriteResult, chunks
+from csbridge.http.errors import (
     HttpError,
     QuotaExhaustedError,
     SetupError,
@@ -42,7 +43,6 @@ from csbridge.store.store import Store
 from csbridge.sync import ledger
 from csbridge.sync.apply_types import ApplyOptions, ApplyReport, Failure, split_on_rejection
 from csbridge.sync.changes import AccountChanges
-from csbridge.sync.writer import CrmWriter, TaskCreate, WriteResult, chunks
 
 log = structlog.get_logger("csbridge.apply")
 
@@ -158,6 +158,7 @@ class TaskApplier:
         ledger.set_keys(
             self.store, self.writer.name, {k: ("pending", None, None) for k in keys}, self.clock()
         )
+        unknown: set[str] = set()  # outcome unknown: left pending, looked up next run
         try:
             results = split_on_rejection(batch, self.writer.create_tasks, _task_ref)
         except UnknownOutcomeError as exc:
@@ -176,6 +177,7 @@ class TaskApplier:
                         self._create(rest, retry_unknown=False)
                     return
             results = [WriteResult(k, False, error=reason) for k in keys]
+            unknown = set(keys)
         except (QuotaExhaustedError, SetupError):
             raise
         except HttpError as exc:  # left pending: the next run looks them up first
@@ -187,7 +189,7 @@ class TaskApplier:
                 self.report.tasks_created += 1
             else:
                 reason = result.error or "rejected"
-                if result.error is not None and "looked up next run" not in reason:
+                if result.error is not None and result.ref not in unknown:
                     states[result.ref] = ("failed", None, reason[:1000])
                 account = self.accounts.get(result.ref, "")
                 self.report.failed.append(Failure("task", result.ref, account, reason))

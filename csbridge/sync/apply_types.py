@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from csbridge.sync.writer import BatchRejectedError, WriteResult
+from csbridge.connectors.protocol import BatchRejectedError, WriteResult
 
 T = TypeVar("T")
 

@@ -14,9 +14,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from csbridge.models import FieldValue
 from csbridge.tables import format_table
-
-FieldValue = str | int | float | bool | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,8 +53,10 @@ def score_customers(
     """Score every customer and run the playbooks with what earlier runs left.
 
     `overrides` (customer key → RuleContext fields) changes what the rules read for a
-    customer, not the score written: a CS platform's alert makes its own health score
-    drive the churn-risk trigger (`csbridge.webhooks.reaction`).
+    customer, not the fields written (score, trend, previous score: `Scored.ctx` stays
+    csbridge's own): a CS platform's alert makes its own health score drive the
+    churn-risk trigger (`csbridge.webhooks.reaction`) without its previous score being
+    written as our trend.
     """
     history = history or {}
     signals = portfolio_signals(customers, now, engine.model, options)
@@ -84,9 +86,10 @@ def score_customers(
             key_features=options.key_features if options else (),
             segment=result.segment,
         )
-        if overrides and facts.key in overrides:
-            ctx = replace(ctx, **overrides[facts.key])
-        evaluation = evaluate(ctx, rules, now)
+        # the rules read the override; the fields written (trend, previous score) keep
+        # csbridge's own history, so the next run does not undo them
+        seen = replace(ctx, **overrides[facts.key]) if overrides and facts.key in overrides else ctx
+        evaluation = evaluate(seen, rules, now)
         scored.append(Scored(facts, signal, result, ctx, evaluation, status))
     return scored
 

@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from csbridge.mappings.fields import CrmFieldMapping
+from csbridge.models import FieldValue
 from csbridge.scoring.bands import Band, band_for
 from csbridge.scoring.explain import NO_EXPLANATION, Explanation
 from csbridge.scoring.nps import nps_category
 from csbridge.scoring.results import ScoreResult
 from csbridge.scoring.rules_context import Action, RuleContext
-from csbridge.sync.changes import DesiredState, FieldValue, Notification, TaskToCreate
+from csbridge.sync.changes import DesiredState, Notification, TaskToCreate
 from csbridge.text_fit import fit_prose
 
 TOUCH_FIELDS = ("health_updated",)
@@ -109,6 +110,10 @@ def desired_state(
             internal[action.field] = action.value
         elif action.kind == "tag_add" and action.tag is not None:
             tags.add(action.tag)
+        elif action.kind == "tag_remove":
+            # tags are a desired set: one is on while some rule adds it, and the plan
+            # removes an owned tag no rule adds, so a rule's "off" needs no entry here
+            continue
         elif action.kind == "task":
             tasks.append(
                 TaskToCreate(

@@ -23,9 +23,10 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from csbridge.models import FieldValue
 from csbridge.store.store import Store
 from csbridge.store.tables import task_keys, write_ledger
-from csbridge.sync.changes import FieldValue, LedgerState
+from csbridge.sync.changes import LedgerState
 from csbridge.text_fit import storable_text
 
 TAG_SEPARATOR = ";"

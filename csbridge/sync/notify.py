@@ -43,9 +43,11 @@ import requests
 import structlog
 
 from csbridge.config import HttpSettings, NotificationSettings
+from csbridge.connectors.http_settings import policy_from, timeouts_from
+from csbridge.connectors.protocol import WriteResult
 from csbridge.errors import CsbridgeError
-from csbridge.http import ApiClient, CallAccounting, Timeouts
-from csbridge.http_errors import (
+from csbridge.http.client import ApiClient, CallAccounting, Timeouts
+from csbridge.http.errors import (
     HttpError,
     Ok,
     ResponseLike,
@@ -53,10 +55,8 @@ from csbridge.http_errors import (
     Verdict,
     default_classify,
 )
-from csbridge.http_vendors import policy_from, timeouts_from
 from csbridge.sync.changes import Notification
 from csbridge.sync.notify_payload import sign, signed_webhook, slack_message
-from csbridge.sync.writer import WriteResult
 
 SIGNATURE_FRESH_SECONDS = 240.0
 BUDGET_WINDOW_SECONDS = 600.0

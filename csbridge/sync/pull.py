@@ -12,11 +12,10 @@ pull: no stream can be trusted until it is fixed.
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -24,23 +23,17 @@ import structlog
 
 from csbridge import progress
 from csbridge.config import Settings
-from csbridge.connectors.hubspot import HubspotConnector
-from csbridge.connectors.mixpanel import MixpanelConnector
-from csbridge.connectors.paginate import Page
-from csbridge.connectors.salesforce import SalesforceConnector
-from csbridge.connectors.salesforce_soql import SalesforceCursor
-from csbridge.connectors.zendesk import ZendeskConnector
-from csbridge.http import CallAccounting
-from csbridge.http_errors import HttpError, QuotaExhaustedError, SetupError
-from csbridge.http_vendors import hubspot_client, mixpanel_client, salesforce_client, zendesk_client
-from csbridge.models import Ticket
+from csbridge.connectors.protocol import Read, Source, SourceContext
+from csbridge.connectors.registry import SOURCES
+from csbridge.http.client import CallAccounting
+from csbridge.http.errors import HttpError, QuotaExhaustedError, SetupError
 from csbridge.store.facts import storable_record
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Cursor, CursorRegressionError, Store
 
 log = structlog.get_logger("csbridge.pull")
 SANITISED_LISTED = 20  # record ids listed per stream in the report (all are counted)
-Stream = tuple[str, Callable[[str | None], Iterable[Page[Any]]]]
+Stream = tuple[str, Read, Callable[[str | None], datetime | None]]
 
 
 @dataclass
@@ -82,86 +75,30 @@ class PullReport:
         }
 
 
-def watermark(stream: str, token: str | None) -> datetime | None:
-    """The comparable time behind a stream's cursor (None for opaque Zendesk cursors)."""
-    if not token:
-        return None
-    if stream.startswith("salesforce."):
-        return SalesforceCursor.decode(token).modstamp
-    if stream.startswith("hubspot."):
-        return datetime.fromtimestamp(int(token) / 1000, tz=UTC)
-    if stream.startswith("mixpanel."):
-        day = date.fromisoformat(token)
-        return datetime(day.year, day.month, day.day, tzinfo=UTC)
-    if stream in ("zendesk.satisfaction_ratings", "zendesk.organizations"):
-        return datetime.fromtimestamp(int(token), tz=UTC)
-    return None
-
-
 def streams(
     settings: Settings,
     store: Store,
     accounting: CallAccounting,
     extra: dict[str, Any] | None = None,
 ) -> Iterator[Stream]:
-    """(name, read(cursor)) for every stream of every configured source, in a safe order."""
-    src, http = settings.sources, settings.http
-    if src.salesforce is not None:
-        sf_settings = src.salesforce
-        sf_client = salesforce_client(sf_settings, http, accounting)
-        holder: dict[str, SalesforceConnector] = {}
-
-        def sf() -> SalesforceConnector:  # log in lazily, inside the stream's error handling
-            if "c" not in holder:
-                holder["c"] = SalesforceConnector(sf_settings, sf_client)
-            return holder["c"]
-
-        for name in ("owners", "accounts", "contacts", "opportunities", "nps_answers"):
-            yield f"salesforce.{name}", partial(_read, sf, name)
-        if extra is not None:
-            extra["salesforce_api_usage"] = list(sf().api_usage() or ()) if holder else None
-    if src.hubspot is not None:
-        hs = HubspotConnector(hubspot_client(src.hubspot, http, accounting))
-        yield "hubspot.owners", lambda c: hs.owners()
-        for name in ("companies", "contacts", "deals", "feedback_submissions"):
-            yield f"hubspot.{name}", partial(_read, lambda: hs, name)
-        for name in ("companies", "contacts", "deals"):
-            yield f"hubspot.archived_{name}", partial(_archived, hs, name)
-    if src.zendesk is not None:
-        zd = ZendeskConnector(zendesk_client(src.zendesk, http, accounting))
-        known: dict[str, str | None] = {}
-
-        def ticket_orgs(ids: Iterable[str]) -> dict[str, str | None]:
-            if not known:
-                for t in store.load(Ticket, source="zendesk", include_deleted=True):
-                    known[t.id] = t.account_id
-            return {i: known[i] for i in ids if i in known}
-
-        yield "zendesk.organizations", lambda c: zd.organizations(c)
-        yield "zendesk.tickets", lambda c: zd.tickets(c)
-        yield (
-            "zendesk.satisfaction_ratings",
-            lambda c: zd.satisfaction_ratings(c, ticket_orgs=ticket_orgs),
-        )
-    if src.mixpanel is not None:
-        mp = MixpanelConnector(src.mixpanel, mixpanel_client(src.mixpanel, http, accounting))
-        yield "mixpanel.usage_days", partial(_usage_days, mp, extra if extra is not None else {})
+    """(name, read(cursor), watermark(token)) for every stream of every configured source,
+    in the registry's order."""
+    report = extra if extra is not None else {}
+    for system, factory in SOURCES.items():
+        stored = partial(_stored, store, system)
+        source = factory(SourceContext(settings, accounting, stored, report))
+        if source is None:
+            continue
+        for stream, read in source.streams():
+            yield f"{system}.{stream}", read, partial(_watermark, source, stream)
 
 
-def _read(connector: Callable[[], Any], method: str, cursor: str | None) -> Iterable[Page[Any]]:
-    stream: Iterable[Page[Any]] = getattr(connector(), method)(cursor)
-    return stream
+def _stored(store: Store, system: str, record_type: type[Any]) -> list[Any]:
+    return store.load(record_type, source=system, include_deleted=True)
 
 
-def _usage_days(
-    mp: MixpanelConnector, extra: dict[str, Any], cursor: str | None
-) -> Iterator[Page[Any]]:
-    yield from mp.usage_days(cursor)
-    extra["mixpanel_events"] = dataclasses.asdict(mp.stats)  # duplicates, unattributed, ...
-
-
-def _archived(hs: HubspotConnector, object_type: str, cursor: str | None) -> Iterable[Page[Any]]:
-    return hs.archived(object_type)
+def _watermark(source: Source, stream: str, token: str | None) -> datetime | None:
+    return source.watermark(stream, token) if token else None
 
 
 def pull(
@@ -196,7 +133,7 @@ def _pull_streams(
     run_id: str,
 ) -> None:
     halted: set[str] = set()
-    for name, read in streams(settings, store, report.accounting, report.extra):
+    for name, read, watermark in streams(settings, store, report.accounting, report.extra):
         system = name.split(".", 1)[0]
         if (only and system not in only) or system in halted:
             continue
@@ -210,7 +147,7 @@ def _pull_streams(
                 verify_lock()
                 records = _storable(name, page.records, report)
                 if page.cursor is not None and page.cursor != cursor:
-                    mark = Cursor(name, page.cursor, watermark(name, page.cursor))
+                    mark = Cursor(name, page.cursor, watermark(page.cursor))
                     store.save_page(records, mark, run_id=run_id)
                     cursor = page.cursor
                 else:

@@ -10,7 +10,8 @@ not sent again for the second. Score history and rule episodes are stored after 
 writes (a dry run stores nothing and writes nothing).
 
 The report (`RunReport.as_dict()`) is the run's JSON: accounts scored, counts per band,
-per CRM what landed and what failed with the reason, API calls per system, duration.
+per CRM what landed and what failed with the reason, API calls per system, duration
+and seconds per step.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ import structlog
 
 from csbridge import progress
 from csbridge.config import Settings
-from csbridge.http import CallAccounting
+from csbridge.connectors.protocol import CrmWriter
+from csbridge.connectors.registry import WRITERS
+from csbridge.http.client import CallAccounting
 from csbridge.mappings.fields import Crm
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import RulesConfig, load_rules
@@ -51,7 +54,6 @@ from csbridge.sync.ledger import read_ledger
 from csbridge.sync.plan import ledger_states, plan
 from csbridge.sync.portfolio import load_portfolio
 from csbridge.sync.pull import pull
-from csbridge.sync.writer import CrmWriter
 
 log = structlog.get_logger("csbridge.run")
 WriterFactory = Callable[[Crm, Settings, CallAccounting], CrmWriter]
@@ -70,10 +72,18 @@ class RunReport:
     accounting: CallAccounting = field(default_factory=CallAccounting)
     unmatched: int = 0
     seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step, in order
     ok: bool = True
     stopped: str | None = None  # "lock_lost": the run stopped writing (see `lock_lost`)
     lock_lost: str | None = None
     events: dict[str, int] = field(default_factory=dict)  # outbound events sent / failed
+    _mark: float = field(default_factory=time.monotonic, repr=False)
+
+    def lap(self, step: str) -> None:
+        """Record the seconds since the previous step ended (or the run began) as `step`."""
+        now = time.monotonic()
+        self.steps[step] = round(now - self._mark, 3)
+        self._mark = now
 
     def as_dict(self) -> dict[str, Any]:
         calls: Counter[str] = Counter()
@@ -91,18 +101,13 @@ class RunReport:
             "pull": self.pull,
             "unmatched_records": self.unmatched,
             "duration_seconds": round(self.seconds, 3),
+            "steps_seconds": self.steps,
         } | ({"events": self.events} if self.events else {})
 
 
 def default_writer(target: Crm, settings: Settings, accounting: CallAccounting) -> CrmWriter:
-    """The real writer of `target`, built from the config (imported only when used)."""
-    if target == "hubspot":
-        from csbridge.connectors.hubspot_write import hubspot_writer
-
-        return hubspot_writer(settings, accounting)
-    from csbridge.connectors.salesforce_write import salesforce_writer
-
-    return salesforce_writer(settings, accounting)
+    """The registry's writer of `target`, built from the config."""
+    return WRITERS[target](settings, accounting)
 
 
 def run_sync(
@@ -125,6 +130,7 @@ def run_sync(
     try:
         if pull_first:
             pulled = pull(settings, store, verify_lock=verify_lock)
+            report.lap("pull")
             report.accounting = pulled.accounting  # one count for the whole run
             report.pull = {"records": sum(pulled.records.values()), "stopped": pulled.stopped}
             report.ok = pulled.ok
@@ -182,6 +188,7 @@ def _score_and_write(
     progress.current().start("score", total=len(customers))
     history = load_history(store, now)
     scored = score_customers(customers, engine, rules, now, history, options)
+    report.lap("score")
     report.accounts_scored = sum(1 for s in scored if s.result.score is not None)
     progress.current().done("score", accounts=report.accounts_scored)
     report.bands = dict(sorted(Counter(s.status or "unscored" for s in scored).items()))
@@ -204,6 +211,7 @@ def _score_and_write(
         finally:
             if writer is not None:
                 writer.close()
+        report.lap(f"write {target}")
         report.crm[target] = {"planned": changes.summary()}
         if applied is not None:
             report.crm[target].update(applied.as_dict())
@@ -214,6 +222,7 @@ def _score_and_write(
         save_history(
             store, history_entries(scored), now, model_hash=engine.model_hash, run_id=report.run_id
         )
+        report.lap("history")
         events = account_events(scored, history, now)
         report.events = send_events(events, notifier, store, settings.notifications.events, now)
 
@@ -253,10 +262,8 @@ def write_target(
             tag_field=tag_field,
             fallback_owner_id=target_settings.fallback_owner_id,
             bulk_threshold=target_settings.bulk_threshold,
-            lookup_delay=target_settings.task_lookup_delay if target == "hubspot" else 0.0,
-            # HubSpot meters searches apart from other calls, so the tasks can go out
-            # with the record updates; Salesforce's quota guard counts calls one by one.
-            tasks_alongside=target == "hubspot",
+            lookup_delay=writer.search_lag,
+            tasks_alongside=writer.tasks_alongside,
             run_id=run_id,
             verify_lock=verify_lock,
         ),

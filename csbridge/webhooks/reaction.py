@@ -38,15 +38,16 @@ import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast, get_args
+from typing import Any
 
 import structlog
 
 from csbridge.config import Settings
+from csbridge.connectors.registry import SOURCES
 from csbridge.errors import CsbridgeError
-from csbridge.http import CallAccounting
+from csbridge.http.client import CallAccounting
 from csbridge.mappings.identity import IdentityIndex
-from csbridge.models import Fact, Source, SurveyResponse, Ticket
+from csbridge.models import Fact, SurveyResponse, Ticket
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import load_rules
 from csbridge.scoring.signals import SignalOptions
@@ -113,7 +114,10 @@ def sync_reaction(
             return ReactionOutcome("processed", f"{NO_CHANGE}: {source}:{account_id} is in no CRM")
         key = mine[0].key
         benchmark = benchmark_for(portfolio.index, now)
-        options = SignalOptions().model_copy(update={"session_benchmark": benchmark})
+        mixpanel = settings.sources.mixpanel
+        options = SignalOptions(
+            key_features=mixpanel.key_features if mixpanel else (), session_benchmark=benchmark
+        )
         engine = Engine(load_model(settings.model))
         rules = load_rules(settings.rules)
         history = load_history(store, now, [key])
@@ -178,9 +182,9 @@ def configured_reaction(settings: Settings, store: Store) -> Iterator[React]:
 
 def alert_fact(alert: Alert, source: str, account_id: str) -> Fact | None:
     """The fact an NPS answer or an urgent ticket adds to the account, or None."""
-    if source not in get_args(Source):
+    if source not in SOURCES:
         return None
-    own = cast(Source, source)
+    own = source
     event_id = alert.event_id
     if len(event_id) > MAX_ID:
         event_id = hashlib.sha256(event_id.encode()).hexdigest()[:32]

@@ -19,14 +19,17 @@ from csbridge.config import (
     SalesforceSettings,
     ZendeskSettings,
 )
-from csbridge.connectors.hubspot import HubspotConnector, HubspotOptions
-from csbridge.connectors.mixpanel import MixpanelConnector, MixpanelOptions
-from csbridge.connectors.paginate import Page
-from csbridge.connectors.salesforce import SalesforceConnector
-from csbridge.connectors.salesforce_soql import SalesforceCursor
-from csbridge.connectors.zendesk import ZendeskConnector
-from csbridge.http import ApiClient
-from csbridge.http_vendors import hubspot_client, mixpanel_client, salesforce_client, zendesk_client
+from csbridge.connectors.hubspot.client import hubspot_client
+from csbridge.connectors.hubspot.streams import HubspotConnector, HubspotOptions
+from csbridge.connectors.mixpanel.client import mixpanel_client
+from csbridge.connectors.mixpanel.streams import MixpanelConnector, MixpanelOptions
+from csbridge.connectors.salesforce.client import salesforce_client
+from csbridge.connectors.salesforce.soql import SalesforceCursor
+from csbridge.connectors.salesforce.streams import SalesforceConnector
+from csbridge.connectors.zendesk.client import zendesk_client
+from csbridge.connectors.zendesk.streams import ZendeskConnector
+from csbridge.http.client import ApiClient
+from csbridge.http.paginate import Page
 
 NOW = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
 HTTP = HttpSettings(max_attempts=4, max_retry_seconds=100.0, retry_after_cap=30.0)

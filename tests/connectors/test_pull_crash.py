@@ -9,9 +9,9 @@ from pathlib import Path
 
 from csbridge.config import load_config
 from csbridge.models import Account, Contact, Ticket
-from csbridge.sandbox.runner import run_sandbox
 from csbridge.store.store import open_store
 from csbridge.sync.pull import pull
+from csbridge_sandbox.runner import run_sandbox
 
 CRASHING_RUN = """
 import os, sys

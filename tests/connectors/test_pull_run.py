@@ -11,9 +11,9 @@ import pytest
 from csbridge.cli import main
 from csbridge.config import load_config
 from csbridge.models import Account, Contact, SurveyResponse, Ticket, UsageDay
-from csbridge.sandbox.runner import run_sandbox
 from csbridge.store.store import open_store
 from csbridge.sync.pull import pull
+from csbridge_sandbox.runner import run_sandbox
 
 
 def test_pull_twice_full_then_incremental(

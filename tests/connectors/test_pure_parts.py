@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from csbridge.connectors.mixpanel_usage import (
+from csbridge.connectors.hubspot.streams import AfterPaginator
+from csbridge.connectors.mixpanel.usage import (
     CompactKeySet,
     ExportTruncated,
     MalformedExport,
@@ -16,23 +17,17 @@ from csbridge.connectors.mixpanel_usage import (
     parse_events,
     split_lines,
 )
-from csbridge.connectors.paginate import (
-    AfterPaginator,
-    EndOfStreamPaginator,
-    HasMorePaginator,
-    NextRecordsUrlPaginator,
-    PaginationLoopError,
-)
-from csbridge.connectors.salesforce_soql import (
-    FieldMap,
-    SalesforceCursor,
+from csbridge.connectors.salesforce.soql import FieldMap, SalesforceCursor, incremental_query
+from csbridge.connectors.salesforce.streams import NextRecordsUrlPaginator
+from csbridge.connectors.values import (
     domain_from_website,
-    incremental_query,
     opportunity_kind,
     roles_from,
     seniority_from_title,
 )
-from csbridge.connectors.zendesk_parse import parse_organization, parse_rating, parse_ticket
+from csbridge.connectors.zendesk.parse import parse_organization, parse_rating, parse_ticket
+from csbridge.connectors.zendesk.streams import EndOfStreamPaginator, HasMorePaginator
+from csbridge.http.paginate import PaginationLoopError
 
 # --- paginators -------------------------------------------------------------------------
 

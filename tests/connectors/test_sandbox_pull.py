@@ -10,20 +10,19 @@ from typing import Any
 import pytest
 
 from csbridge.config import Settings
-from csbridge.connectors.hubspot import HubspotConnector
-from csbridge.connectors.mixpanel import MixpanelConnector
-from csbridge.connectors.paginate import Page
-from csbridge.connectors.salesforce import SalesforceConnector
-from csbridge.connectors.salesforce_soql import SalesforceCursor, normalise_role
-from csbridge.connectors.zendesk import ZendeskConnector
-from csbridge.http import CallAccounting
-from csbridge.http_vendors import (
-    hubspot_client,
-    mixpanel_client,
-    salesforce_client,
-    zendesk_client,
-)
-from csbridge.sandbox.runner import Sandbox, run_sandbox
+from csbridge.connectors.hubspot.client import hubspot_client
+from csbridge.connectors.hubspot.streams import HubspotConnector
+from csbridge.connectors.mixpanel.client import mixpanel_client
+from csbridge.connectors.mixpanel.streams import MixpanelConnector
+from csbridge.connectors.salesforce.client import salesforce_client
+from csbridge.connectors.salesforce.soql import SalesforceCursor
+from csbridge.connectors.salesforce.streams import SalesforceConnector
+from csbridge.connectors.values import normalise_role
+from csbridge.connectors.zendesk.client import zendesk_client
+from csbridge.connectors.zendesk.streams import ZendeskConnector
+from csbridge.http.client import CallAccounting
+from csbridge.http.paginate import Page
+from csbridge_sandbox.runner import Sandbox, run_sandbox
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ import requests
 
 from csbridge.cli import main
 from csbridge.config import load_config
-from csbridge.connectors.salesforce import open_salesforce
-from csbridge.http_vendors import salesforce_client
-from csbridge.sandbox.runner import Sandbox
+from csbridge.connectors.salesforce.client import salesforce_client
+from csbridge.connectors.salesforce.streams import open_salesforce
+from csbridge_sandbox.runner import Sandbox
 
 TOKEN = {"Authorization": "Bearer pat-sandbox-token"}
 TAG_FIELDS = {"hubspot": "cs_tags", "salesforce": "CS_Tags__c"}

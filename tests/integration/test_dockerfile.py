@@ -81,3 +81,9 @@ def test_image_steps_install_and_run_the_demo(tmp_path):
         check=True,
     )
     assert check.stdout.startswith(str(site))
+
+
+def test_image_installs_the_sandbox_extra_its_demo_needs():
+    steps = _dockerfile()
+    installs = [" ".join(s) for s in steps if s[0] == "RUN" and "pip install" in " ".join(s)]
+    assert any("sandbox" in line for line in installs), installs

@@ -25,8 +25,8 @@ import yaml
 from crm_readback import planned
 
 from csbridge.cli import main
-from csbridge.sandbox.runner import Sandbox, run_sandbox
 from csbridge.webhooks.verify import verify_standard
+from csbridge_sandbox.runner import Sandbox, run_sandbox
 
 SECRET = "whsec_" + "ZXZlbnRzLXNlY3JldC1mb3ItdGhlLWUyZS10ZXN0IQ=="
 SLACK_PATH = "/services/T1/B2/events"

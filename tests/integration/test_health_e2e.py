@@ -19,13 +19,13 @@ import yaml
 
 from csbridge.cli import main
 from csbridge.config import load_config
-from csbridge.sandbox.runner import Sandbox, run_sandbox
 from csbridge.scoring.signal_groups import sessions_per_user
 from csbridge.scoring.signals import portfolio_benchmark
 from csbridge.store.store import open_store
 from csbridge.sync.cycle import in_targets
 from csbridge.sync.portfolio import load_customer, load_portfolio, session_benchmark
 from csbridge.sync.pull import pull
+from csbridge_sandbox.runner import Sandbox, run_sandbox
 
 ACCOUNTS = 50
 

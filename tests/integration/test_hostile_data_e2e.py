@@ -19,10 +19,10 @@ from crm_readback import crm_state, planned
 from csbridge.cli import main
 from csbridge.config import load_config
 from csbridge.models import Account, SurveyResponse
-from csbridge.sandbox.runner import run_sandbox
-from csbridge.sandbox.world import World, build_world
 from csbridge.store.store import open_store
 from csbridge.sync.pull import pull
+from csbridge_sandbox.runner import run_sandbox
+from csbridge_sandbox.world.build import World, build_world
 
 
 def long_domain(domain: str, length: int = 200) -> str:

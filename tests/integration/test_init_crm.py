@@ -14,7 +14,7 @@ import requests
 import yaml
 
 from csbridge.cli import main
-from csbridge.sandbox.runner import SALESFORCE_API_VERSION, Sandbox, run_sandbox
+from csbridge_sandbox.runner import SALESFORCE_API_VERSION, Sandbox, run_sandbox
 
 BANDS = ["at_risk", "attention", "healthy", "champion"]
 TAGS = ["Promoter", "Churn Risk"]

@@ -15,10 +15,10 @@ from sqlalchemy import insert
 
 from csbridge.cli import main
 from csbridge.config import load_config
-from csbridge.sandbox.runner import Sandbox, run_sandbox
 from csbridge.store.store import open_store
 from csbridge.store.tables import task_keys, write_ledger
 from csbridge.sync.pull import pull
+from csbridge_sandbox.runner import Sandbox, run_sandbox
 
 ACCOUNTS = 40
 

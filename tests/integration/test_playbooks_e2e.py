@@ -20,8 +20,8 @@ import yaml
 from crm_readback import planned, task_owners
 
 from csbridge.cli import main
-from csbridge.sandbox.runner import Sandbox, run_sandbox
 from csbridge.scoring.rules_config import load_rules
+from csbridge_sandbox.runner import Sandbox, run_sandbox
 
 ACCOUNTS = 30
 DAYS = 4

@@ -17,7 +17,7 @@ import yaml
 from crm_readback import hubspot_state, planned, salesforce_state, same
 
 from csbridge.cli import main
-from csbridge.sandbox.runner import Sandbox, run_sandbox
+from csbridge_sandbox.runner import Sandbox, run_sandbox
 
 ACCOUNTS = 30
 

@@ -27,7 +27,7 @@ import yaml
 from crm_readback import TAG_FIELDS, crm_state, planned, same
 
 from csbridge.cli import main
-from csbridge.sandbox.runner import Sandbox, run_sandbox
+from csbridge_sandbox.runner import Sandbox, run_sandbox
 
 TARGETS = ("salesforce", "hubspot")
 SF_COLLECTIONS = "/services/data/v59.0/composite/sobjects"

@@ -35,7 +35,7 @@ from test_run_faults import (
 )
 
 from csbridge.cli import main
-from csbridge.sandbox.runner import run_sandbox
+from csbridge_sandbox.runner import run_sandbox
 
 READ_TIMEOUT = 5.0  # how long the child waits for its held answer before it gives up
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from csbridge.cli import main
-from csbridge.sandbox.runner import Sandbox, run_sandbox
+from csbridge_sandbox.runner import Sandbox, run_sandbox
 
 
 @pytest.fixture(scope="module")

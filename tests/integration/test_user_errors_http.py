@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from csbridge.cli import main
-from csbridge.sandbox.runner import Sandbox, run_sandbox
+from csbridge_sandbox.runner import Sandbox, run_sandbox
 
 Capsys = pytest.CaptureFixture[str]
 SECRETS = ("sandbox-token", "sandbox-secret", "pat-sandbox-token")

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from csbridge.sandbox.runner import Sandbox, run_sandbox
-from csbridge.sandbox.world import World, build_world
+from csbridge_sandbox.runner import Sandbox, run_sandbox
+from csbridge_sandbox.world.build import World, build_world
 
 
 @pytest.fixture(scope="session")

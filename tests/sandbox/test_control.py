@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import requests
 
-from csbridge.sandbox.runner import Sandbox, run_sandbox
-from csbridge.sandbox.world import build_world
+from csbridge_sandbox.runner import Sandbox, run_sandbox
+from csbridge_sandbox.world.build import build_world
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 WORLD = build_world(accounts=12, seed=9, now=NOW)

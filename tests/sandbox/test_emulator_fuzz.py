@@ -28,12 +28,15 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from test_salesforce_api import serve
 
-import csbridge.sandbox
-from csbridge.sandbox import hubspot, mixpanel, salesforce, zendesk
-from csbridge.sandbox.world import build_world
+import csbridge_sandbox
+from csbridge_sandbox.hubspot import app as hubspot
+from csbridge_sandbox.mixpanel import app as mixpanel
+from csbridge_sandbox.salesforce import app as salesforce
+from csbridge_sandbox.world.build import build_world
+from csbridge_sandbox.zendesk import app as zendesk
 
 WORLD = build_world(accounts=12, seed=21, now=datetime(2026, 11, 23, tzinfo=UTC))
-SANDBOX = Path(csbridge.sandbox.__file__).parent
+SANDBOX = Path(csbridge_sandbox.__file__).parent
 CONTROL = [("/_sandbox/stats", "GET"), ("/_sandbox/stats/reset", "POST")] + [
     ("/_sandbox/faults", method) for method in ("GET", "POST", "DELETE", "PUT")
 ]
@@ -62,8 +65,8 @@ def _names(prefixes: tuple[str, ...]) -> list[str]:
     """String keys the vendor's modules read (`.get("x")`, `["x"]`, `getlist("x")`)."""
     pattern = re.compile(r'(?:\.get\(|getlist\(|\[)"([A-Za-z_$][\w.\[\]$]{0,39})"')
     names: set[str] = set()
-    for module in SANDBOX.glob("*.py"):
-        if module.stem.startswith(prefixes):
+    for module in SANDBOX.rglob("*.py"):  # one folder per vendor
+        if module.relative_to(SANDBOX).as_posix().startswith(prefixes):
             names.update(pattern.findall(module.read_text(encoding="utf-8")))
     return sorted(names)
 

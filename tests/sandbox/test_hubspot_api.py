@@ -12,8 +12,8 @@ import pytest
 import requests
 from test_salesforce_api import serve
 
-from csbridge.sandbox.hubspot import make_app
-from csbridge.sandbox.world import build_world
+from csbridge_sandbox.hubspot.app import make_app
+from csbridge_sandbox.world.build import build_world
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 WORLD = build_world(accounts=40, seed=13, now=NOW)

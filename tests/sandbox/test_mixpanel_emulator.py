@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import requests
 
-from csbridge.sandbox.runner import Sandbox
-from csbridge.sandbox.world_usage import iter_events_between
+from csbridge_sandbox.runner import Sandbox
+from csbridge_sandbox.world.usage import iter_events_between
 
 AUTH = ("sandbox.sa", "sandbox-secret")
 PROJECT = 1000001
@@ -246,7 +246,7 @@ def test_without_limit_the_export_returns_every_event_in_range(
 ) -> None:
     """`limit` caps the export only when it is sent (100,000 is its maximum value, not a
     default): a 2,000-account week is ~200,000 events and must come back whole."""
-    from csbridge.sandbox import mixpanel_export
+    from csbridge_sandbox.mixpanel import export as mixpanel_export
 
     monkeypatch.setattr(mixpanel_export, "MAX_LIMIT", 5)
     day = sandbox.world.now.date() - timedelta(days=3)

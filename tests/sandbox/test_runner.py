@@ -9,9 +9,9 @@ import requests
 import yaml
 
 from csbridge.cli import main
-from csbridge.sandbox import runner
-from csbridge.sandbox.runner import run_sandbox
-from csbridge.sandbox.world import World
+from csbridge_sandbox import runner
+from csbridge_sandbox.runner import run_sandbox
+from csbridge_sandbox.world.build import World
 
 
 def test_serves_every_vendor_and_stops_cleanly(small_world: World, tmp_path: Path) -> None:
@@ -79,7 +79,7 @@ def test_port_base_puts_vendors_on_consecutive_ports(small_world: World, port_ba
 def test_absent_vendor_module_is_skipped(
     small_world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(runner.VENDORS, "hubspot", ("csbridge.sandbox.no_such_vendor", 3, "http"))
+    monkeypatch.setitem(runner.VENDORS, "hubspot", ("csbridge_sandbox.no_such_vendor", 3, "http"))
     with run_sandbox(world=small_world, vendors=("zendesk", "hubspot")) as sandbox:
         assert sandbox.missing == ["hubspot"] and list(sandbox.urls) == ["zendesk"]
         assert "hubspot" not in sandbox.config()["sources"]

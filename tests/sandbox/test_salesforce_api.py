@@ -15,9 +15,9 @@ import requests
 import uvicorn
 from starlette.applications import Starlette
 
-from csbridge.sandbox.salesforce import make_app
-from csbridge.sandbox.salesforce_schema import make_id
-from csbridge.sandbox.world import build_world
+from csbridge_sandbox.salesforce.app import make_app
+from csbridge_sandbox.salesforce.schema import make_id
+from csbridge_sandbox.world.build import build_world
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 V = "/services/data/v59.0"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from csbridge.sandbox.salesforce_soql import (
+from csbridge_sandbox.salesforce.soql import (
     BoolOp,
     Comparison,
     Includes,
@@ -17,7 +17,7 @@ from csbridge.sandbox.salesforce_soql import (
     SoqlError,
     parse,
 )
-from csbridge.sandbox.salesforce_soql_eval import check_types, execute
+from csbridge_sandbox.salesforce.soql_eval import check_types, execute
 
 TODAY = date(2026, 11, 23)
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from test_salesforce_api import WORLD, Client, V, serve
 
-from csbridge.sandbox.salesforce import make_app
-from csbridge.sandbox.salesforce_schema import make_id
+from csbridge_sandbox.salesforce.app import make_app
+from csbridge_sandbox.salesforce.schema import make_id
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,8 @@ from hubspot.crm.properties import PropertyCreate
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceRefusedRequest
 
-from csbridge.sandbox.runner import Sandbox, run_sandbox
-from csbridge.sandbox.world import build_world
+from csbridge_sandbox.runner import Sandbox, run_sandbox
+from csbridge_sandbox.world.build import build_world
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 # ~4 contacts per account: well over 2,000 Contact rows, so query_all needs several pages.

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from csbridge.sandbox.world import World, build_world, default_now, iter_events
-from csbridge.sandbox.world_names import salesforce_id
+from csbridge_sandbox.world.build import World, build_world, default_now, iter_events
+from csbridge_sandbox.world.names import salesforce_id
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -167,7 +167,7 @@ def test_world_does_not_depend_on_the_process_hash_seed() -> None:
 
     script = (
         "import hashlib, datetime as d;"
-        "from csbridge.sandbox.world import build_world, iter_events;"
+        "from csbridge_sandbox.world.build import build_world, iter_events;"
         "w = build_world(60, 5, d.datetime(2026, 3, 1, tzinfo=d.UTC));"
         "ev = list(iter_events(w, d.date(2026, 2, 20)));"
         "print(hashlib.sha256(repr((w.accounts, w.contacts, w.tickets, w.nps_answers, ev))"

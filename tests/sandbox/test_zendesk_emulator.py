@@ -8,9 +8,9 @@ from typing import Any
 
 import requests
 
-from csbridge.sandbox.common import SlidingWindow
-from csbridge.sandbox.runner import Sandbox
-from csbridge.sandbox.zendesk_state import ZendeskState
+from csbridge_sandbox.common import SlidingWindow
+from csbridge_sandbox.runner import Sandbox
+from csbridge_sandbox.zendesk.state import ZendeskState
 
 ZENDESK_AUTH = ("admin@example.com/token", "sandbox-token")
 

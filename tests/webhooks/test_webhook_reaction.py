@@ -31,10 +31,9 @@ from conftest import serve
 
 from csbridge.cli import main
 from csbridge.config import Settings, load_config
-from csbridge.connectors.salesforce import open_salesforce
-from csbridge.http_vendors import salesforce_client
+from csbridge.connectors.salesforce.client import salesforce_client
+from csbridge.connectors.salesforce.streams import open_salesforce
 from csbridge.models import Account, Contact
-from csbridge.sandbox.runner import Sandbox, run_sandbox
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import load_rules
 from csbridge.scoring.signals import CustomerFacts
@@ -46,6 +45,7 @@ from csbridge.webhooks import worker
 from csbridge.webhooks.app import create_app
 from csbridge.webhooks.reaction import sync_reaction
 from csbridge.webhooks.verify import verify_standard
+from csbridge_sandbox.runner import Sandbox, run_sandbox
 
 TOKEN = {"Authorization": "Bearer pat-sandbox-token"}
 NOTIFY_SECRET = "whsec_" + "bm90aWZpY2F0aW9ucy1zZWNyZXQtMzItYnl0ZXMhIQ=="

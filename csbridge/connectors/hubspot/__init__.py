@@ -1,0 +1,1 @@
+"""Everything about HubSpot: client, CRM streams, parsing, writes and the init-crm schema."""

@@ -1,0 +1,48 @@
+"""HubSpot as a pull source: owners, then companies, contacts, deals, feedback, archived."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from functools import partial
+
+from csbridge.connectors.hubspot.client import hubspot_client
+from csbridge.connectors.hubspot.streams import HubspotConnector
+from csbridge.connectors.protocol import Read, SourceContext
+from csbridge.http.paginate import Page
+
+STREAMS = ("companies", "contacts", "deals", "feedback_submissions")
+ARCHIVED = ("companies", "contacts", "deals")
+
+
+class HubspotSource:
+    """Searches by last-modified time; archived records come from full listings."""
+
+    def __init__(self, context: SourceContext) -> None:
+        settings = context.settings.sources.hubspot
+        assert settings is not None  # the factory checked
+        client = hubspot_client(settings, context.settings.http, context.accounting)
+        self.connector = HubspotConnector(client)
+
+    def streams(self) -> Iterator[tuple[str, Read]]:
+        yield "owners", lambda cursor: self.connector.owners()
+        for name in STREAMS:
+            yield name, partial(self._read, name)
+        for name in ARCHIVED:
+            yield f"archived_{name}", partial(self._archived, name)
+
+    def _read(self, name: str, cursor: str | None) -> Iterator[Page[object]]:
+        pages: Iterator[Page[object]] = getattr(self.connector, name)(cursor)
+        return pages
+
+    def _archived(self, object_type: str, cursor: str | None) -> Iterator[Page[object]]:
+        return self.connector.archived(object_type)
+
+    def watermark(self, stream: str, token: str) -> datetime | None:
+        """A cursor is the newest last-modified time seen, in epoch milliseconds."""
+        return datetime.fromtimestamp(int(token) / 1000, tz=UTC)
+
+
+def hubspot_source(context: SourceContext) -> HubspotSource | None:
+    """The HubSpot source when `sources.hubspot` is configured."""
+    return HubspotSource(context) if context.settings.sources.hubspot else None

@@ -1,0 +1,1 @@
+"""Everything about Zendesk Support: client, ticket / organization / CSAT streams, parsing."""

@@ -1,0 +1,1 @@
+"""The sandbox control API: call stats, fault injection, state snapshots."""

@@ -1,0 +1,1 @@
+"""The HubSpot emulator: CRM objects, batch, search, properties, associations."""

@@ -1,0 +1,1 @@
+"""Mixpanel emulator: raw export and engage."""

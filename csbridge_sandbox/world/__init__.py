@@ -1,0 +1,1 @@
+"""The seeded synthetic customer base every emulator serves."""

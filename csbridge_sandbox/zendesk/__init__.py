@@ -1,0 +1,1 @@
+"""The Zendesk Support emulator: incremental exports, organizations, ratings."""
