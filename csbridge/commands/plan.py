@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             )
         customers = in_targets(portfolio.customers, (target,))
         scored = cycle.score(customers, now, cycle.history(store, now), options)
-        changes = cycle.plan(store, scored, target, now)
+        changes = cycle.plan(scored, target, now, cycle.ledger(store, target))
     finally:
         store.close()
     write(changes, args.format)

@@ -159,6 +159,19 @@ rule_episodes = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+task_queue = Table(  # csbridge.sync.budget: every task the daily budget let through or held
+    "task_queue",
+    metadata,
+    Column("target", String(32), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("owner_id", String(255), nullable=True),
+    Column("status", String(16), nullable=False),  # released | deferred | skipped
+    Column("task", JSON, nullable=False),
+    Column("queued_on", Date, nullable=False),
+    Column("released_on", Date, nullable=True),
+    Index("ix_task_queue_target_status", "target", "status"),
+)
+
 # a CS platform's latest health-score alert per customer: the rules read its score while
 # it is fresh (`webhooks.alert_hold_days`), so a run and the alert's reaction agree
 platform_scores = Table(

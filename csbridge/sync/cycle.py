@@ -9,9 +9,9 @@ part of it: they are built per run or per reaction from the registry, since a
 Salesforce session expires and our client does not renew it, so a writer kept for a
 worker's lifetime would fail after an idle night.
 
-Scoring is pure apart from its inputs; `Cycle.history` and `Cycle.plan` read the store
-(score history, episodes, platform scores; the write ledger); the caller stores the
-outcome (`history_entries`).
+Scoring and planning are pure apart from their inputs; `Cycle.history` and
+`Cycle.ledger` read them from the store (score history, episodes, platform scores; the
+write ledger); the caller stores the outcome (`history_entries`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from csbridge.scoring.rules_config import RulesConfig, load_rules
 from csbridge.scoring.signal_types import CustomerSignals
 from csbridge.scoring.signals import CustomerFacts, SignalOptions, portfolio_signals
 from csbridge.store.store import Store
-from csbridge.sync.changes import ChangeSet, DesiredState
+from csbridge.sync.changes import ChangeSet, DesiredState, LedgerState
 from csbridge.sync.context import rule_context
 from csbridge.sync.desired import desired_state, sticky_band
 from csbridge.sync.history import History, HistoryEntry, load_history
@@ -39,6 +39,7 @@ from csbridge.sync.ledger import read_ledger
 from csbridge.sync.plan import ledger_states, plan
 
 NO_HISTORY = History()
+Ledger = tuple[dict[str, LedgerState], frozenset[str], frozenset[str]]  # see `read_ledger`
 
 
 @dataclass(frozen=True)
@@ -100,11 +101,20 @@ class Cycle:
         """`score_customers` with this cycle's engine and rules."""
         return score_customers(customers, self.engine, self.rules, now, history, options)
 
-    def plan(self, store: Store, scored: Sequence[Scored], target: Crm, now: datetime) -> ChangeSet:
-        """The desired state of `scored` in `target` against its write ledger."""
+    def ledger(self, store: Store, target: Crm) -> Ledger:
+        """What csbridge last wrote into `target`: fields and tags per record, the task
+        keys created, the notification keys handled."""
         mapping = self.mappings[target]
-        desired = desired_states(scored, target, mapping, self.engine, self.rules, now)
-        written, done, notified = read_ledger(store, target, mapping.object, mapping.tag_field)
+        return read_ledger(store, target, mapping.object, mapping.tag_field)
+
+    def plan(
+        self, scored: Sequence[Scored], target: Crm, now: datetime, ledger: Ledger
+    ) -> ChangeSet:
+        """The desired state of `scored` in `target` against its `ledger`."""
+        desired = desired_states(
+            scored, target, self.mappings[target], self.engine, self.rules, now
+        )
+        written, done, notified = ledger
         return plan(
             desired,
             ledger_states(desired, written, done, notified),
@@ -153,6 +163,7 @@ def score_customers(
             episodes=past.episodes,
             champion_left=champion,
             key_features=options.key_features if options else (),
+            segment=result.segment,
         )
         # the rules read a fresh platform score; the fields written (trend, previous
         # score) keep csbridge's own history
@@ -193,8 +204,12 @@ def desired_states(
         account = next((a for a in item.facts.accounts if a.source == target), None)
         if account is None:
             continue
-        # tasks go to the account's owner in this CRM (owner ids differ between CRMs)
-        actions = [replace(a, owner_id=account.owner_id) for a in item.evaluation.actions]
+        # tasks go to their assignee in this CRM (owner ids differ between CRMs)
+        people = rules.assignees.for_crm(target)
+        actions = [
+            replace(a, owner_id=people.resolve(a.assignee, account.owner_id))
+            for a in item.evaluation.actions
+        ]
         states[item.facts.key] = desired_state(
             item.result,
             item.ctx,

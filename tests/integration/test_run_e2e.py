@@ -51,6 +51,7 @@ def test_run_writes_what_the_rules_say_and_a_rerun_writes_nothing(
     report = json.loads(report_path.read_text())
     assert report["ok"] and report["accounts_scored"] > 0
     assert sum(report["bands"].values()) >= report["accounts_scored"]
+    assert sum(row["accounts"] for row in report["csm_load"]) == sum(report["bands"].values())
     for target, plan in plans.items():
         crm = report["crm"][target]
         assert crm["records_updated"] == plan["summary"]["records"] > 0
