@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from csbridge.commands.health import load_options, parse_now
+from csbridge.commands.health import SIGNALS_HELP, load_options, parse_now
 from csbridge.config import load_config
 from csbridge.errors import CsbridgeError
 from csbridge.store.lock import run_lock
@@ -41,7 +41,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--report", metavar="PATH", help="write the JSON run report here")
     parser.add_argument("--now", metavar="ISO", help="run as of this time (default: now)")
-    parser.add_argument("--signals", metavar="FILE", help="YAML signal options (as for health)")
+    parser.add_argument("--signals", metavar="FILE", help=SIGNALS_HELP)
     parser.set_defaults(handler=run)
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
+from csbridge.cli import main
 from csbridge.commands.health import load_options
-from csbridge.config import Settings
+from csbridge.config import Settings, load_config
+from csbridge.errors import CsbridgeError
 from csbridge_sandbox.world.names import KEY_FEATURES
 
 MIXPANEL = {
@@ -49,3 +52,47 @@ def test_the_sandbox_config_names_the_sandbox_key_features() -> None:
     config = sandbox.config()
     assert tuple(config["sources"]["mixpanel"]["key_features"]) == KEY_FEATURES
     assert "Logged In" not in KEY_FEATURES and "Ran Report" in KEY_FEATURES
+
+
+def test_the_config_signals_section_feeds_the_options_and_a_signals_file_overrides_it(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "csbridge.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "sources": {"mixpanel": {**MIXPANEL, "key_features": ["alerts"]}},
+                "signals": {"aged_ticket_days": 3, "attribute_fields": {"fit": "Fit__c"}},
+            }
+        )
+    )
+    configured = load_options(None, load_config(config))
+    assert configured.aged_ticket_days == 3 and configured.key_features == ("alerts",)
+    assert configured.attribute_fields == {"fit": ("Fit__c",)}
+    signals = tmp_path / "signals.yaml"
+    signals.write_text(yaml.safe_dump({"aged_ticket_days": 10}))
+    overridden = load_options(str(signals), load_config(config))
+    assert overridden.aged_ticket_days == 10 and overridden.attribute_fields == {"fit": ("Fit__c",)}
+
+
+def test_the_default_segment_attributes_are_the_init_crm_picklists() -> None:
+    assert load_options(None, Settings()).attribute_fields == {
+        "fit": ("Strategic_Fit__c", "cs_strategic_fit"),
+        "potential": ("Expansion_Potential__c", "cs_expansion_potential"),
+    }
+
+
+def test_a_bad_signals_value_is_one_line_naming_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "csbridge.yaml"
+    config.write_text(yaml.safe_dump({"signals": {"aged_ticket_days": -1, "nope": 1}}))
+    with pytest.raises(CsbridgeError) as error:
+        load_config(config)
+    message = str(error.value)
+    assert "signals.aged_ticket_days" in message and "signals.nope: unknown key" in message
+    assert "\n" not in message
+
+
+def test_the_signals_flag_says_it_is_deprecated(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    assert "deprecated" in " ".join(capsys.readouterr().out.split())

@@ -19,11 +19,10 @@ import yaml
 
 from csbridge.cli import main
 from csbridge.config import load_config
-from csbridge.scoring.signal_groups import sessions_per_user
-from csbridge.scoring.signals import portfolio_benchmark
+from csbridge.scoring.signal_groups import per_user_rates
 from csbridge.store.store import open_store
 from csbridge.sync.cycle import in_targets
-from csbridge.sync.portfolio import load_customer, load_portfolio, session_benchmark
+from csbridge.sync.portfolio import load_customer, load_portfolio, usage_rates
 from csbridge.sync.pull import pull
 from csbridge_sandbox.runner import Sandbox, run_sandbox
 
@@ -141,8 +140,8 @@ def test_health_errors_are_one_line(
 def test_one_customer_loads_the_same_facts_as_the_whole_portfolio(
     pulled: tuple[Sandbox, Path, str],
 ) -> None:
-    """A webhook reaction reads one customer (`load_customer`) and the benchmark from 30
-    days of usage (`session_benchmark`): each must equal what the full load gives."""
+    """A webhook reaction reads one customer (`load_customer`) and the benchmarks' rates
+    from 30 days of usage (`usage_rates`): each must equal what the full load gives."""
     _sandbox, config, now_text = pulled
     now = datetime.fromisoformat(now_text)
     store = open_store(load_config(config).database_url)
@@ -156,10 +155,8 @@ def test_one_customer_loads_the_same_facts_as_the_whole_portfolio(
         assert sum(len(c.usage) for c in whole.customers) > 0
         assert load_customer(store, "hubspot", "no-such-company", "domain", now).customers == []
         for targets in (["hubspot"], ["salesforce", "hubspot"]):
-            expected = portfolio_benchmark(
-                [sessions_per_user(c, now) for c in in_targets(whole.customers, targets)]
-            )
-            assert expected is not None
-            assert session_benchmark(store, whole.index, now, targets) == expected
+            expected = [per_user_rates(c, now) for c in in_targets(whole.customers, targets)]
+            assert any(sessions for sessions, _ in expected)
+            assert usage_rates(store, whole.index, now, targets) == expected
     finally:
         store.close()

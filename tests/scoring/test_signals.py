@@ -20,6 +20,17 @@ NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 TODAY = NOW.date()
 M5 = load_model("seed-5d")
 M6 = load_model("seed-6d")
+KEY_FEATURES = SignalOptions(
+    key_features=(
+        "Viewed Dashboard",
+        "Ran Report",
+        "Created Report",
+        "Exported Data",
+        "Used Feature",
+        "Invited User",
+        "Updated Settings",
+    )
+)
 
 
 def day(
@@ -132,19 +143,20 @@ def test_usage_signals_over_30_and_60_days() -> None:
     earlier = [day(k, users=2, events=10) for k in range(31, 46)]
     quarter = [day(k, users=4, events=5) for k in range(61, 91)]
     today_partial = day(0, users=50, events=999)  # the running day is left out
-    s = compute_signals(facts(usage=[*recent, *earlier, *quarter, today_partial]), NOW, M6).values
+    usage = [*recent, *earlier, *quarter, today_partial]
+    s = compute_signals(facts(usage=usage), NOW, M6, KEY_FEATURES).values
     assert s["usage.dau_mau"] == pytest.approx((14 * 4 + 8) / 30 / 8, abs=1e-4)
     assert s["usage.feature_breadth"] == pytest.approx(2 / 7)  # Logged In is not a key feature
     assert s["usage.usage_trend"] == pytest.approx((300 - 150) / 150)
     assert s["usage.license_utilization"] == pytest.approx(8 / 10)
-    five = compute_signals(facts(usage=[*recent, *earlier, *quarter]), NOW, M5).values
+    five = compute_signals(facts(usage=[*recent, *earlier, *quarter]), NOW, M5, KEY_FEATURES).values
     assert five["growth.user_expansion"] == pytest.approx((8 - 4) / 4)
     assert five["usage.feature_adoption"] == pytest.approx(2 / 7)
 
 
 def test_silent_account_scores_zero_usage_not_missing() -> None:
     old = [day(k, users=3, events=30) for k in range(40, 60)]
-    s = compute_signals(facts(usage=old), NOW, M6)
+    s = compute_signals(facts(usage=old), NOW, M6, KEY_FEATURES)
     assert s.values["usage.dau_mau"] == 0.0
     assert s.values["usage.feature_breadth"] == 0.0
     assert s.values["usage.usage_trend"] == -1.0

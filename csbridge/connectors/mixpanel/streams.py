@@ -111,6 +111,8 @@ class MixpanelConnector:
                 self.settings.timezone,
                 self.options.key_features,
                 self.options.session_event,
+                feature_property=self.settings.feature_property,
+                duration_property=self.settings.duration_property,
             )
             try:
                 self._stream_into(fold, first, last)
