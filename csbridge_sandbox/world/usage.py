@@ -2,7 +2,9 @@
 
 Nothing is stored: every (seed, group, day) has its own random stream, so one day can be
 regenerated alone and identically. About 0.5 % of events are emitted twice with the same
-`$insert_id` (Mixpanel's raw export does not deduplicate).
+`$insert_id` (Mixpanel's raw export does not deduplicate). Timed events (dashboards,
+reports) carry `$duration` in seconds, as Mixpanel's `time_event` sets it: longer for a
+customer that uses more of the product.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from csbridge_sandbox.world.names import between, pick
 _EVENT_NAMES = tuple(name for name, _ in names.EVENT_NAMES)
 _EVENT_CUM_WEIGHTS = tuple(accumulate(weight for _, weight in names.EVENT_NAMES))
 DUPLICATE_SHARE = 0.005
+TIMED_EVENTS = frozenset({"Viewed Dashboard", "Ran Report", "Created Report"})
 
 
 def history_start(world: World) -> date:
@@ -70,10 +73,18 @@ def events_for_plan(world: World, plan: UsagePlan, day: date) -> list[dict[str, 
         }
         if event == "Used Feature":
             props["feature"] = pick(rng, features)
+        if event in TIMED_EVENTS:
+            props["$duration"] = _duration(props["$insert_id"], plan.breadth)
         out.append({"event": event, "properties": props})
         if rng.random() < DUPLICATE_SHARE:
             out.append({"event": event, "properties": dict(props)})
     return out
+
+
+def _duration(insert_id: str, breadth: int) -> int:
+    """Seconds a timed event lasted, drawn from its insert id (the day's random stream is
+    left as it was): 10 s up to about a minute per feature the customer uses."""
+    return 10 + int(insert_id[:6], 16) % (60 * (1 + breadth))
 
 
 def iter_events(world: World, day: date) -> Iterator[dict[str, Any]]:

@@ -12,7 +12,7 @@ from csbridge.cli import main
 from csbridge.commands.health import load_options
 from csbridge.config import Settings, load_config
 from csbridge.errors import CsbridgeError
-from csbridge_sandbox.world.names import KEY_FEATURES
+from csbridge_sandbox.world.names import FEATURES
 
 MIXPANEL = {
     "project_id": 1,
@@ -28,7 +28,7 @@ def settings(**mixpanel: object) -> Settings:
 def test_a_mixpanel_project_without_key_features_scores_no_adoption() -> None:
     options = load_options(None, settings())
     assert options.key_features == ()
-    assert not set(KEY_FEATURES) & set(options.key_features)
+    assert not set(FEATURES) & set(options.key_features)
 
 
 def test_the_configured_key_features_are_used_and_a_signals_file_overrides_them(
@@ -44,14 +44,18 @@ def test_the_configured_key_features_are_used_and_a_signals_file_overrides_them(
     assert kept.key_features == ("Ran Report", "Shared Board") and kept.aged_ticket_days == 3
 
 
-def test_the_sandbox_config_names_the_sandbox_key_features() -> None:
+def test_the_sandbox_config_names_the_sandbox_features_and_durations() -> None:
     from csbridge_sandbox.runner import Sandbox
 
     sandbox = Sandbox.__new__(Sandbox)  # only its config(): no servers started
     sandbox.urls = {"mixpanel": "http://127.0.0.1:1"}
     config = sandbox.config()
-    assert tuple(config["sources"]["mixpanel"]["key_features"]) == KEY_FEATURES
-    assert "Logged In" not in KEY_FEATURES and "Ran Report" in KEY_FEATURES
+    mixpanel = config["sources"]["mixpanel"]
+    assert tuple(mixpanel["key_features"]) == FEATURES  # the `feature` property's values
+    assert (mixpanel["feature_property"], mixpanel["duration_property"]) == (
+        "feature",
+        "$duration",
+    )
 
 
 def test_the_config_signals_section_feeds_the_options_and_a_signals_file_overrides_it(
