@@ -11,7 +11,10 @@ import yaml
 from csbridge.cli import main
 from csbridge.commands.health import load_options
 from csbridge.config import Settings, load_config
+from csbridge.connectors.hubspot.records import HubspotMapping
+from csbridge.connectors.salesforce.soql import SalesforceMapping
 from csbridge.errors import CsbridgeError
+from csbridge.mappings.fields import load_field_mapping
 from csbridge_sandbox.world.names import FEATURES
 
 MIXPANEL = {
@@ -100,3 +103,17 @@ def test_the_signals_flag_says_it_is_deprecated(capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit):
         main(["run", "--help"])
     assert "deprecated" in " ".join(capsys.readouterr().out.split())
+
+
+def test_init_crm_creates_the_fields_the_pull_and_the_signals_read() -> None:
+    attributes = Settings().signal_options().attribute_fields
+    read_by_pull = {
+        "salesforce": set(SalesforceMapping().account.custom),
+        "hubspot": {k.removeprefix("custom.") for k in HubspotMapping().company},
+    }
+    for crm in ("salesforce", "hubspot"):
+        created = load_field_mapping(crm).read  # type: ignore[arg-type]
+        assert set(created) == set(attributes) == {"fit", "potential"}
+        for attribute, spec in created.items():
+            assert spec.type == "picklist" and spec.api_name in attributes[attribute]
+            assert spec.api_name in read_by_pull[crm]
