@@ -14,6 +14,7 @@ incomplete: it is read again from scratch (bounded), never half-committed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -98,8 +99,8 @@ class MixpanelConnector:
         for first, last in self.windows(cursor):
             fold = self._read_window(first, last)
             days = fold.usage_days(first, last)
-            for name in ("events", "duplicates", "unattributed", "invalid", "outside_window"):
-                setattr(self.stats, name, getattr(self.stats, name) + getattr(fold.stats, name))
+            for name, value in dataclasses.asdict(fold.stats).items():
+                setattr(self.stats, name, getattr(self.stats, name) + value)
             mark = max(last, floor) if floor else last
             yield Page(days, mark.isoformat())
 

@@ -27,6 +27,7 @@ SESSION_GAP_SECONDS = 30 * 60
 _MAX_SPLIT_PARTS = 50
 _MAX_SPLIT_BYTES = 4 * 1024 * 1024
 _MAX_DURATION_SECONDS = 24 * 3600.0
+MAX_FEATURES_PER_DAY = 256  # distinct features kept per account-day (a feature per URL...)
 
 
 class ExportTruncated(RuntimeError):
@@ -179,6 +180,7 @@ class FoldStats:
     unattributed: int = 0
     invalid: int = 0
     outside_window: int = 0
+    features_dropped: int = 0
 
 
 class UsageFold:
@@ -189,8 +191,10 @@ class UsageFold:
     `session_event` is set, sessions are counted as occurrences of that event instead.
     A feature is the event's name, or with `feature_property` the value of that property
     (events without it use no feature); `key_features` names the features counted (with
-    none, every one is). With `duration_property` (e.g. Mixpanel's `$duration`, seconds),
-    the durations events carry are summed per day: the time spent in the product.
+    none, every one is; at most MAX_FEATURES_PER_DAY an account-day, the events of any
+    further feature are counted in `stats.features_dropped`). With `duration_property`
+    (e.g. Mixpanel's `$duration`, seconds), the durations events carry are summed per
+    day: the time spent in the product.
     """
 
     def __init__(
@@ -273,7 +277,10 @@ class UsageFold:
         if user:
             state.users.add(user)
         if feature is not None:
-            state.features[feature] = state.features.get(feature, 0) + 1
+            if feature in state.features or len(state.features) < MAX_FEATURES_PER_DAY:
+                state.features[feature] = state.features.get(feature, 0) + 1
+            else:
+                self.stats.features_dropped += 1
         if self.session_event is not None:
             if name == self.session_event:
                 state.sessions += 1

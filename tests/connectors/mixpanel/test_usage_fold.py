@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from csbridge.connectors.mixpanel.usage import UsageFold
+from csbridge.connectors.mixpanel.usage import MAX_FEATURES_PER_DAY, UsageFold
 from csbridge.distinct import STANDARD_ERROR, DistinctUsers
 
 DAY_1 = int(datetime(2026, 3, 1, 9, tzinfo=UTC).timestamp())
@@ -81,3 +81,14 @@ def test_durations_sum_into_time_in_product_and_nonsense_is_ignored() -> None:
     untimed = UsageFold("company_domain")
     untimed.add_all([event("Viewed Dashboard", DAY_1, "u1", **{"$duration": 90})])
     assert untimed.usage_days()[0].active_seconds is None
+
+
+def test_a_feature_per_event_does_not_grow_the_day_without_bound() -> None:
+    fold = UsageFold("company_domain", feature_property="page")
+    fold.add_all(
+        event("Viewed", DAY_1 + i % 3600, "u1", page=f"/doc/{i}")
+        for i in range(MAX_FEATURES_PER_DAY + 50)
+    )
+    (only,) = fold.usage_days()
+    assert len(only.feature_events) == MAX_FEATURES_PER_DAY
+    assert fold.stats.features_dropped == 50 and only.events == MAX_FEATURES_PER_DAY + 50
