@@ -24,13 +24,8 @@ import requests
 import structlog
 
 from csbridge.config import MixpanelSettings
-from csbridge.connectors.mixpanel.usage import (
-    ExportTruncated,
-    FoldStats,
-    UsageFold,
-    parse_events,
-    split_lines,
-)
+from csbridge.connectors.mixpanel.export import ExportTruncated, parse_events, split_lines
+from csbridge.connectors.mixpanel.usage import FoldStats, UsageFold
 from csbridge.http.client import ApiClient
 from csbridge.http.errors import (
     RetriesExhaustedError,
