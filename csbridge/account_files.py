@@ -35,11 +35,11 @@ def read_accounts(path: str) -> Iterator[AccountInput]:
         if not first:
             return
         try:
-            head = _loads(first)
+            head = loads_json(first)
         except json.JSONDecodeError:
             head = None
         if isinstance(head, dict) and "accounts" not in head:
-            yield _account(head, f"{path} line 1")
+            yield parse_account(head, f"{path} line 1")
             yield from _lines(stream, path)
             return
         text = first + stream.read()
@@ -69,15 +69,15 @@ def _lines(stream: IO[str], path: str) -> Iterator[AccountInput]:
             continue
         where = f"{path} line {lineno}"
         try:
-            data = _loads(line)
+            data = loads_json(line)
         except json.JSONDecodeError as exc:
             raise CsbridgeError(
                 f"{where}: invalid JSON ({exc.msg}): one account per line"
             ) from None
-        yield _account(data, where)
+        yield parse_account(data, where)
 
 
-def _loads(text: str) -> Any:
+def loads_json(text: str) -> Any:
     """orjson's speed; the standard library's reading of NaN and its error positions."""
     try:
         return orjson.loads(text)
@@ -98,10 +98,11 @@ def _document(text: str, path: str) -> Iterator[AccountInput]:
             f'{path}: expected {{"accounts": [...]}} or JSON Lines with one account per line'
         )
     for i, item in enumerate(accounts):
-        yield _account(item, f"{path} accounts[{i}]")
+        yield parse_account(item, f"{path} accounts[{i}]")
 
 
-def _account(data: Any, where: str) -> AccountInput:
+def parse_account(data: Any, where: str) -> AccountInput:
+    """One account object checked like `score` checks it; errors name `where`."""
     if not isinstance(data, dict):
         raise CsbridgeError(f"{where}: an account is a JSON object with an id")
     unknown = data.keys() - ACCOUNT_KEYS

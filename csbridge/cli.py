@@ -28,6 +28,9 @@ COMMAND_MODULES = (
     "plan",
     "run",
     "init-crm",
+    "backtest",
+    "calibrate",
+    "history",
 )
 
 # The batch commands whose long steps show progress; the worker and the web service,

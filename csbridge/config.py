@@ -10,21 +10,28 @@ wrong type) into one `CsbridgeError` line naming the file, the key and the fix.
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
+from csbridge.config_types import CaBundle, Secret, Url
 from csbridge.errors import CsbridgeError
 from csbridge.scoring.signal_types import SignalOptions, SignalSettings
 
 ENV_PREFIX = "CSBRIDGE_"
+# `CSBRIDGE_` variables read elsewhere (the CLI's log level, webhook secrets by sender)
+OTHER_ENV = re.compile(r"CSBRIDGE_(LOG_LEVEL|WEBHOOK_SECRET_\w+)")
 DEFAULT_DATABASE_URL = "sqlite:///./csbridge.db"
 
 
@@ -45,9 +52,9 @@ class HttpSettings(_Section):
 class ZendeskSettings(_Section):
     """Zendesk Support: API token auth; the plan sets the per-minute limit."""
 
-    base_url: str
+    base_url: Url
     email: str
-    api_token: SecretStr
+    api_token: Secret
     plan: Literal[
         "essential", "team", "growth", "professional", "enterprise", "enterprise_plus"
     ] = "team"
@@ -59,11 +66,11 @@ class ZendeskSettings(_Section):
 class MixpanelSettings(_Section):
     """Mixpanel: service account auth; raw export and query API limits per project."""
 
-    export_url: str = "https://data.mixpanel.com"
-    api_url: str = "https://mixpanel.com"
+    export_url: Url = "https://data.mixpanel.com"
+    api_url: Url = "https://mixpanel.com"
     project_id: int
     service_account_username: str
-    service_account_secret: SecretStr
+    service_account_secret: Secret
     timezone: str = "UTC"
     group_key: str = "company_domain"
     lookback_days: int = Field(default=2, ge=0)
@@ -83,12 +90,12 @@ class MixpanelSettings(_Section):
 class SalesforceSettings(_Section):
     """Salesforce: OAuth client credentials; a share of the org's daily API quota."""
 
-    instance_url: str
-    login_url: str = "https://login.salesforce.com"
+    instance_url: Url
+    login_url: Url = "https://login.salesforce.com"
     client_id: str
-    client_secret: SecretStr
+    client_secret: Secret
     api_version: str = "62.0"
-    ca_bundle: str | None = None
+    ca_bundle: CaBundle | None = None
     daily_quota_share: float = Field(default=0.5, gt=0, le=1)
     requests_per_second: float = Field(default=20.0, gt=0)
 
@@ -96,8 +103,8 @@ class SalesforceSettings(_Section):
 class HubspotSettings(_Section):
     """HubSpot: private-app token; the tier sets the 10-second limit."""
 
-    base_url: str = "https://api.hubapi.com"
-    access_token: SecretStr
+    base_url: Url = "https://api.hubapi.com"
+    access_token: Secret
     tier: Literal["free", "starter", "professional", "enterprise"] = "starter"
     requests_per_10s: int | None = Field(default=None, gt=0, description="overrides the tier")
 
@@ -140,11 +147,11 @@ class CrmSettings(_Section):
 class NotificationSettings(_Section):
     """Where rule notifications go: a Slack incoming webhook and/or a signed generic webhook."""
 
-    slack_webhook_url: SecretStr | None = Field(
+    slack_webhook_url: Secret | None = Field(
         default=None, description="Slack incoming-webhook URL (a secret: it authorises posting)"
     )
-    webhook_url: str | None = Field(default=None, description="Standard Webhooks receiver URL")
-    webhook_secret: SecretStr | None = Field(default=None, description="whsec_... signing secret")
+    webhook_url: Url | None = Field(default=None, description="Standard Webhooks receiver URL")
+    webhook_secret: Secret | None = Field(default=None, description="whsec_... signing secret")
     timeout_seconds: float = Field(
         default=5.0, gt=0, description="connect and read timeout of one post (at most http's)"
     )
@@ -170,7 +177,7 @@ WebhookSource = Literal[
 class WebhookSourceSettings(_Section):
     """One sender: its secrets (several during a rotation) and, for CS platforms, the scheme."""
 
-    secrets: list[SecretStr] = Field(default_factory=list, description="newest first")
+    secrets: list[Secret] = Field(default_factory=list, description="newest first")
     scheme: Literal["token", "hmac"] = Field(
         default="token", description="CS platforms: shared-secret header or HMAC-SHA256 of body"
     )
@@ -181,8 +188,11 @@ class WebhookSettings(_Section):
     """The webhook service: limits, the public URL HubSpot signs, and the senders."""
 
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
+    body_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="408 when a body takes longer to arrive"
+    )
     tolerance_seconds: int = Field(default=300, gt=0)
-    public_url: str | None = Field(default=None, description="scheme://host as senders call it")
+    public_url: Url | None = Field(default=None, description="scheme://host as senders call it")
     lease_seconds: float = Field(default=60.0, gt=0, description="a claimed row is reclaimed after")
     worker_in_serve: bool = False
     sources: dict[WebhookSource, WebhookSourceSettings] = Field(default_factory=dict)
@@ -249,25 +259,66 @@ def load_config(path: str | Path | None) -> Settings:
             raise CsbridgeError(
                 f"{file}: the top level must be a mapping of keys (database_url: …)"
             )
+    env = {name.upper() for name in os.environ if name.upper().startswith(ENV_PREFIX)}
+    _check_env_names(env)
     try:
         return Settings(**data)
     except ValidationError as exc:
-        raise CsbridgeError(describe_errors(label, exc)) from None
+        raise CsbridgeError(describe_errors(label, exc, env)) from None
+    except SettingsError as exc:  # a list or mapping variable that is not JSON
+        field = re.search(r'field "(\w+)"', str(exc))
+        top = f"{ENV_PREFIX}{field.group(1).upper()}" if field else ENV_PREFIX
+        names = ", ".join(sorted(n for n in env if n == top or n.startswith(top + "__")))
+        raise CsbridgeError(
+            f"environment variable {names or top}: cannot be parsed; a list or mapping is "
+            "written as JSON, e.g. CSBRIDGE_CRM__TARGETS='[\"salesforce\"]'"
+        ) from None
 
 
-def describe_errors(label: str, exc: ValidationError) -> str:
-    """One line listing each invalid key with the fix; input values are never echoed."""
-    parts = []
+def _check_env_names(env: set[str]) -> None:
+    """Refuse a `CSBRIDGE_` variable that names no setting (it would be ignored silently)."""
+    for name in sorted(env):
+        top = name[len(ENV_PREFIX) :].split("__", 1)[0].lower()
+        if top not in Settings.model_fields and not OTHER_ENV.fullmatch(name):
+            raise CsbridgeError(
+                f"environment variable {name}: unknown csbridge setting; unset it or fix its "
+                "spelling (nested keys are joined by __: CSBRIDGE_SOURCES__HUBSPOT__ACCESS_TOKEN)"
+            )
+
+
+def describe_errors(label: str, exc: ValidationError, env: AbstractSet[str] = frozenset()) -> str:
+    """One line listing each invalid key with the fix; input values are never echoed.
+
+    A key set by an environment variable is named by that variable, not by `label`.
+    """
+    from_file, from_env = [], []
     for error in exc.errors(include_input=False, include_url=False):
-        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        parts.append(f"{key}: {_fix(key, error['type'], error['msg'])}")
-    return f"{label}: " + "; ".join(parts)
+        loc = [str(part) for part in error["loc"]]
+        key = ".".join(loc) or "(top level)"
+        names = [_env_name(loc[:n]) for n in range(len(loc), 0, -1)]
+        variable = next((name for name in names if name in env), None)
+        if variable is not None:
+            from_env.append(
+                f"environment variable {variable}: {_fix(error['type'], error['msg'], None)}"
+            )
+        else:
+            from_file.append(f"{key}: {_fix(error['type'], error['msg'], _env_name(loc))}")
+    parts = ([f"{label}: " + "; ".join(from_file)] if from_file else []) + from_env
+    return "; ".join(parts)
 
 
-def _fix(key: str, kind: str, message: str) -> str:
-    env = ENV_PREFIX + key.upper().replace(".", "__")
+def _env_name(loc: list[str]) -> str:
+    return ENV_PREFIX + "__".join(loc).upper()
+
+
+def _fix(kind: str, message: str, env: str | None) -> str:
+    """The fix for one error; `env` is the key's variable when the key came from the file."""
     if kind == "missing":
         return f"required; add it to the file or set {env}"
     if kind == "extra_forbidden":
-        return "unknown key; remove it or check its spelling"
-    return f"{message[0].lower()}{message[1:]}; correct the value"
+        return "unknown key; " + ("remove it" if env else "unset it") + " or check its spelling"
+    if kind == "empty_secret":
+        return "empty; give the secret a value" + (f" in the file or in {env}" if env else "")
+    message = message.removeprefix("Value error, ")
+    fix = "" if kind == "value_error" else "; correct the value"
+    return f"{message[0].lower()}{message[1:]}{fix}"

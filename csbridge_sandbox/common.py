@@ -16,6 +16,19 @@ from urllib.parse import urlencode
 
 from starlette.requests import Request
 
+# What a handler raises when a body or parameter has the wrong shape (`{"inputs": [1]}`,
+# `limit=abc`, bytes that are not UTF-8). Each emulator maps these to its vendor's 400
+# error body, as the real APIs answer malformed input: never a 500, which clients retry.
+MALFORMED_INPUT: tuple[type[Exception], ...] = (
+    TypeError,
+    ValueError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,  # a number past what a float or a date holds
+    RecursionError,  # JSON nested thousands deep
+)
+
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:
     """(user, secret) from an `Authorization: Basic` header, or None if absent or malformed.

@@ -37,9 +37,10 @@ from csbridge.connectors.salesforce.schema import (
 )
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient, CallAccounting
-from csbridge.mappings.fields import Crm, load_field_mapping
+from csbridge.mappings.fields import Crm
 from csbridge.scoring import load_model
 from csbridge.scoring.rules_config import load_rules
+from csbridge.sync.cycle import model_mapping
 from csbridge.tables import format_table
 
 FLS_NOTE = (
@@ -142,9 +143,7 @@ def outcome_error(results: list[TargetResult]) -> CsbridgeError | None:
 def wanted_for(settings: Settings, target: Crm) -> WantedSchema:
     """What csbridge needs in `target`, from the mapping, the model and the rules."""
     model = load_model(settings.model)
-    mapping = load_field_mapping(
-        target, getattr(settings.crm, target).mapping, list(model.dimensions)
-    )
+    mapping = model_mapping(target, getattr(settings.crm, target).mapping, model)
     segments = None if model.segments is None else model.segments.segment_names()
     rules = load_rules(settings.rules)
     return wanted_schema(mapping, [b.name for b in model.bands], segments, rules.owned_tags)

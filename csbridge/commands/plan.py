@@ -15,13 +15,14 @@ from typing import Any
 
 from csbridge.commands.health import SIGNALS_HELP, load_options, parse_now
 from csbridge.config import load_config
+from csbridge.connectors.registry import WRITERS
 from csbridge.errors import CsbridgeError
-from csbridge.mappings.fields import Crm, load_field_mapping
+from csbridge.mappings.fields import Crm
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import load_rules
 from csbridge.store.store import open_store
 from csbridge.sync.changes import ChangeSet
-from csbridge.sync.cycle import desired_states, in_targets, score_customers
+from csbridge.sync.cycle import desired_states, in_targets, model_mapping, score_customers
 from csbridge.sync.history import load_history
 from csbridge.sync.ledger import read_ledger
 from csbridge.sync.plan import ledger_states, plan
@@ -42,7 +43,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--rules", metavar="FILE", help="playbook rules YAML (default: the seeds')")
     parser.add_argument("--mapping", metavar="FILE", help="field mapping override for the target")
     parser.add_argument(
-        "--target", choices=("salesforce", "hubspot"), help="CRM (default: first of crm.targets)"
+        "--target", choices=sorted(WRITERS), help="CRM (default: first of crm.targets)"
     )
     parser.add_argument("--now", metavar="ISO", help="plan as of this time (default: now)")
     parser.add_argument("--signals", metavar="FILE", help=SIGNALS_HELP)
@@ -58,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
     rules = load_rules(args.rules or settings.rules)
     now = parse_now(args.now)
     engine = Engine(load_model(settings.model))
-    mapping = load_field_mapping(
-        target, args.mapping or getattr(settings.crm, target).mapping, list(engine.model.dimensions)
+    mapping = model_mapping(
+        target, args.mapping or getattr(settings.crm, target).mapping, engine.model
     )
     options = load_options(args.signals, settings)
     store = open_store(settings.database_url)

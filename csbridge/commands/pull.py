@@ -49,10 +49,17 @@ def run(args: argparse.Namespace) -> int:
     """Pull under the store's lock, print a summary (or the JSON report); exit 1 if a
     stream stopped early, 2 if another run or pull holds the lock."""
     settings = load_config(args.config)
-    if not configured_sources(settings):
+    configured = configured_sources(settings)
+    if not configured:
         raise CsbridgeError(
             f"{args.config or 'environment'}: no sources configured; add a `sources:` section"
         )
+    for name in args.source or ():
+        if name not in configured:
+            raise CsbridgeError(
+                f"--source {name}: not configured; configure sources.{name} in "
+                f"{args.config or 'the config file (--config FILE)'}"
+            )
     store = open_store(settings.database_url)
     try:
         with run_lock(store) as lock:  # never beside a run: both would move the cursors

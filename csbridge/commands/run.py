@@ -5,6 +5,7 @@ report. Exit 0 only when every write landed; 1 when some did not (they are liste
 go out on the next run), including a run that lost its lock midway (it stops writing,
 prints one line saying so, and the next run does the rest); 2 for a problem to fix
 first (config, credentials, lock held).
+A dry run writes nothing, so it says what it would write and exits 0.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """One run under the store's lock; exit 0 only when every write landed."""
+    """One run under the store's lock; exit 0 only when every write landed (or a dry run)."""
     settings = load_config(args.config)
     if not settings.crm.targets:
         raise CsbridgeError(
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.write(summary(report))
     if report.lock_lost:
         print(f"csbridge: error: {report.lock_lost}", file=sys.stderr)
-    return 0 if report.ok else 1
+    return 0 if report.ok or report.dry_run else 1
 
 
 def summary(report: RunReport) -> str:
@@ -123,5 +124,8 @@ def summary(report: RunReport) -> str:
     lines.append(f"  API calls: {calls}")
     if report.pull.get("stopped"):
         lines.append(f"  pull stopped early: {', '.join(sorted(report.pull['stopped']))}")
-    lines.append("All writes landed." if report.ok else "Some writes did not land; see above.")
+    if report.dry_run:
+        lines.append("Dry run: nothing was written.")
+    else:
+        lines.append("All writes landed." if report.ok else "Some writes did not land; see above.")
     return "\n".join(lines) + "\n"

@@ -17,12 +17,13 @@ never changes or deletes a field it did not create).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from csbridge.errors import CsbridgeError
-from csbridge.http.errors import Classifier, Fatal, Ok, ResponseLike, Verdict
+from csbridge.http.errors import Classifier, Fatal, MissingFieldError, Ok, ResponseLike, Verdict
 from csbridge.mappings.fields import CrmFieldMapping, FieldType
 
 Action = Literal["create", "update", "ok", "conflict"]
@@ -232,3 +233,21 @@ def refusal_message(response: ResponseLike, limit: int = 300) -> str:
         body = {"message": f"{body[0].get('errorCode', '')}: {body[0].get('message', '')}"}
     text = str(body.get("message", "")) if isinstance(body, dict) else ""
     return (text or "refused")[:limit]
+
+
+# How each CRM names a field it does not have (Salesforce SOQL / sObject writes, HubSpot
+# property validation): the sign that `csbridge init-crm` has not been run.
+MISSING_FIELD = re.compile(r"No such column '([^']+)'|Property \\?\"([^\"\\]+)\\?\" does not exist")
+
+
+def check_missing_field(system: str, endpoint: str, message: str) -> None:
+    """Raise `MissingFieldError` when a CRM's refusal `message` says a field does not exist."""
+    found = MISSING_FIELD.search(message)
+    if found is not None:
+        field = found.group(1) or found.group(2)
+        raise MissingFieldError(
+            system,
+            endpoint,
+            f"the CRM has no field {field}; run `csbridge init-crm` first "
+            "(or fix the field mapping)",
+        )

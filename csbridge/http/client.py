@@ -37,8 +37,10 @@ from csbridge.http.errors import (
     ResponseLike,
     RetriesExhaustedError,
     Retry,
+    SetupError,
     UnknownOutcomeError,
     Verdict,
+    check_api_answer,
     default_classify,
 )
 from csbridge.http.limits import UNLIMITED, RateLimit, RateLimiter
@@ -130,14 +132,17 @@ class ApiClient:
         endpoint: str | None = None,
         bucket: str | None = None,
         idempotent: bool | None = None,
+        must_exist: bool = False,
         **kwargs: Any,
     ) -> requests.Response:
         """Send one call under the policy; return the response or raise a typed `HttpError`.
 
         `endpoint` is the label used in logs and accounting (default: the path with ids
         masked); `bucket` a named rate-limit bucket; `idempotent` overrides the method's
-        default (e.g. True for HubSpot search, which is a POST). Other keyword arguments
-        go to `requests` (params, json, data, headers, stream, timeout).
+        default (e.g. True for HubSpot search, which is a POST). `must_exist` marks a
+        listing or login endpoint: a 404 or an HTML page there means the configured base URL
+        is wrong (`WrongUrlError`), not an empty answer. Other keyword arguments go to
+        `requests` (params, json, data, headers, stream, timeout).
         """
         method = method.upper()
         label = endpoint or endpoint_label(path)
@@ -150,6 +155,8 @@ class ApiClient:
         response = self.session.request(method, self.url(path), headers=headers, **kwargs)
         safe = idempotent if idempotent is not None else method in IDEMPOTENT_METHODS
         self.raise_for_verdict(self.classify(response), label, response.status_code, safe)
+        if must_exist:
+            check_api_answer(self.system, label, response, response.url)
         return response
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
@@ -257,6 +264,8 @@ class ApiClient:
             return result
         except TransportFailure as exc:
             log.error("http.give_up", system=self.system, endpoint=endpoint, reason=exc.reason)
+            if exc.setup:
+                raise SetupError(self.system, endpoint, exc.reason) from None
             raise RetriesExhaustedError(
                 self.system, endpoint, f"{exc.reason} after retries; is the service reachable?"
             ) from None
@@ -284,7 +293,8 @@ class ApiClient:
             self.accounting.record(self.system, endpoint, failure.kind)
             log.debug("http.call", system=self.system, endpoint=endpoint, status=failure.kind)
             if failure.fatal:
-                raise FatalHttpError(self.system, endpoint, failure.reason) from None
+                error = SetupError if failure.setup else FatalHttpError
+                raise error(self.system, endpoint, failure.reason) from None
             if not idempotent and not failure.before_send:
                 raise UnknownOutcomeError(
                     self.system,

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from csbridge.errors import CsbridgeError
 
@@ -77,7 +78,7 @@ class QuotaExhausted:
 class Auth:
     """Credentials are missing, wrong or expired."""
 
-    reason: str = "authentication failed"
+    reason: str = "credentials rejected"
 
 
 Verdict = Ok | Retry | RateLimited | Fatal | QuotaExhausted | Auth
@@ -118,7 +119,7 @@ def default_classify(response: ResponseLike) -> Verdict:
     if status in (408, 500, 502, 503, 504) or status >= 520:
         return Retry(f"HTTP {status}")
     if status == 401:
-        return Auth(f"HTTP {status}")
+        return Auth()
     if status in (400, 403, 405, 409, 410, 413, 415, 422):
         return Fatal(f"HTTP {status}")
     return Ok()
@@ -138,8 +139,23 @@ class FatalHttpError(HttpError):
     """The vendor refused the request and will refuse it again."""
 
 
-class AuthError(HttpError):
-    """Credentials rejected: fix the token or secret in the config."""
+class SetupError(HttpError):
+    """Nothing will work until the config is fixed: stop the command (exit 2), do not go on
+    with the next stream or batch."""
+
+
+class AuthError(SetupError):
+    """Credentials rejected (401) or lacking a permission (403): fix them in the config."""
+
+
+class MissingFieldError(SetupError):
+    """The CRM lacks a field csbridge reads or writes: `csbridge init-crm` was not run (or
+    the field mapping names a field the CRM does not have)."""
+
+
+class WrongUrlError(SetupError):
+    """The configured URL does not lead to the API: a 404 or a web page where a listing was
+    expected, a host that does not resolve, a connection refused on every attempt."""
 
 
 class QuotaExhaustedError(HttpError):
@@ -155,3 +171,28 @@ class UnknownOutcomeError(HttpError):
 
     Do not resend it; look the object up by its deterministic key first.
     """
+
+
+def check_api_answer(system: str, endpoint: str, response: ResponseLike, url: str) -> None:
+    """Raise `WrongUrlError` when an endpoint that must exist answers 404 or an HTML page.
+
+    A base URL with a wrong path would otherwise read as an empty listing ("ok, 0 records").
+    The message names the URL without its query or credentials, so it is safe to print.
+    """
+    status = response.status_code
+    html = "html" in response.headers.get("Content-Type", "").lower()
+    if status == 404 or (status < 300 and html):
+        what = "an HTML page" if html else "not found"
+        raise WrongUrlError(
+            system,
+            endpoint,
+            f"HTTP {status}, {what} at {safe_url(url)}; check the configured base URL",
+            status,
+        )
+
+
+def safe_url(url: str) -> str:
+    """`url` without its query, fragment and credentials (safe to print and log)."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"

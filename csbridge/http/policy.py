@@ -67,7 +67,8 @@ def verdict_error(
 ) -> HttpError | None:
     """The `HttpError` a final (after retries) verdict stands for; None for Ok.
 
-    A retryable failure of a write that is not idempotent is an unknown outcome.
+    A retryable failure of a write that is not idempotent is an unknown outcome. A 403 the
+    vendor judged fatal is a permission the credentials lack: a credentials error too.
     """
     detail = f"HTTP {status}"
     if isinstance(verdict, RateLimited):
@@ -78,8 +79,13 @@ def verdict_error(
         return RetriesExhaustedError(system, endpoint, f"{detail}: {verdict.reason}")
     if isinstance(verdict, QuotaExhausted):
         return QuotaExhaustedError(system, endpoint, verdict.reason, status)
-    if isinstance(verdict, Auth):
-        return AuthError(system, endpoint, f"{verdict.reason}; check the credentials")
+    if isinstance(verdict, Auth) or (isinstance(verdict, Fatal) and status == 403):
+        return AuthError(
+            system,
+            endpoint,
+            f"{detail}: {verdict.reason}; check the credentials under sources.{system}",
+            status,
+        )
     if isinstance(verdict, Fatal):
         return FatalHttpError(system, endpoint, f"{detail}: {verdict.reason}", status)
     return None

@@ -7,6 +7,7 @@ reached the server, so a non-idempotent write is not resent after one.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -25,14 +26,38 @@ class QuotaGuard(Protocol):
 
 
 class TransportFailure(Exception):
-    """A call that got no HTTP answer; `kind` goes into the call accounting."""
+    """A call that got no HTTP answer; `kind` goes into the call accounting.
 
-    def __init__(self, kind: str, reason: str, before_send: bool, fatal: bool = False) -> None:
+    `fatal`: retrying cannot help; `setup`: the config is the likely cause (a host that does
+    not resolve, a connection refused, a certificate not trusted), so giving up stops the
+    command instead of the stream.
+    """
+
+    def __init__(
+        self, kind: str, reason: str, before_send: bool, fatal: bool = False, setup: bool = False
+    ) -> None:
         super().__init__(reason)
         self.kind = kind
         self.reason = reason
         self.before_send = before_send
         self.fatal = fatal
+        self.setup = setup
+
+
+def _no_connection(exc: u3.NewConnectionError) -> TransportFailure:
+    """A refused connection or an unknown host, named with the host (and port) tried."""
+    host = getattr(exc.conn, "host", None) or "?"
+    cause = exc.__cause__
+    if isinstance(exc, u3.NameResolutionError):
+        temporary = isinstance(cause, socket.gaierror) and cause.errno == socket.EAI_AGAIN
+        reason = f"unknown host {host}; check the host name in base_url"
+        return TransportFailure("unknown_host", reason, True, fatal=not temporary, setup=True)
+    where = f"{host}:{getattr(exc.conn, 'port', None) or '?'}"
+    if isinstance(cause, ConnectionRefusedError):
+        reason = f"connection refused by {where} — is the service running / is base_url right?"
+    else:  # no route, network down: retried like a refusal, named for what it is
+        reason = f"cannot connect to {where} ({type(cause).__name__}) — is base_url right?"
+    return TransportFailure("connect_error", reason, before_send=True, setup=True)
 
 
 def transport_failure(exc: BaseException) -> TransportFailure | None:
@@ -40,12 +65,15 @@ def transport_failure(exc: BaseException) -> TransportFailure | None:
     if isinstance(exc, u3.MaxRetryError) and exc.reason is not None:
         return transport_failure(exc.reason)
     if isinstance(exc, requests.exceptions.SSLError | u3.SSLError):
-        return TransportFailure("tls_error", "TLS handshake failed; check ca_bundle", True, True)
+        reason = "TLS handshake failed; check ca_bundle"
+        return TransportFailure("tls_error", reason, True, fatal=True, setup=True)
+    if isinstance(exc, u3.NewConnectionError):  # before ConnectTimeoutError, its base class
+        return _no_connection(exc)
     if isinstance(exc, requests.exceptions.ConnectTimeout | u3.ConnectTimeoutError):
         return TransportFailure("connect_timeout", "connect timeout", before_send=True)
     if isinstance(exc, requests.exceptions.ReadTimeout | u3.ReadTimeoutError | TimeoutError):
         return TransportFailure("timeout", "read timeout", before_send=False)
-    if isinstance(exc, u3.NewConnectionError | ConnectionRefusedError):
+    if isinstance(exc, ConnectionRefusedError):
         return TransportFailure("connect_error", "connection refused", before_send=True)
     if isinstance(exc, requests.exceptions.ConnectionError):
         inner = exc.args[0] if exc.args else None

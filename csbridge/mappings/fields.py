@@ -93,20 +93,33 @@ def dimension_field(crm: Crm, dimension: str) -> dict[str, str]:
     return {"api_name": f"cs_health_{plain.lower()}", "type": "number", "label": label}
 
 
+def churn_probability_field(crm: Crm) -> dict[str, str]:
+    """The number field holding a calibrated model's churn probability, in %."""
+    name = "Churn_Probability__c" if crm == "salesforce" else "cs_churn_probability"
+    return {"api_name": name, "type": "number", "label": "Churn Probability (%)"}
+
+
 def load_field_mapping(
-    crm: Crm, path: str | Path | None = None, dimensions: Sequence[str] = ()
+    crm: Crm,
+    path: str | Path | None = None,
+    dimensions: Sequence[str] = (),
+    *,
+    churn_probability: bool = False,
 ) -> CrmFieldMapping:
     """The packaged defaults for `crm`, with the `write:` / `read:` / `identity:` / `task:`
     of `path` on top.
 
-    `dimensions` (the scoring model's) add one score field each, `dimension.<name>`,
-    unless the file maps that internal name itself.
+    What the scoring model brings adds fields unless the file maps them itself:
+    `dimensions` one score field each (`dimension.<name>`), a calibrated model
+    (`churn_probability`) the churn probability (`health_churn_probability`).
     """
     default = resources.files("csbridge.mappings").joinpath("defaults", f"{crm}.yaml")
     data = _read_yaml(default.read_text(encoding="utf-8"), f"defaults/{crm}.yaml")
     data["write"] = dict(data.get("write") or {}) | {
         f"dimension.{name}": dimension_field(crm, name) for name in dimensions
     }
+    if churn_probability:
+        data["write"]["health_churn_probability"] = churn_probability_field(crm)
     label = f"defaults/{crm}.yaml"
     if path is not None:
         file = Path(path)

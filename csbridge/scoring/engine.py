@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from csbridge.errors import CsbridgeError
 from csbridge.scoring.bands import band_indices
+from csbridge.scoring.calibration import churn_probability
 from csbridge.scoring.model import ScoringModel
 from csbridge.scoring.results import ScoreResult
 from csbridge.scoring.transforms import check_number, column_scorer
@@ -51,6 +52,7 @@ class Engine:
         self.dimension_names = list(model.dimensions)
         self.keys = [f"{d}.{i}" for d, dim in model.dimensions.items() for i in dim.indicators]
         self.index = {key: i for i, key in enumerate(self.keys)}
+        self.dropped = frozenset(model.dropped_indicators)
         transforms = [
             ind.transform for dim in model.dimensions.values() for ind in dim.indicators.values()
         ]
@@ -87,6 +89,7 @@ class Engine:
         errors: list[tuple[int, str]] = []
         columns: list[tuple[list[int], list[Any]]] = [([], []) for _ in range(2 * n)]
         index = self.index
+        dropped = self.dropped
         for r, (_, signals, given, _attrs) in enumerate(accounts):
             for offset, section, items in ((0, "signals", signals), (n, "indicator_scores", given)):
                 if not items:
@@ -94,6 +97,8 @@ class Engine:
                 for key, raw in items.items():
                     i = index.get(key)
                     if i is None:
+                        if key in dropped:
+                            continue
                         errors.append((r, f"{section}.{key}: {self._unknown_hint(key)}"))
                         break
                     rows, raws = columns[offset + i]
@@ -146,6 +151,12 @@ class Engine:
             impact = np.where(used, eff * (scored - total[:, None]), np.nan)
         shown = np.round(total, 2)
         status = self._status(shown)
+        calibration = self.model.calibration
+        probability = (
+            None
+            if calibration is None
+            else np.round(churn_probability(calibration, shown), 4).tolist()
+        )
         coverage = np.round(covered @ self.dim_w, 4)
         drivers = self._drivers(impact, scored, present)
         dims = self._dimension_rows(dim_score, eff_dim, covered)
@@ -164,6 +175,9 @@ class Engine:
                 "dimensions": dims[r],
                 "drivers": drivers[r],
             }
+            if probability is not None:
+                p = probability[r]
+                data["churn_probability"] = None if p != p else p
             if segments is not None and attributes:
                 try:
                     placed = segments.place(attributes)

@@ -2,7 +2,8 @@
 
 A model is dimensions (weights summing to 100) of indicators (weights summing to 100
 inside their dimension, or omitted to weigh equally), each with a transform that turns
-a raw signal into 0-100; status bands; a missing-data policy; a segment matrix.
+a raw signal into 0-100; status bands; a missing-data policy; a segment matrix; and
+optionally a calibration from score to churn probability.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pydantic import (
 
 from csbridge.errors import CsbridgeError
 from csbridge.scoring.bands import Band, check_bands
+from csbridge.scoring.calibration import Calibration
 from csbridge.scoring.segments import SegmentMatrix, SegmentTiers, load_segment_preset
 
 WEIGHT_TOLERANCE = 1e-6
@@ -127,6 +129,10 @@ class ScoringModel(_Strict):
     dimensions: dict[str, Dimension]
     bands: list[Band]
     segments: Segments | None = None
+    calibration: Calibration | None = None
+    dropped_indicators: tuple[str, ...] = ()
+    """Indicators (`dimension.indicator`) a calibration removed: their signals are accepted
+    and ignored rather than refused as unknown, so the same inputs score with either model."""
 
     @field_validator("dimensions")
     @classmethod
@@ -144,6 +150,14 @@ class ScoringModel(_Strict):
         check_bands(bands)
         return bands
 
+    @model_validator(mode="after")
+    def _dropped_are_gone(self) -> ScoringModel:
+        keys = {f"{d}.{i}" for d, dim in self.dimensions.items() for i in dim.indicators}
+        still = sorted(keys.intersection(self.dropped_indicators))
+        if still:
+            raise ValueError(f"dropped_indicators: {still[0]} is still an indicator of the model")
+        return self
+
     def indicator_weight(self, dimension: str, indicator: str) -> float:
         """The indicator's weight inside its dimension, as a share (0-1)."""
         indicators = self.dimensions[dimension].indicators
@@ -152,7 +166,16 @@ class ScoringModel(_Strict):
 
     def model_hash(self) -> str:
         """A short, stable digest of everything that changes a score."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        data = self.model_dump(mode="json")
+        for key in ("calibration", "dropped_indicators"):
+            if not data[key]:
+                del data[key]  # models without them keep the hash they always had
+        for dimension in data["dimensions"].values():  # words for people, not the score
+            dimension.pop("label", None)
+            for indicator in dimension["indicators"].values():
+                indicator.pop("label", None)
+                indicator.pop("unit", None)
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 

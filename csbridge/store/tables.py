@@ -116,6 +116,7 @@ score_history = Table(
     Column("coverage", Float, nullable=True),
     Column("run_id", String(64), nullable=True),
     Column("payload", JSON, nullable=False),
+    Column("signals", JSON, nullable=True),  # the raw signals scored, for `history export`
     Index("ix_score_history_account_scored", "account_key", "scored_at"),
 )
 

@@ -37,7 +37,7 @@ from csbridge.connectors.protocol import (
     WriteResult,
     chunks,
 )
-from csbridge.http.errors import AuthError, HttpError, QuotaExhaustedError
+from csbridge.http.errors import HttpError, QuotaExhaustedError, SetupError
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
 from csbridge.sync import ledger
@@ -136,7 +136,7 @@ def _apply_records(
                 rest = [u for b in batches[done:] for u in b]
                 _not_attempted(report, rest, by_record, f"not attempted: {reason}")
                 raise
-            except AuthError:
+            except SetupError:  # credentials, a missing field: fix before any retry
                 raise
             except HttpError as exc:
                 results = [WriteResult(u.record_id, False, error=str(exc)) for u in batch]
@@ -177,7 +177,7 @@ def _updates(
         for chunk in chunks(tagged, writer.batch_size):
             try:
                 current.update(writer.read_field(chunk, options.tag_field))
-            except (QuotaExhaustedError, AuthError):
+            except (QuotaExhaustedError, SetupError):
                 raise
             except HttpError as exc:
                 unread.update((record_id, f"current tags unreadable: {exc}") for record_id in chunk)

@@ -31,7 +31,12 @@ from datetime import datetime, timedelta
 import structlog
 
 from csbridge.connectors.protocol import CrmWriter, TaskCreate, WriteResult, chunks
-from csbridge.http.errors import AuthError, HttpError, QuotaExhaustedError, UnknownOutcomeError
+from csbridge.http.errors import (
+    HttpError,
+    QuotaExhaustedError,
+    SetupError,
+    UnknownOutcomeError,
+)
 from csbridge.store.facts import as_utc
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
@@ -97,7 +102,7 @@ class TaskApplier:
             return
         try:
             found = self._look_up([t.key for t in tasks])
-        except (QuotaExhaustedError, AuthError):
+        except (QuotaExhaustedError, SetupError):
             raise
         except HttpError as exc:  # retried by the HTTP policy already; the rest runs on
             self._defer(tasks, f"task lookup failed: {exc}; carried to the next run")
@@ -153,6 +158,7 @@ class TaskApplier:
         ledger.set_keys(
             self.store, self.writer.name, {k: ("pending", None, None) for k in keys}, self.clock()
         )
+        unknown: set[str] = set()  # outcome unknown: left pending, looked up next run
         try:
             results = split_on_rejection(batch, self.writer.create_tasks, _task_ref)
         except UnknownOutcomeError as exc:
@@ -161,7 +167,7 @@ class TaskApplier:
                 self.sleep(self.options.lookup_delay)
                 try:
                     found = self._look_up(keys)
-                except (QuotaExhaustedError, AuthError):
+                except (QuotaExhaustedError, SetupError):
                     raise
                 except HttpError as lookup:
                     reason = f"{exc}; its lookup failed too ({lookup}); looked up next run"
@@ -171,7 +177,8 @@ class TaskApplier:
                         self._create(rest, retry_unknown=False)
                     return
             results = [WriteResult(k, False, error=reason) for k in keys]
-        except (QuotaExhaustedError, AuthError):
+            unknown = set(keys)
+        except (QuotaExhaustedError, SetupError):
             raise
         except HttpError as exc:  # left pending: the next run looks them up first
             results = [WriteResult(k, False, error=str(exc)) for k in keys]
@@ -182,7 +189,7 @@ class TaskApplier:
                 self.report.tasks_created += 1
             else:
                 reason = result.error or "rejected"
-                if result.error is not None and "looked up next run" not in reason:
+                if result.error is not None and result.ref not in unknown:
                     states[result.ref] = ("failed", None, reason[:1000])
                 account = self.accounts.get(result.ref, "")
                 self.report.failed.append(Failure("task", result.ref, account, reason))

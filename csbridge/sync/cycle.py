@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from csbridge.mappings.fields import CrmFieldMapping
-from csbridge.scoring import Engine
+from csbridge.mappings.fields import Crm, CrmFieldMapping, load_field_mapping
+from csbridge.scoring import Engine, ScoringModel
 from csbridge.scoring.explain import explain
 from csbridge.scoring.results import ScoreResult
 from csbridge.scoring.rules import Evaluation, RuleContext, evaluate
@@ -52,8 +53,10 @@ def score_customers(
     """Score every customer and run the playbooks with what earlier runs left.
 
     `overrides` (customer key → RuleContext fields) changes what the rules read for a
-    customer, not the score written: a CS platform's alert makes its own health score
-    drive the churn-risk trigger (`csbridge.webhooks.reaction`).
+    customer, not the fields written (score, trend, previous score: `Scored.ctx` stays
+    csbridge's own): a CS platform's alert makes its own health score drive the
+    churn-risk trigger (`csbridge.webhooks.reaction`) without its previous score being
+    written as our trend.
     """
     history = history or {}
     signals = portfolio_signals(customers, now, engine.model, options)
@@ -82,10 +85,19 @@ def score_customers(
             champion_left=champion,
             key_features=options.key_features if options else (),
         )
-        if overrides and facts.key in overrides:
-            ctx = replace(ctx, **overrides[facts.key])
-        scored.append(Scored(facts, signal, result, ctx, evaluate(ctx, rules, now), status))
+        # the rules read the override; the fields written (trend, previous score) keep
+        # csbridge's own history, so the next run does not undo them
+        seen = replace(ctx, **overrides[facts.key]) if overrides and facts.key in overrides else ctx
+        evaluation = evaluate(seen, rules, now)
+        scored.append(Scored(facts, signal, result, ctx, evaluation, status))
     return scored
+
+
+def model_mapping(crm: Crm, path: str | Path | None, model: ScoringModel) -> CrmFieldMapping:
+    """The CRM's field mapping with the fields the model brings (dimensions, probability)."""
+    return load_field_mapping(
+        crm, path, list(model.dimensions), churn_probability=model.calibration is not None
+    )
 
 
 def in_targets(customers: Sequence[CustomerFacts], targets: Collection[str]) -> list[CustomerFacts]:
@@ -124,7 +136,7 @@ def desired_states(
 
 
 def history_entries(scored: Sequence[Scored]) -> list[HistoryEntry]:
-    """What to store of this cycle: score, status written, coverage, episodes."""
+    """What to store of this cycle: score, status written, coverage, episodes, signals."""
     return [
         HistoryEntry(
             account_key=item.facts.key,
@@ -133,6 +145,7 @@ def history_entries(scored: Sequence[Scored]) -> list[HistoryEntry]:
             coverage=item.result.coverage,
             payload=item.result.as_dict(),
             episodes=item.evaluation.episodes,
+            signals=item.signals.values,
         )
         for item in scored
     ]

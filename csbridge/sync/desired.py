@@ -68,6 +68,9 @@ def _score_fields(
     }
     for dim in score.dimensions:
         fields[f"dimension.{dim.name}"] = None if dim.score is None else round(dim.score, 1)
+    probability = score.data.get("churn_probability")
+    if probability is not None:  # a calibrated model: churn within its horizon, in %
+        fields["health_churn_probability"] = round(probability * 100, 1)
     return fields
 
 
@@ -107,6 +110,10 @@ def desired_state(
             internal[action.field] = action.value
         elif action.kind == "tag_add" and action.tag is not None:
             tags.add(action.tag)
+        elif action.kind == "tag_remove":
+            # tags are a desired set: one is on while some rule adds it, and the plan
+            # removes an owned tag no rule adds, so a rule's "off" needs no entry here
+            continue
         elif action.kind == "task":
             tasks.append(
                 TaskToCreate(

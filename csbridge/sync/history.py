@@ -1,8 +1,9 @@
 """Score history and rule episodes: what one run leaves for the next.
 
 - `score_history`: one row per account and run (score, the status written, coverage,
-  the full result as JSON). The next run reads the status written last (the sticky band
-  starts from it) and the score 30 days ago (the trend and the 20-point-drop trigger).
+  the full result and the raw signals as JSON). The next run reads the status written
+  last (the sticky band starts from it) and the score 30 days ago (the trend and the
+  20-point-drop trigger); `history export` reads the signals.
 - `rule_episodes`: the playbook states active after the run (rule → start date), so
   hysteresis holds between runs: an account hovering on a threshold keeps its episode,
   its tag and its one task.
@@ -45,6 +46,7 @@ class HistoryEntry:
     coverage: float | None
     payload: dict[str, Any]
     episodes: Mapping[str, date]
+    signals: Mapping[str, Any] | None = None  # the raw signals scored, kept for calibration
 
 
 def load_history(
@@ -119,6 +121,7 @@ def save_history(
                     "coverage": e.coverage,
                     "run_id": run_id,
                     "payload": e.payload,
+                    "signals": None if e.signals is None else dict(e.signals),
                 }
                 for e in items
             ],

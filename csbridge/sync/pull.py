@@ -5,7 +5,9 @@ Each page's records and its cursor are committed in one transaction
 run and never skips one. Pages without a cursor (full listings) are upserted alone.
 A source that runs out of quota, or fails, stops on its own; the others go on, and the
 run report says which streams finished. So does a stream whose cursor would move back
-(`CursorRegressionError`): its page is not stored, and the report says why.
+(`CursorRegressionError`): its page is not stored, and the report says why. A
+`SetupError` (credentials rejected, a wrong base URL, an unknown host) stops the whole
+pull: no stream can be trusted until it is fixed.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from csbridge.config import Settings
 from csbridge.connectors.protocol import Read, Source, SourceContext
 from csbridge.connectors.registry import SOURCES
 from csbridge.http.client import CallAccounting
-from csbridge.http.errors import HttpError, QuotaExhaustedError
+from csbridge.http.errors import HttpError, QuotaExhaustedError, SetupError
 from csbridge.store.facts import storable_record
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Cursor, CursorRegressionError, Store
@@ -115,6 +117,9 @@ def pull(
     except LockLostError:
         store.finish_run(run_id, "lock_lost", report.as_dict())
         raise
+    except SetupError:
+        store.finish_run(run_id, "failed", report.as_dict())
+        raise
     store.finish_run(run_id, "ok" if report.ok else "partial", report.as_dict())
     return report
 
@@ -150,6 +155,8 @@ def _pull_streams(
                 report.records[name] += len(page.records)
                 report.pages[name] += 1
                 progress.current().advance(f"pull.{name}", len(page.records))
+        except SetupError:  # credentials or URL to fix: the whole command stops (exit 2)
+            raise
         except QuotaExhaustedError as exc:
             halted.add(system)
             report.stopped[name] = str(exc)

@@ -29,7 +29,7 @@ from csbridge.config import Settings
 from csbridge.connectors.protocol import CrmWriter
 from csbridge.connectors.registry import WRITERS
 from csbridge.http.client import CallAccounting
-from csbridge.mappings.fields import Crm, load_field_mapping
+from csbridge.mappings.fields import Crm
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import RulesConfig, load_rules
 from csbridge.scoring.signals import SignalOptions
@@ -43,6 +43,7 @@ from csbridge.sync.cycle import (
     desired_states,
     history_entries,
     in_targets,
+    model_mapping,
     score_customers,
 )
 from csbridge.sync.history import load_history, save_history
@@ -202,7 +203,7 @@ def write_target(
     """Plan `scored` against `target`'s ledger and apply it through `writer` (None: plan
     only). Shared by the scheduled run and the webhook reactions."""
     target_settings = getattr(settings.crm, target)
-    mapping = load_field_mapping(target, target_settings.mapping, list(engine.model.dimensions))
+    mapping = model_mapping(target, target_settings.mapping, engine.model)
     tag_field = mapping.tag_field
     desired = desired_states(scored, target, mapping, engine, rules, now)
     written, done, notified = read_ledger(store, target, mapping.object, tag_field)

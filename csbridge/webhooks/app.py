@@ -1,8 +1,8 @@
 """The webhook HTTP service (FastAPI): intake, health, readiness, metrics.
 
-Order of checks on `POST /webhooks/{source}`: body size (413) → enabled sender
-(404, never 410: 410 tells senders to disable the endpoint) → signature and
-timestamp on the raw bytes (401, never 500) → insert into the inbox, unique on
+Order of checks on `POST /webhooks/{source}`: body size (413) and time to arrive
+(408) → enabled sender (404, never 410: 410 tells senders to disable the endpoint)
+→ signature and timestamp on the raw bytes (401, never 500) → insert into the inbox, unique on
 (source, event id), committed before answering → 200. A duplicate is a 200 with
 no new row; a validly signed body that does not parse is stored all the same and
 dead-lettered by the worker with its raw bytes. A database failure is a 503 with
@@ -11,6 +11,7 @@ dead-lettered by the worker with its raw bytes. A database failure is a 503 with
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import time
@@ -23,6 +24,7 @@ from fastapi import FastAPI, Path, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import ClientDisconnect
 
 from csbridge.config import WebhookSettings
 from csbridge.webhooks import inbox
@@ -41,18 +43,24 @@ class BodyTooLarge(Exception):
     """The body passed the configured limit while being read."""
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The raw body, refusing (before buffering it) anything over `limit` bytes."""
+async def read_limited(request: Request, limit: int, timeout: float) -> bytes:
+    """The raw body, refusing (before buffering it) anything over `limit` bytes.
+
+    The whole body must arrive within `timeout` seconds (`TimeoutError` otherwise):
+    Starlette waits forever, so a client trickling a byte at a time would hold a
+    connection and its buffer open for as long as it likes.
+    """
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
         raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
+    async with asyncio.timeout(timeout):
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge
+            chunks.append(chunk)
     return b"".join(chunks)
 
 
@@ -165,7 +173,7 @@ def create_app(
 
     @app.post(
         "/webhooks/{source}",
-        responses={401: {}, 404: {}, 413: {}, 503: {}},
+        responses={401: {}, 404: {}, 408: {}, 413: {}, 503: {}},
         openapi_extra=_INTAKE_DOC,
     )
     async def receive(
@@ -174,16 +182,28 @@ def create_app(
     ) -> Response:
         """Verify and durably store one delivery; 200 once committed."""
         started = time.perf_counter()
-        bound = log.bind(source=source[:40])
+        # Metric labels come from a fixed set, never from the path: one series per sender.
+        label = source if source in ADAPTERS else "unknown"
+        bound = log.bind(source=label)
         try:
-            body = await read_limited(request, settings.max_body_bytes)
+            body = await read_limited(
+                request, settings.max_body_bytes, settings.body_timeout_seconds
+            )
         except BodyTooLarge:
-            counters.inc("csbridge_webhook_requests_total", source=source[:40], outcome="too_large")
+            counters.inc("csbridge_webhook_requests_total", source=label, outcome="too_large")
             bound.warning("webhook_rejected", reason="body too large")
             return _error(413, f"body larger than {settings.max_body_bytes} bytes")
+        except ClientDisconnect:  # nobody is left to answer; nothing was stored
+            counters.inc("csbridge_webhook_requests_total", source=label, outcome="disconnected")
+            return _error(400, "client disconnected before the body was complete")
+        except TimeoutError:
+            counters.inc("csbridge_webhook_requests_total", source=label, outcome="timeout")
+            bound.warning("webhook_rejected", reason="body too slow")
+            limit = settings.body_timeout_seconds
+            return _error(408, f"body not received within {limit:g} s", Connection="close")
         sender = enabled.get(source)
         if sender is None:
-            counters.inc("csbridge_webhook_requests_total", source="unknown", outcome="unknown")
+            counters.inc("csbridge_webhook_requests_total", source=label, outcome="unknown")
             return _error(404, "unknown webhook source")
         headers = {k.lower(): v for k, v in request.headers.items()}
         base = settings.public_url.rstrip("/") if settings.public_url else None

@@ -41,6 +41,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from csbridge_sandbox.common import MALFORMED_INPUT
 from csbridge_sandbox.control.faults import FaultError
 from csbridge_sandbox.control.state import Control, Hooks
 
@@ -140,6 +141,6 @@ async def _answer(control: Control, request: Request) -> Response:
             raise FaultError(f"body: at most {MAX_BODY} bytes")
         body = json.loads(raw or b"null")
         armed = control.arm_all(body if isinstance(body, list) else [body])
-    except ValueError as exc:  # FaultError or bad JSON
+    except MALFORMED_INPUT as exc:  # FaultError (a ValueError), bad or absurdly nested JSON
         return JSONResponse({"error": str(exc)}, 400)
     return JSONResponse({"faults": armed}, 201)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 KINDS = ("status", "timeout_after_commit", "reject_record", "api_usage")
-STATUSES = (403, 429, 500, 502, 503, 504)
+STATUSES = (401, 403, 429, 500, 502, 503, 504)
 METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 DEFAULT_DELAY = 5.0
 MAX_DELAY = 600.0

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from csbridge_sandbox.common import absolute
+from csbridge_sandbox.common import MALFORMED_INPUT, absolute
 from csbridge_sandbox.control.api import install
 from csbridge_sandbox.control.state import Hooks
 from csbridge_sandbox.hubspot.batch import batch_routes, object_kind
@@ -331,6 +331,11 @@ async def _hs_error(request: Request, exc: Exception) -> Response:
     return hs_json(error_body(exc.message, exc.category, **exc.extra), exc.status)
 
 
+async def _malformed(request: Request, exc: Exception) -> Response:
+    message = f"Invalid input JSON: {type(exc).__name__}: {str(exc)[:200]}"
+    return hs_json(error_body(message, "VALIDATION_ERROR"), 400)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     status = int(getattr(exc, "status_code", 500))
     message = "Method not allowed" if status == 405 else "resource not found"
@@ -370,9 +375,13 @@ def make_app(
         *_association_routes(store),
         *_owner_routes(store),
     ]
-    app = Starlette(
-        routes=routes, exception_handlers={HsError: _hs_error, 404: _http_error, 405: _http_error}
-    )
+    handlers: dict[Any, Any] = {
+        **dict.fromkeys(MALFORMED_INPUT, _malformed),
+        HsError: _hs_error,
+        404: _http_error,
+        405: _http_error,
+    }
+    app = Starlette(routes=routes, exception_handlers=handlers)
     app.add_middleware(HubSpotGate, limits=limits)
     app.state.store = store
     app.state.limits = limits

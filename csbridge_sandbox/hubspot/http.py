@@ -233,10 +233,10 @@ def fault_response(limits: Limits, status: int, retry_after: int | None) -> Resp
     or for other statuses HubSpot's standard error object (5xx bodies are unverified)."""
     if status == 429:
         return limited_response(limits, "TEN_SECONDLY_ROLLING", 0, retry_after)
-    message = {403: "This oauth-token does not have proper permissions!"}.get(
-        status, "internal error"
-    )
-    category = "MISSING_SCOPES" if status == 403 else "INTERNAL_ERROR"
+    message, category = {
+        401: ("Authentication credentials not found.", "INVALID_AUTHENTICATION"),
+        403: ("This oauth-token does not have proper permissions!", "MISSING_SCOPES"),
+    }.get(status, ("internal error", "INTERNAL_ERROR"))
     response = hs_json(error_body(message, category), status)
     for key, value in rate_headers(limits, limits.ten_second_max):
         response.headers[key.decode()] = value.decode()

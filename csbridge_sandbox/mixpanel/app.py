@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from csbridge_sandbox.common import SlidingWindow, basic_credentials, bearer_token
+from csbridge_sandbox.common import MALFORMED_INPUT, SlidingWindow, basic_credentials, bearer_token
 from csbridge_sandbox.control.api import install
 from csbridge_sandbox.control.faults import Fault
 from csbridge_sandbox.control.state import Hooks
@@ -232,6 +232,10 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return _error(request, getattr(exc, "status_code", 404), "Not Found")
 
 
+async def _malformed(request: Request, exc: Exception) -> Response:
+    return _error(request, 400, f"{type(exc).__name__}: {str(exc)[:200]}")
+
+
 def make_app(world: World, *, rate_limits: str = "off") -> Starlette:
     """The Mixpanel emulator for `world` (export and engage on one host)."""
     routes = [
@@ -240,7 +244,12 @@ def make_app(world: World, *, rate_limits: str = "off") -> Starlette:
         Route("/api/2.0/engage", engage, methods=["GET", "POST"]),
         Route("/api/query/engage", engage, methods=["GET", "POST"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
+    handlers: dict[Any, Any] = {
+        **dict.fromkeys(MALFORMED_INPUT, _malformed),
+        404: _not_found,
+        405: _not_found,
+    }
+    app = Starlette(routes=routes, exception_handlers=handlers)
     app.state.world = world
     app.state.limits = Limits(rate_limits == "realistic")
     app.state.sessions = set()
@@ -254,6 +263,8 @@ def _fault_response(fault: Fault, path: str) -> Response:
     error = (
         f"Query rate limit exceeded for project_id: {PROJECT_ID}. More than 3 queries per second."
         if fault.status == 429
+        else "Unauthorized"
+        if fault.status == 401
         else "Internal server error"
     )
     response = JSONResponse({"request": path, "error": error}, fault.status)

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from csbridge_sandbox.common import MALFORMED_INPUT
 from csbridge_sandbox.control.api import install
 from csbridge_sandbox.control.state import Hooks
 from csbridge_sandbox.salesforce.bulk import bulk_routes
@@ -101,7 +102,8 @@ def _routes(
         return odef
 
     async def token(request: Request) -> Response:
-        form = {k: v[-1] for k, v in parse_qs((await request.body()).decode("utf-8")).items()}
+        body = (await request.body()).decode("utf-8", "replace")
+        form = {k: v[-1] for k, v in parse_qs(body).items()}
         grant = str(form.get("grant_type") or "")
         client_id = str(form.get("client_id") or "")
         auth = request.headers.get("authorization", "")
@@ -359,6 +361,10 @@ async def _sf_http_error(request: Request, exc: Exception) -> Response:
     return sf_error(exc.status, exc.code, exc.message, exc.fields)
 
 
+async def _malformed(request: Request, exc: Exception) -> Response:
+    return sf_error(400, "JSON_PARSER_ERROR", f"{type(exc).__name__}: {str(exc)[:200]}")
+
+
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
     status = getattr(exc, "status_code", 500)
     if status == 405:
@@ -383,6 +389,7 @@ def make_app(
         enforce=rate_limits == "realistic" or daily_api_limit is not None,
     )
     handlers: dict[Any, Any] = {
+        **dict.fromkeys(MALFORMED_INPUT, _malformed),
         SfHttpError: _sf_http_error,
         404: _method_not_allowed,
         405: _method_not_allowed,

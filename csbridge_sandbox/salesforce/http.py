@@ -92,6 +92,7 @@ class ApiUsage:
 # these are the shapes Salesforce is known to send; a 429 is not in its REST status table
 # (it refuses with 403 REQUEST_LIMIT_EXCEEDED), so the emulator sends that body with 429.
 FAULT_BODIES = {
+    401: ("INVALID_SESSION_ID", "Session expired or invalid"),
     403: ("REQUEST_LIMIT_EXCEEDED", "ConcurrentRequests (Concurrent API Requests) Limit exceeded."),
     429: ("REQUEST_LIMIT_EXCEEDED", "ConcurrentRequests (Concurrent API Requests) Limit exceeded."),
     500: (

@@ -19,7 +19,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from csbridge_sandbox.common import SlidingWindow, base_url, basic_credentials, bearer_token
+from csbridge_sandbox.common import (
+    MALFORMED_INPUT,
+    SlidingWindow,
+    base_url,
+    basic_credentials,
+    bearer_token,
+)
 from csbridge_sandbox.control.api import install
 from csbridge_sandbox.control.state import Hooks
 from csbridge_sandbox.world.model import World
@@ -248,6 +254,10 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "InvalidEndpoint", "description": "Not found"}, 404)
 
 
+async def _malformed(request: Request, exc: Exception) -> Response:
+    return ZendeskError(400, "InvalidValue", f"{type(exc).__name__}: {str(exc)[:200]}").response()
+
+
 def _routes() -> list[Route]:
     table: list[tuple[str, Handler, bool]] = [
         ("/api/v2/incremental/tickets/cursor", cursor_export, True),
@@ -274,7 +284,12 @@ def _routes() -> list[Route]:
 
 def make_app(world: World, *, rate_limits: str = "off") -> Starlette:
     """The Zendesk emulator for `world`; `app.state.zendesk` holds its mutable state."""
-    app = Starlette(routes=_routes(), exception_handlers={404: _not_found, 405: _not_found})
+    handlers: dict[Any, Any] = {
+        **dict.fromkeys(MALFORMED_INPUT, _malformed),
+        404: _not_found,
+        405: _not_found,
+    }
+    app = Starlette(routes=_routes(), exception_handlers=handlers)
     app.state.zendesk = ZendeskState(world)
     app.state.limits = Limits(rate_limits == "realistic")
     install(app, Hooks(error=lambda fault, path: fault_response(fault.status, fault.retry_after)))

@@ -45,7 +45,9 @@ def fault_response(status: int, retry_after: int | None) -> Response:
             429,
             headers={"Retry-After": str(1 if retry_after is None else retry_after)},
         )
-    error = {403: "Forbidden", 500: "InternalError"}.get(status, "ServiceUnavailable")
+    error = {401: "Couldn't authenticate you", 403: "Forbidden", 500: "InternalError"}.get(
+        status, "ServiceUnavailable"
+    )
     response = ZendeskError(status, error, "Sandbox fault injected by /_sandbox/faults").response()
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)

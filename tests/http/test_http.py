@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 import requests
 import responses
+import urllib3
 from responses import matchers
 from structlog.testing import capture_logs
 
@@ -14,7 +17,9 @@ from csbridge.http.errors import (
     FatalHttpError,
     RetriesExhaustedError,
     UnknownOutcomeError,
+    WrongUrlError,
 )
+from csbridge.http.transport import transport_failure
 
 BASE = "https://api.example.test"
 TOKEN = "sekrit-token-123"
@@ -184,3 +189,42 @@ def test_error_messages_and_logs_never_carry_secrets(
         assert entry["endpoint"] == "/v2/export"
     assert rsps.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert not any(h.startswith("X-Csbridge") for h in rsps.calls[0].request.headers)
+
+
+def test_a_listing_answered_by_a_404_or_an_html_page_names_the_url_without_its_query(
+    rsps: responses.RequestsMock, sleeps: list[float]
+) -> None:
+    rsps.get(f"{BASE}/things", status=404, json={"error": "no route"})
+    rsps.get(f"{BASE}/things", body="<html>Log in</html>", content_type="text/html")
+    rsps.get(f"{BASE}/things", status=404, json={"error": "no such thing"})
+    api = client()
+    with pytest.raises(WrongUrlError) as info:
+        api.get("/things", params={"api_key": TOKEN}, endpoint="things", must_exist=True)
+    assert str(info.value) == (
+        f"acme things: HTTP 404, not found at {BASE}/things; check the configured base URL"
+    )
+    with pytest.raises(WrongUrlError, match="HTTP 200, an HTML page at"):
+        api.get("/things", endpoint="things", must_exist=True)
+    assert api.get("/things").status_code == 404  # a lookup's 404 is the caller's to read
+
+
+def test_a_final_403_is_a_credentials_error(
+    rsps: responses.RequestsMock, sleeps: list[float]
+) -> None:
+    rsps.get(f"{BASE}/me", status=403, json={"error": "missing scope"})
+    with pytest.raises(AuthError, match=r"HTTP 403: .*check the credentials under sources\.acme"):
+        client().get("/me")
+
+
+@pytest.mark.parametrize(("errno", "final"), [(socket.EAI_NONAME, True), (socket.EAI_AGAIN, False)])
+def test_an_unknown_host_is_final_but_a_temporary_dns_failure_is_retried(
+    errno: int, final: bool
+) -> None:
+    conn = urllib3.connection.HTTPConnection("nonexistent.invalid", 80)
+    cause = socket.gaierror(errno, "resolver says no")
+    try:
+        raise urllib3.exceptions.NameResolutionError("nonexistent.invalid", conn, cause) from cause
+    except urllib3.exceptions.NameResolutionError as exc:
+        failure = transport_failure(exc)
+    assert failure is not None and failure.fatal is final and failure.setup
+    assert failure.reason == "unknown host nonexistent.invalid; check the host name in base_url"

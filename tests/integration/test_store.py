@@ -182,10 +182,10 @@ def test_plain_postgres_urls_use_psycopg3() -> None:
 
 
 def test_upgrading_to_usage_users_forgets_only_the_mixpanel_cursor(database_url: str) -> None:
-    """Usage rows stored before 0003 have no users sketch: the next pull must refill them."""
+    """Usage rows stored before 0004 have no users sketch: the next pull must refill them."""
     engine = make_engine(database_url)
     try:
-        upgrade(engine, "0002_rule_episodes")
+        upgrade(engine, "0003_score_signals")
         with engine.begin() as connection:
             for stream in ("mixpanel.usage_days", "zendesk.tickets"):
                 connection.execute(

@@ -20,7 +20,9 @@ NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 TODAY = NOW.date()
 M5 = load_model("seed-5d")
 M6 = load_model("seed-6d")
-KEY_FEATURES = SignalOptions(
+
+# the product's key feature events (a config names them; none are assumed by default)
+KEYED = SignalOptions(
     key_features=(
         "Viewed Dashboard",
         "Ran Report",
@@ -144,24 +146,30 @@ def test_usage_signals_over_30_and_60_days() -> None:
     quarter = [day(k, users=4, events=5) for k in range(61, 91)]
     today_partial = day(0, users=50, events=999)  # the running day is left out
     usage = [*recent, *earlier, *quarter, today_partial]
-    s = compute_signals(facts(usage=usage), NOW, M6, KEY_FEATURES).values
+    s = compute_signals(facts(usage=usage), NOW, M6, KEYED).values
     assert s["usage.dau_mau"] == pytest.approx((14 * 4 + 8) / 30 / 8, abs=1e-4)
     assert s["usage.feature_breadth"] == pytest.approx(2 / 7)  # Logged In is not a key feature
     assert s["usage.usage_trend"] == pytest.approx((300 - 150) / 150)
     assert s["usage.license_utilization"] == pytest.approx(8 / 10)
-    five = compute_signals(facts(usage=[*recent, *earlier, *quarter]), NOW, M5, KEY_FEATURES).values
+    five = compute_signals(facts(usage=[*recent, *earlier, *quarter]), NOW, M5, KEYED).values
     assert five["growth.user_expansion"] == pytest.approx((8 - 4) / 4)
     assert five["usage.feature_adoption"] == pytest.approx(2 / 7)
 
 
 def test_silent_account_scores_zero_usage_not_missing() -> None:
     old = [day(k, users=3, events=30) for k in range(40, 60)]
-    s = compute_signals(facts(usage=old), NOW, M6, KEY_FEATURES)
+    s = compute_signals(facts(usage=old), NOW, M6, KEYED)
     assert s.values["usage.dau_mau"] == 0.0
     assert s.values["usage.feature_breadth"] == 0.0
     assert s.values["usage.usage_trend"] == -1.0
     assert s.values["usage.license_utilization"] == 0.0
     assert s.last_seen_at == old[0].last_event_at  # day 40 ago is the latest
+
+
+def test_without_configured_key_features_adoption_has_no_data() -> None:
+    recent = [day(k, users=4, events=20, **{"Ran_Report": 1}) for k in range(1, 15)]
+    s = compute_signals(facts(usage=recent), NOW, M6).values
+    assert "usage.feature_breadth" not in s and s["usage.dau_mau"] > 0
 
 
 def test_without_usage_the_crm_seat_count_feeds_license_utilization() -> None:

@@ -18,6 +18,7 @@ import pytest
 from csbridge.connectors.protocol import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult
 from csbridge.http.errors import QuotaExhaustedError, UnknownOutcomeError
 from csbridge.store.store import Store, open_store
+from csbridge.sync import ledger
 from csbridge.sync.apply import ApplyOptions, apply_changes
 from csbridge.sync.apply_tasks import TaskApplier
 from csbridge.sync.changes import ChangeSet, DesiredState, LedgerState, Notification, TaskToCreate
@@ -242,6 +243,23 @@ def test_a_timed_out_create_is_looked_up_before_any_retry(store: Store) -> None:
     assert report.ok and report.tasks_found == 2 and report.tasks_created == 0
     assert crm.calls == ["find", "create", "find"] and slept[0] == 2.0
     assert len(crm.tasks) == 2
+
+
+def test_a_rejected_task_is_failed_whatever_the_crm_error_text_says(store: Store) -> None:
+    """Only an unknown outcome leaves a task pending; a CRM error message that happens
+    to read like ours ("looked up next run") is still a rejection."""
+
+    class Rejecting(FakeCrm):
+        def create_tasks(self, tasks: Sequence[TaskCreate]) -> list[WriteResult]:
+            self._call("create")
+            return [WriteResult(t.key, False, error="INVALID: looked up next run") for t in tasks]
+
+    crm = Rejecting()
+    report = apply_changes(changes_for(store, tasks_state(1)), crm, store, OPTIONS)
+    assert not report.ok and [f.reason for f in report.failed] == ["INVALID: looked up next run"]
+    key = report.failed[0].ref
+    state = ledger.key_states(store, "hubspot", [key])[key]
+    assert state[0] == "failed"  # not "pending", which only an unknown outcome leaves
 
 
 def test_quota_guard_stops_cleanly_and_the_next_run_resumes(store: Store) -> None:

@@ -12,7 +12,9 @@ from csbridge.scoring import Engine, load_model
 from csbridge.scoring.explain import drivers_text, explain
 from csbridge.scoring.rules import NpsAnswer, RuleContext, evaluate
 from csbridge.scoring.rules_config import load_rules
+from csbridge.sync.changes import LedgerState
 from csbridge.sync.desired import desired_state, sticky_band
+from csbridge.sync.plan import plan_account
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 MODEL = load_model("seed-6d")
@@ -168,3 +170,25 @@ def test_dimension_scores_and_previous_score_become_fields() -> None:
     assert state.fields["Health_Financial__c"] is None  # no data: the field is cleared
     assert state.fields["Health_Previous__c"] == 61.0
     assert "dimension.usage" not in state.unmapped
+
+
+def test_a_rules_tag_remove_takes_the_tag_off_in_the_plan() -> None:
+    """Tags are a desired set: the churn-risk tag is on while the rule adds it; once the
+    episode ends the rule says `tag_remove`, the desired set lacks it and the plan
+    removes it from the record, leaving a CSM's own tag alone."""
+    score = ENGINE.score("A1", indicator_scores={"usage.dau_mau": 10})
+    sick = RuleContext("A1", score=30.0)
+    first = evaluate(sick, RULES, NOW)
+    before = desired_state(score, sick, first.actions, SF, NOW)
+    assert "Churn Risk" in before.tags
+
+    later = NOW + timedelta(days=1)
+    well = RuleContext("A1", score=90.0, episodes=first.episodes)
+    second = evaluate(well, RULES, later)
+    assert ("tag_remove", "Churn Risk") in {(a.kind, a.tag) for a in second.actions}
+    after = desired_state(score, well, second.actions, SF, later)
+    assert "Churn Risk" not in after.tags
+
+    ledger = LedgerState(before.fields, before.tags | {"VIP"})
+    changes = plan_account(after, ledger, RULES.owned_tags)
+    assert changes.tags.removed == ("Churn Risk",) and "VIP" not in changes.tags.removed

@@ -135,7 +135,7 @@ class HubspotConnector:
     ) -> Mapping[str, Any]:
         """One page of a list endpoint: `params`, plus the `after` token past the first."""
         page = {**params, "after": after} if after else params
-        return self._json(self.client.get(path, params=page, endpoint=endpoint))
+        return self._json(self.client.get(path, params=page, endpoint=endpoint, must_exist=True))
 
     # -- incremental search in self-splitting time windows ---------------------------------
 
@@ -163,6 +163,7 @@ class HubspotConnector:
                     endpoint=f"{object_type} search",
                     bucket="search",
                     idempotent=True,
+                    must_exist=True,
                 )
             )
             results = list(body.get("results") or [])

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import requests
 
 from csbridge.config import Settings
+from csbridge.connectors.crm_schema import check_missing_field
 from csbridge.connectors.hubspot.client import hubspot_client
 from csbridge.connectors.protocol import (
     BatchRejectedError,
@@ -249,6 +250,8 @@ class HubspotWriter:
             headers[BUCKET_HEADER] = bucket
         response = self.client.session.post(self.client.url(path), json=body, headers=headers)
         status = response.status_code
+        if status == 400:
+            check_missing_field(SYSTEM, endpoint, _message(response))
         if status == 400 and write:
             raise BatchRejectedError(SYSTEM, f"{endpoint}: {_message(response)}")
         if status in (400, 404):  # a bad search or read; an object type the portal lacks
@@ -285,6 +288,7 @@ def _outcomes(
     unnamed: list[str] = []
     for error in body.get("errors") or []:
         text = f"{error.get('category') or 'ERROR'}: {error.get('message') or 'no message'}"
+        check_missing_field(SYSTEM, "batch write", text)  # a schema problem, not a record's
         context = error.get("context") or {}
         named = [*(context.get("ids") or []), *(context.get("objectWriteTraceId") or [])]
         if not named:

@@ -144,6 +144,7 @@ class MixpanelConnector:
             stream=True,
             endpoint="export",
             bucket="export",
+            must_exist=True,
         )
         try:
             chunks = response.iter_content(chunk_size=self.options.chunk_size)

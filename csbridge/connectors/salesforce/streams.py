@@ -42,6 +42,9 @@ from csbridge.http.client import ApiClient
 from csbridge.http.errors import (
     AuthError,
     SimpleResponse,
+    WrongUrlError,
+    check_api_answer,
+    safe_url,
 )
 from csbridge.http.paginate import Page, Paginator, follow
 from csbridge.models import Account, Contact, Opportunity, Owner, SurveyResponse
@@ -72,6 +75,7 @@ def login(settings: SalesforceSettings, client: ApiClient) -> str:
         },
         endpoint="oauth2/token",
         idempotent=True,
+        must_exist=True,
     )
     token = response.json().get("access_token")
     if not token:
@@ -215,7 +219,13 @@ class SalesforceConnector:
                 raise _NotFound(endpoint) from None
             verdict = self.client.classify(response)
             self.client.raise_for_verdict(verdict, endpoint, exc.status, True)
+            check_api_answer(SYSTEM, endpoint, response, str(exc.url))
             raise
+        except ValueError:  # simple-salesforce could not decode the answer: not the API
+            where = safe_url(self.settings.instance_url)
+            raise WrongUrlError(
+                SYSTEM, endpoint, f"the answer is not JSON at {where}; check instance_url"
+            ) from None
         return dict(result)
 
     # -- record parsing ------------------------------------------------------------------

@@ -21,6 +21,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceOperationError
 
 from csbridge.config import SalesforceSettings, Settings
+from csbridge.connectors.crm_schema import check_missing_field
 from csbridge.connectors.protocol import (
     BatchRejectedError,
     RecordUpdate,
@@ -237,6 +238,8 @@ class SalesforceWriter:
             return fn()
         except SalesforceError as exc:
             content = exc.content
+            if exc.status == 400:
+                check_missing_field(SYSTEM, endpoint, _reason(content))
             if exc.status == 400 and write:
                 raise BatchRejectedError(SYSTEM, f"{endpoint}: {_reason(content)}") from None
             if exc.status == 400:

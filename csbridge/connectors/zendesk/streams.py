@@ -219,7 +219,9 @@ class ZendeskConnector:
     def _get(
         self, path: str, params: Mapping[str, Any], endpoint: str, bucket: str | None = None
     ) -> dict[str, Any]:
-        response = self.client.get(path, params=params, endpoint=endpoint, bucket=bucket)
+        response = self.client.get(
+            path, params=params, endpoint=endpoint, bucket=bucket, must_exist=True
+        )
         body = response.json()
         if not isinstance(body, dict):
             raise FatalHttpError(SYSTEM, endpoint, "the answer is not a JSON object")

@@ -23,7 +23,12 @@ from csbridge.connectors.salesforce.streams import open_salesforce
 from csbridge.connectors.salesforce.write import SalesforceWriter, csv_value, salesforce_writer
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient, CallAccounting
-from csbridge.http.errors import FatalHttpError, QuotaExhaustedError, UnknownOutcomeError
+from csbridge.http.errors import (
+    FatalHttpError,
+    MissingFieldError,
+    QuotaExhaustedError,
+    UnknownOutcomeError,
+)
 from csbridge.mappings.fields import load_field_mapping
 from csbridge_sandbox.runner import Sandbox, run_sandbox
 
@@ -244,9 +249,19 @@ def test_a_400_to_a_query_is_a_fatal_error_not_a_rejected_batch(
     rsps.get(
         f"{SF_BASE}/query/",
         status=400,
+        json=[{"errorCode": "MALFORMED_QUERY", "message": "unexpected token: 'FROM'"}],
+    )
+    with pytest.raises(FatalHttpError, match="HTTP 400: MALFORMED_QUERY: unexpected token"):
+        writer().find_tasks(["k"])
+
+
+def test_a_missing_custom_field_says_to_run_init_crm(rsps: responses.RequestsMock) -> None:
+    rsps.get(
+        f"{SF_BASE}/query/",
+        status=400,
         json=[{"errorCode": "INVALID_FIELD", "message": "No such column 'Csbridge_Key__c'"}],
     )
-    with pytest.raises(FatalHttpError, match="HTTP 400: INVALID_FIELD: No such column"):
+    with pytest.raises(MissingFieldError, match="no field Csbridge_Key__c; run `csbridge init-crm"):
         writer().find_tasks(["k"])
 
 

@@ -5,8 +5,8 @@ this revision have no users sketch, and monthly-active users would fall back to 
 busiest day for up to 90 days: forgetting the Mixpanel cursor makes the next pull read
 the whole initial window again, and its upserts replace those rows.
 
-Revision ID: 0003_usage_users
-Revises: 0002_rule_episodes
+Revision ID: 0004_usage_users
+Revises: 0003_score_signals
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_usage_users"
-down_revision: str | None = "0002_rule_episodes"
+revision: str = "0004_usage_users"
+down_revision: str | None = "0003_score_signals"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
