@@ -10,8 +10,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# fightchurn's SQL listings check our GRR/NRR/churn maths; its wheel is read, not installed
+# (it pins SQLAlchemy 1.4), so it is only downloaded.
+
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,sandbox]'
+	$(BIN)/pip download --quiet --no-deps fightchurn==1.2.0 -d $(VENV)/wheels
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "backtest",
     "calibrate",
     "history",
+    "report",
 )
 
 # The batch commands whose long steps show progress; the worker and the web service,

@@ -35,6 +35,23 @@ def postgres_schema() -> Iterator[str]:
             admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+def lock_holders(url: str, name: str = "run") -> int:
+    """How many PostgreSQL backends hold lock `name` of the store at `url` right now."""
+    store = open_store(url, apply_migrations=False)
+    try:
+        with store.engine.connect() as conn:
+            key = advisory_key(conn, name)
+            return int(
+                conn.exec_driver_sql(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 1",
+                    ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF),
+                ).scalar_one()
+            )
+    finally:
+        store.close()
+
+
 def terminate_lock_holder(url: str, name: str = "run") -> int:
     """Kill the PostgreSQL backend holding the run lock of the store at `url` (as a
     failover or a proxy's idle timeout would); return how many backends were killed."""

@@ -4,25 +4,32 @@ Prints a short summary on the terminal and, with `--report PATH`, the run's JSON
 report. Exit 0 only when every write landed; 1 when some did not (they are listed and
 go out on the next run), including a run that lost its lock midway (it stops writing,
 prints one line saying so, and the next run does the rest); 2 for a problem to fix
-first (config, credentials, lock held).
+first (config, credentials, lock held, a bad `--shard`).
 A dry run writes nothing, so it says what it would write and exits 0.
+With a PATH ending in .html the report is a page (`csbridge.reports.run_page`).
+
+`--shard I/N --no-pull` runs one shard of the customers (`csbridge.sync.shard`) under
+its own lock, so N shards run side by side after one `csbridge pull`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from csbridge.commands.health import SIGNALS_HELP, load_options, parse_now
 from csbridge.config import load_config
 from csbridge.errors import CsbridgeError
+from csbridge.reports.run_page import write_run_report
 from csbridge.store.lock import run_lock
-from csbridge.store.store import open_store
+from csbridge.store.store import Store, open_store
 from csbridge.sync.notify import Notifier
 from csbridge.sync.run import RunReport, run_sync
+from csbridge.sync.shard import Shard, parse_shard
 
 SHOWN_FAILURES = 10
 
@@ -40,14 +47,33 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="plan only: write nothing into the CRMs or history"
     )
-    parser.add_argument("--report", metavar="PATH", help="write the JSON run report here")
+    parser.add_argument(
+        "--report",
+        metavar="PATH",
+        help="write the run report here: an HTML page when PATH ends in .html, else JSON",
+    )
     parser.add_argument("--now", metavar="ISO", help="run as of this time (default: now)")
     parser.add_argument("--signals", metavar="FILE", help=SIGNALS_HELP)
+    parser.add_argument(
+        "--no-pull", action="store_true", help="skip the pull: score what the store holds"
+    )
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="only the customers of shard I of N (1-based, by a hash of the customer key); "
+        "needs --no-pull: run `csbridge pull` once, then the N shards side by side",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """One run under the store's lock; exit 0 only when every write landed (or a dry run)."""
+    shard = None if args.shard is None else parse_shard(args.shard)
+    if shard is not None and not args.no_pull:
+        raise CsbridgeError(
+            f"--shard {shard} needs --no-pull: the shards share one pull; run "
+            "`csbridge pull` first, then each `csbridge run --shard I/N --no-pull`"
+        )
     settings = load_config(args.config)
     if not settings.crm.targets:
         raise CsbridgeError(
@@ -58,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     now = parse_now(args.now)
     store = open_store(settings.database_url)
     try:
-        with run_lock(store) as lock:
+        with _locks(store, shard) as verify:
             notifier = Notifier(settings.notifications, settings.http)
             try:
                 report = run_sync(
@@ -66,9 +92,11 @@ def run(args: argparse.Namespace) -> int:
                     store,
                     now,
                     dry_run=args.dry_run,
+                    pull_first=not args.no_pull,
                     notifier=notifier,
                     options=options,
-                    verify_lock=lock.verify,
+                    verify_lock=verify,
+                    shard=shard,
                 )
             finally:
                 notifier.close()
@@ -76,13 +104,28 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     document = report.as_dict()
     if args.report:
-        path = Path(args.report)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        write_run_report(Path(args.report), document)
     sys.stdout.write(summary(report))
     if report.lock_lost:
         print(f"csbridge: error: {report.lock_lost}", file=sys.stderr)
     return 0 if report.ok or report.dry_run else 1
+
+
+@contextmanager
+def _locks(store: Store, shard: Shard | None) -> Iterator[Callable[[], None]]:
+    """The store's lock (shared by the shards of a sharded run, with the shard's own lock)
+    for the block; yields the check to call before each write batch."""
+    if shard is None:
+        with run_lock(store) as lock:
+            yield lock.verify
+        return
+    with run_lock(store, shared=True) as whole, run_lock(store, shard.lock_name) as own:
+
+        def verify() -> None:
+            whole.verify()
+            own.verify()
+
+        yield verify
 
 
 def summary(report: RunReport) -> str:
@@ -90,7 +133,8 @@ def summary(report: RunReport) -> str:
     data = report.as_dict()
     bands = ", ".join(f"{k} {v}" for k, v in data["bands"].items()) or "-"
     lines = [
-        f"{'Dry run' if report.dry_run else 'Run'} {report.run_id[:8]}: "
+        f"{'Dry run' if report.dry_run else 'Run'} {report.run_id[:8]}"
+        f"{'' if report.shard is None else f' (shard {report.shard})'}: "
         f"{report.accounts_scored} accounts scored ({bands}) in {data['duration_seconds']:.1f} s"
     ]
     for name, crm in data["crm"].items():

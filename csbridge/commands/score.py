@@ -10,12 +10,12 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
-
-from csbridge.account_files import AccountInput, read_accounts
+from csbridge.account_files import read_accounts
+from csbridge.commands.score_pool import json_chunks
 from csbridge.errors import CsbridgeError
 from csbridge.scoring import Engine, ScoreResult, ScoringInputError, load_model
 from csbridge.tables import format_table
@@ -42,44 +42,34 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     engine = Engine(load_model(args.model))
-    results = score_file(engine, args.input)
     with _output(args.output) as out:
         if args.format == "json":
-            write_json(engine, results, out)
+            write_json(engine, json_chunks(engine, args.input, BATCH_SIZE), out)
         else:
-            write_table(engine, results, out)
+            write_table(engine, score_file(engine, args.input), out)
     return 0
 
 
-def score_file(engine: Engine, path: str, batch_size: int = BATCH_SIZE) -> Iterator[ScoreResult]:
-    """Score every account of the file in batches; errors name the file and line."""
-    batch: list[AccountInput] = []
-    for account in read_accounts(path):
-        batch.append(account)
-        if len(batch) == batch_size:
-            yield from _score_batch(engine, batch)
-            batch = []
-    if batch:
-        yield from _score_batch(engine, batch)
+def score_file(engine: Engine, path: str) -> Iterator[ScoreResult]:
+    """Score the file's accounts a batch at a time (memory is bounded by one batch,
+    whatever the file's size); errors name the file and line."""
+    accounts = read_accounts(path)
+    while batch := list(islice(accounts, BATCH_SIZE)):
+        try:
+            yield from engine.score_many([account[:4] for account in batch])
+        except ScoringInputError as exc:
+            raise CsbridgeError(f"{batch[exc.row].where}: {exc}") from None
 
 
-def _score_batch(engine: Engine, batch: list[AccountInput]) -> list[ScoreResult]:
-    try:
-        return engine.score_many(
-            [(a.id, a.signals, a.indicator_scores, a.attributes) for a in batch]
-        )
-    except ScoringInputError as exc:
-        raise CsbridgeError(f"{batch[exc.row].where}: {exc}") from None
-
-
-def write_json(engine: Engine, results: Iterable[ScoreResult], out: IO[str]) -> None:
-    """Stream `{"model": ..., "accounts": [...]}`, one account per line."""
+def write_json(engine: Engine, chunks: Iterable[bytes], out: IO[str]) -> None:
+    """Stream `{"model": ..., "accounts": [...]}`, one account per line, a chunk at a time
+    (each chunk is its accounts' JSON, ",\n"-joined)."""
     model = json.dumps({"name": engine.model.name, "hash": engine.model_hash})
     out.write(f'{{"model": {model}, "accounts": [')
     sep = "\n"
-    for result in results:
+    for chunk in chunks:
         out.write(sep)
-        out.write(orjson.dumps(result.as_dict()).decode())
+        out.write(chunk.decode())
         sep = ",\n"
     out.write("\n]}\n")
 

@@ -17,13 +17,14 @@ import numpy.typing as npt
 from csbridge.errors import CsbridgeError
 from csbridge.scoring.bands import band_indices
 from csbridge.scoring.calibration import churn_probability
+from csbridge.scoring.columns import Columns, Drivers, JsonRows, pick_drivers
 from csbridge.scoring.model import ScoringModel
 from csbridge.scoring.results import ScoreResult
+from csbridge.scoring.segments import Placement
 from csbridge.scoring.transforms import check_number, column_scorer
 
 NEUTRAL_SCORE = 50.0
 DRIVERS_EACH_WAY = 3
-DRIVER_MIN_IMPACT = 0.005
 
 Floats = npt.NDArray[np.float64]
 AccountIn = tuple[str, Mapping[str, Any] | None, Mapping[str, Any] | None, Mapping[str, Any] | None]
@@ -66,6 +67,7 @@ class Engine:
             dname, iname = key.split(".", 1)
             self.weights[i, dim_of[i]] = model.indicator_weight(dname, iname)
         self.ind_w: Floats = self.weights.sum(axis=1)
+        self.json_rows = JsonRows(self.keys, self.dimension_names)
 
     def score(
         self,
@@ -82,6 +84,15 @@ class Engine:
         ids = [a[0] for a in accounts]
         values = self._indicator_values(accounts, ids)
         return self._combine(accounts, ids, values)
+
+    def score_json(self, accounts: Sequence[AccountIn]) -> list[bytes]:
+        """`orjson.dumps(r.as_dict())` for each of `score_many(accounts)`, without the dicts.
+
+        For callers that only print the results (`csbridge score`): several times faster.
+        """
+        ids = [a[0] for a in accounts]
+        columns = self._columns(self._indicator_values(accounts, ids))
+        return self.json_rows.rows(ids, columns, self._placements(accounts))
 
     def _indicator_values(self, accounts: Sequence[AccountIn], ids: list[str]) -> Floats:
         """The B x n matrix of indicator scores (NaN where an indicator has no data)."""
@@ -128,9 +139,8 @@ class Engine:
             hint = f"dimensions are {', '.join(self.dimension_names)}"
         return f"unknown indicator for model {self.model.name!r} ({hint})"
 
-    def _combine(
-        self, accounts: Sequence[AccountIn], ids: list[str], values: Floats
-    ) -> list[ScoreResult]:
+    def _columns(self, values: Floats) -> Columns:
+        """The batch's scores, dimensions and drivers as arrays (the model's maths)."""
         present = ~np.isnan(values)
         scored = values.copy()
         used = present
@@ -150,45 +160,65 @@ class Engine:
             eff = eff_dim[:, self.dim_of] * self.ind_w / w_sum[:, self.dim_of]
             impact = np.where(used, eff * (scored - total[:, None]), np.nan)
         shown = np.round(total, 2)
-        status = self._status(shown)
         calibration = self.model.calibration
-        probability = (
-            None
+        return Columns(
+            shown=shown,
+            status=self._status(shown),
+            coverage=np.round(covered @ self.dim_w, 4),
+            dim_score=dim_score,
+            eff_dim=eff_dim,
+            covered=covered,
+            drivers=pick_drivers(impact, scored, present, self.drivers_each_way),
+            churn=None
             if calibration is None
-            else np.round(churn_probability(calibration, shown), 4).tolist()
+            else np.round(churn_probability(calibration, shown), 4),
         )
-        coverage = np.round(covered @ self.dim_w, 4)
-        drivers = self._drivers(impact, scored, present)
-        dims = self._dimension_rows(dim_score, eff_dim, covered)
+
+    def _placements(self, accounts: Sequence[AccountIn]) -> list[Placement | None]:
+        """Each account's segment placement; raises ScoringInputError for a bad attribute."""
         segments = self.model.segments
+        if segments is None:
+            return [None] * len(accounts)
+        placements = []
+        for r, (account_id, _, _, attributes) in enumerate(accounts):
+            try:
+                placements.append(segments.place(attributes) if attributes else None)
+            except ValueError as exc:
+                raise ScoringInputError(f"account {account_id!r}: {exc}", row=r) from None
+        return placements
+
+    def _combine(
+        self, accounts: Sequence[AccountIn], ids: list[str], values: Floats
+    ) -> list[ScoreResult]:
+        columns = self._columns(values)
+        placements = self._placements(accounts)
+        drivers = self._drivers(columns.drivers)
+        dims = self._dimension_rows(columns.dimension_numbers())
         results = []
         keys = self.keys
         rows = values.tolist()
-        for r, (account_id, _, _, attributes) in enumerate(accounts):
+        shown, coverage = columns.shown.tolist(), columns.coverage.tolist()
+        churn = None if columns.churn is None else columns.churn.tolist()
+        for r, placed in enumerate(placements):
             s = shown[r]
             data: dict[str, Any] = {
-                "id": account_id,
-                "score": None if s != s else float(s),
-                "status": status[r],
-                "coverage": float(coverage[r]),
+                "id": ids[r],
+                "score": None if s != s else s,
+                "status": columns.status[r],
+                "coverage": coverage[r],
                 "segment": None,
                 "dimensions": dims[r],
                 "drivers": drivers[r],
             }
-            if probability is not None:
-                p = probability[r]
+            if churn is not None:
+                p = churn[r]
                 data["churn_probability"] = None if p != p else p
-            if segments is not None and attributes:
-                try:
-                    placed = segments.place(attributes)
-                except ValueError as exc:
-                    raise ScoringInputError(f"account {account_id!r}: {exc}", row=r) from None
-                if placed is not None:
-                    data["segment"] = placed.cell.segment
-                    if placed.cell.accounts_per_csm is not None:
-                        data["accounts_per_csm"] = placed.cell.accounts_per_csm
-                    if placed.note is not None:
-                        data["segment_note"] = placed.note
+            if placed is not None:
+                data["segment"] = placed.cell.segment
+                if placed.cell.accounts_per_csm is not None:
+                    data["accounts_per_csm"] = placed.cell.accounts_per_csm
+                if placed.note is not None:
+                    data["segment_note"] = placed.note
             results.append(ScoreResult(data, keys, rows[r]))
         return results
 
@@ -198,64 +228,29 @@ class Engine:
         idx = band_indices(shown, self.model.bands).tolist()
         return ["no_data" if s != s else names[i] for s, i in zip(shown.tolist(), idx, strict=True)]
 
-    def _dimension_rows(
-        self, dim_score: Floats, eff_dim: Floats, covered: Floats
-    ) -> list[dict[str, dict[str, float | None]]]:
-        scores = np.round(dim_score, 2).tolist()
-        weights = np.round(eff_dim, 4).tolist()
-        contrib = np.round(np.nan_to_num(dim_score * eff_dim), 2).tolist()
-        cover = np.round(covered, 4).tolist()
-        names = self.dimension_names
-        return [
-            {
-                name: {
-                    "score": None if sc != sc else sc,
-                    "weight": we,
-                    "contribution": co,
-                    "coverage": cv,
-                }
-                for name, sc, we, co, cv in zip(names, s, w, c, v, strict=True)
-            }
-            for s, w, c, v in zip(scores, weights, contrib, cover, strict=True)
+    def _dimension_rows(self, numbers: Floats) -> list[dict[str, dict[str, float | None]]]:
+        """Each account's dimensions, built from flat columns (one comprehension, not B)."""
+        flat = numbers.ravel().tolist()
+        cells = [
+            {"score": None if sc != sc else sc, "weight": we, "contribution": co, "coverage": cv}
+            for sc, we, co, cv in zip(flat[0::4], flat[1::4], flat[2::4], flat[3::4], strict=True)
         ]
+        names, nd = self.dimension_names, len(self.dimension_names)
+        return [dict(zip(names, cells[s : s + nd], strict=True)) for s in range(0, len(cells), nd)]
 
-    def _drivers(
-        self, impact: Floats, scored: Floats, present: npt.NDArray[np.bool_]
-    ) -> list[list[dict[str, Any]]]:
-        """Indicators that pulled the score down or up most, per account.
-
-        Impact is the indicator's effective weight times its distance from the account's
-        own score, in points; impacts sum to zero over an account's indicators.
-        """
-        k = self.drivers_each_way
-        order = np.argsort(np.nan_to_num(impact, nan=0.0), axis=1, kind="stable")
-        pick = np.concatenate([order[:, :k], order[:, ::-1][:, :k]], axis=1)
-        rows = np.arange(impact.shape[0])[:, None]
-        chosen = np.round(impact[rows, pick], 2).tolist()
-        chosen_scores = np.round(scored[rows, pick], 2).tolist()
-        imputed = (~present[rows, pick]).tolist()
-        keys = self.keys
-        out = []
-        for idx, imps, scs, imp_flags in zip(
-            pick.tolist(), chosen, chosen_scores, imputed, strict=True
-        ):
-            drivers = []
-            for j, i in enumerate(idx):
-                x = imps[j]
-                if (
-                    x != x
-                    or (j < k and x > -DRIVER_MIN_IMPACT)
-                    or (j >= k and x < DRIVER_MIN_IMPACT)
-                ):
-                    continue
-                d: dict[str, Any] = {
-                    "indicator": keys[i],
-                    "score": scs[j],
-                    "impact": x,
-                    "direction": "down" if j < k else "up",
-                }
-                if imp_flags[j]:
-                    d["imputed"] = True
-                drivers.append(d)
-            out.append(drivers)
-        return out
+    def _drivers(self, drivers: Drivers) -> list[list[dict[str, Any]]]:
+        """Each account's drivers as the dicts of `ScoreResult.data`."""
+        flat = [
+            {"indicator": ind, "score": sc, "impact": im, "direction": "down" if dn else "up"}
+            for ind, sc, im, dn in zip(
+                map(self.keys.__getitem__, drivers.indicator),
+                drivers.score.tolist(),
+                drivers.impact.tolist(),
+                drivers.down,
+                strict=True,
+            )
+        ]
+        for j in np.flatnonzero(drivers.imputed).tolist():
+            flat[j]["imputed"] = True
+        ends = drivers.ends
+        return [flat[s:e] for s, e in zip([0, *ends[:-1]], ends, strict=True)]

@@ -14,6 +14,10 @@ each other.
 
 SQLite: an exclusive `flock` on `<database>.lock` beside the database file; the kernel
 holds it until the process dies, so `verify()` has nothing to check.
+
+Shards (`csbridge run --shard I/N`) run side by side: each holds the store's lock
+*shared* (so no whole run, pull or webhook reaction starts meanwhile, and a shard
+never starts beside one) and its own shard's lock (`name`) exclusively.
 """
 
 from __future__ import annotations
@@ -82,17 +86,21 @@ class LockGuard:
 
 
 @contextmanager
-def run_lock(store: Store, name: str = "run") -> Iterator[LockGuard]:
-    """Hold the store's lock for the block, or raise `RunLockedError` at once."""
+def run_lock(store: Store, name: str = "run", *, shared: bool = False) -> Iterator[LockGuard]:
+    """Hold the store's lock `name` for the block, or raise `RunLockedError` at once.
+
+    `shared`: any number of holders at once, but none beside an exclusive one.
+    """
     if store.engine.dialect.name == "postgresql":
-        with _advisory(store, name) as guard:
+        with _advisory(store, name, shared) as guard:
             yield guard
         return
     database = store.engine.url.database
     if not database or database == ":memory:":
         yield LockGuard()  # a private in-memory database: nobody else can run against it
         return
-    with _file_lock(Path(f"{database}.lock"), store.url):
+    path = Path(f"{database}.lock" if name == "run" else f"{database}.{name}.lock")
+    with _file_lock(path, store.url, shared):
         yield LockGuard()
 
 
@@ -104,15 +112,16 @@ def advisory_key(conn: Connection, name: str) -> int:
 
 
 @contextmanager
-def _advisory(store: Store, name: str) -> Iterator[LockGuard]:
+def _advisory(store: Store, name: str, shared: bool) -> Iterator[LockGuard]:
     conn = store.engine.connect()
+    mode = "_shared" if shared else ""
     try:
         key = advisory_key(conn, name)
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one()
+        got = conn.execute(text(f"SELECT pg_try_advisory_lock{mode}(:k)"), {"k": key}).scalar_one()
         conn.commit()
         if not got:
             raise RunLockedError(
-                f"another csbridge run (or pull) holds the lock on {store.url}; "
+                f"another csbridge {_holder(name)} holds the lock on {store.url}; "
                 "wait for it to finish (runs never overlap)"
             )
         guard = LockGuard(conn, key, store.url)
@@ -120,18 +129,26 @@ def _advisory(store: Store, name: str) -> Iterator[LockGuard]:
             yield guard
         finally:
             if guard.lost is None:
-                _unlock(conn, key)
+                _unlock(conn, key, mode)
     finally:
         with suppress(DBAPIError):
             conn.close()
 
 
-def _unlock(conn: Connection, key: int) -> None:
+def _unlock(conn: Connection, key: int, mode: str) -> None:
     """Release the lock, then the connection; a connection that died meanwhile took the
     lock with it, so neither step may fail the run's end."""
     with suppress(DBAPIError):
-        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        conn.execute(text(f"SELECT pg_advisory_unlock{mode}(:k)"), {"k": key})
         conn.commit()
+
+
+def _holder(name: str) -> str:
+    """Who holds lock `name`, for the message: "run (or pull)", or "run of shard 3/8"."""
+    if name.startswith("run-shard-"):
+        index, _, count = name.removeprefix("run-shard-").partition("-of-")
+        return f"run of shard {index}/{count}"
+    return "run (or pull)"
 
 
 def _first_line(exc: DBAPIError) -> str:
@@ -139,18 +156,18 @@ def _first_line(exc: DBAPIError) -> str:
 
 
 @contextmanager
-def _file_lock(path: Path, url: str) -> Iterator[None]:
+def _file_lock(path: Path, url: str, shared: bool) -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
             raise RunLockedError(
                 f"another csbridge run or pull (pid {holder}) holds {path} for {url}; "
                 "wait for it to finish (runs never overlap)"
             ) from None
-        os.ftruncate(fd, 0)
+        os.ftruncate(fd, 0)  # shared holders: the last one's pid is shown
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:

@@ -118,6 +118,28 @@ def load_customer(
     return _gather(store, index, accounts, now, anchors, [customer], members)
 
 
+def load_customers(
+    store: Store,
+    index: IdentityIndex,
+    accounts: Sequence[Account],
+    keys: Sequence[str],
+    groups: Mapping[str, Sequence[str]],
+    now: datetime | None = None,
+    anchors: Sequence[str] = ANCHORS,
+    usage_days: int = USAGE_DAYS,
+) -> Portfolio:
+    """`keys`' customers with the facts `load_portfolio` gives them, reading only their
+    accounts' facts, so a caller can walk a large portfolio a slice at a time.
+    `groups` maps customer key → its Mixpanel group keys; usage reaches `usage_days` back."""
+    wanted = set(keys)
+    members: dict[str, list[str]] = {}
+    for (source, account_id), found in index.by_source_id.items():
+        if found in wanted:
+            members.setdefault(source, []).append(account_id)
+    members["mixpanel"] = sorted({g for key in keys for g in groups.get(key, ())})
+    return _gather(store, index, accounts, now, anchors, keys, members, usage_days)
+
+
 def usage_rates(
     store: Store, index: IdentityIndex, now: datetime, targets: Collection[str]
 ) -> list[tuple[float | None, float | None]]:
@@ -139,6 +161,7 @@ def _gather(
     anchors: Sequence[str],
     keys: Sequence[str],
     members: Mapping[str, Sequence[str]] | None,
+    usage_days: int = USAGE_DAYS,
 ) -> Portfolio:
     """`keys`' customers with their facts: every fact, or only those of `members`'
     account ids (source → ids)."""
@@ -154,7 +177,7 @@ def _gather(
         ]
 
     by_id: dict[tuple[str, str], Account] = {(a.source, a.id): a for a in accounts}
-    usage_since = None if now is None else now - timedelta(days=USAGE_DAYS)
+    usage_since = None if now is None else now - timedelta(days=usage_days)
     survey_since = None if now is None else now - timedelta(days=SURVEY_DAYS)
     contacts = index.group("contacts", load(Contact))
     opps = index.group("opportunities", load(Opportunity))

@@ -9,8 +9,12 @@ next target after applying the previous one means a notification sent for the fi
 not sent again for the second. Score history and rule episodes are stored after the
 writes (a dry run stores nothing and writes nothing).
 
+With a `shard`, only that shard's customers are scored, planned, written and stored
+(`csbridge.sync.shard`); the pull is left to a `csbridge pull` run before the shards.
+
 The report (`RunReport.as_dict()`) is the run's JSON: accounts scored, counts per band,
-per CRM what landed and what failed with the reason, API calls per system, duration.
+per CRM what landed and what failed with the reason, API calls per system, duration
+and seconds per step.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from csbridge.sync.ledger import read_ledger
 from csbridge.sync.plan import ledger_states, plan
 from csbridge.sync.portfolio import load_portfolio
 from csbridge.sync.pull import pull
+from csbridge.sync.shard import Shard, shard_customers
 
 log = structlog.get_logger("csbridge.run")
 WriterFactory = Callable[[Crm, Settings, CallAccounting], CrmWriter]
@@ -69,9 +74,18 @@ class RunReport:
     accounting: CallAccounting = field(default_factory=CallAccounting)
     unmatched: int = 0
     seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step, in order
     ok: bool = True
     stopped: str | None = None  # "lock_lost": the run stopped writing (see `lock_lost`)
     lock_lost: str | None = None
+    shard: Shard | None = None
+    _mark: float = field(default_factory=time.monotonic, repr=False)
+
+    def lap(self, step: str) -> None:
+        """Record the seconds since the previous step ended (or the run began) as `step`."""
+        now = time.monotonic()
+        self.steps[step] = round(now - self._mark, 3)
+        self._mark = now
 
     def as_dict(self) -> dict[str, Any]:
         calls: Counter[str] = Counter()
@@ -80,6 +94,7 @@ class RunReport:
         return {
             "run_id": self.run_id,
             "dry_run": self.dry_run,
+            "shard": None if self.shard is None else str(self.shard),
             "ok": self.ok,
             "stopped": self.stopped,
             "accounts_scored": self.accounts_scored,
@@ -89,6 +104,7 @@ class RunReport:
             "pull": self.pull,
             "unmatched_records": self.unmatched,
             "duration_seconds": round(self.seconds, 3),
+            "steps_seconds": self.steps,
         }
 
 
@@ -108,15 +124,18 @@ def run_sync(
     notifier: Notifier | None = None,
     options: SignalOptions | None = None,
     verify_lock: Callable[[], None] = lambda: None,
+    shard: Shard | None = None,
 ) -> RunReport:
-    """One whole run against `store`; the caller holds the run lock and passes its
-    `verify` (raising `LockLostError`), called before each write batch."""
+    """One whole run against `store` (or one `shard` of its customers); the caller holds
+    the run lock and passes its `verify` (raising `LockLostError`), called before each
+    write batch."""
     began = time.monotonic()
     run_id = store.start_run("run-dry" if dry_run else "run")
-    report = RunReport(run_id, dry_run)
+    report = RunReport(run_id, dry_run, shard=shard)
     try:
         if pull_first:
             pulled = pull(settings, store, verify_lock=verify_lock)
+            report.lap("pull")
             report.accounting = pulled.accounting  # one count for the whole run
             report.pull = {"records": sum(pulled.records.values()), "stopped": pulled.stopped}
             report.ok = pulled.ok
@@ -151,8 +170,11 @@ def _score_and_write(
     report.unmatched = portfolio.report.total
     targets = list(settings.crm.targets)
     customers = in_targets(portfolio.customers, targets)
+    if report.shard is not None:
+        customers, options = shard_customers(customers, report.shard, now, options)
     progress.current().start("score", total=len(customers))
     scored = score_customers(customers, engine, rules, now, load_history(store, now), options)
+    report.lap("score")
     report.accounts_scored = sum(1 for s in scored if s.result.score is not None)
     progress.current().done("score", accounts=report.accounts_scored)
     report.bands = dict(sorted(Counter(s.status or "unscored" for s in scored).items()))
@@ -175,6 +197,7 @@ def _score_and_write(
         finally:
             if writer is not None:
                 writer.close()
+        report.lap(f"write {target}")
         report.crm[target] = {"planned": changes.summary()}
         if applied is not None:
             report.crm[target].update(applied.as_dict())
@@ -185,6 +208,7 @@ def _score_and_write(
         save_history(
             store, history_entries(scored), now, model_hash=engine.model_hash, run_id=report.run_id
         )
+        report.lap("history")
 
 
 def write_target(

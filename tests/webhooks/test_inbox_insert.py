@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import socket
 import threading
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -68,7 +69,10 @@ def test_overlapping_batches_in_opposite_orders_all_land(database_url: str) -> N
 def test_committer_reconnects_when_the_database_drops_its_connection(database_url: str) -> None:
     # A PostgreSQL restart or failover ends the intake's connection between two batches:
     # the next delivery is still stored and acknowledged (no 503 for the senders).
-    store = open_store(database_url)
+    # a name of its own, so only this test's intake connection is ended (other test runs
+    # may be inserting into their own inboxes on the same server)
+    name = f"csb_intake_{uuid.uuid4().hex[:8]}"
+    store = open_store(f"{database_url}&application_name={name}")
     committer = open_committer(store.engine, lambda: NOW)
 
     def end_intake_connection() -> list[tuple[bool]]:
@@ -78,8 +82,10 @@ def test_committer_reconnects_when_the_database_drops_its_connection(database_ur
                 for row in other.execute(
                     text(
                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                        "pid <> pg_backend_pid() AND query LIKE '%INSERT INTO webhook_inbox%'"
-                    )
+                        "pid <> pg_backend_pid() AND application_name = :name "
+                        "AND query LIKE '%INSERT INTO webhook_inbox%'"
+                    ),
+                    {"name": name},
                 )
             ]
 

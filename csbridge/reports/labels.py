@@ -1,0 +1,52 @@
+"""Words people read instead of the model's keys: "usage.dau_mau" → "DAU/MAU ratio".
+
+An indicator's label is the first clause of its description in the model (the text
+before ";" or "(", e.g. "Share of key features in use"); a dimension, band, rule or
+segment name is spelled out ("at_risk" → "At Risk").
+"""
+
+from __future__ import annotations
+
+import re
+
+from csbridge.connectors.crm_schema import option_label
+from csbridge.scoring.model import ScoringModel
+
+SYSTEMS = {
+    "salesforce": "Salesforce",
+    "hubspot": "HubSpot",
+    "zendesk": "Zendesk",
+    "mixpanel": "Mixpanel",
+}
+RULES = {
+    "detractor": "NPS detractor follow-up",
+    "detractor_remeasure": "NPS re-measure after a detractor",
+    "promoter": "NPS promoter thank-you",
+    "churn_risk": "Churn risk",
+    "expansion": "Expansion opportunity",
+    "renewal": "Renewal step",
+    "silent": "Silent account",
+    "onboarding": "Onboarding",
+}
+
+
+def name(value: str | None) -> str:
+    """A key spelled out for people; "-" for none."""
+    if not value:
+        return "-"
+    return SYSTEMS.get(value) or option_label(value)
+
+
+def indicator(model: ScoringModel, key: str) -> str:
+    """The label of `dimension.indicator` from the model's description."""
+    dimension, _, short = key.partition(".")
+    found = model.dimensions.get(dimension)
+    spec = found.indicators.get(short) if found is not None else None
+    if spec is None or not spec.description:
+        return name(short or key)
+    return re.split(r";|\(|, as a ", spec.description, maxsplit=1)[0].strip().rstrip(".,")
+
+
+def rule(value: str) -> str:
+    """A playbook rule's name for people."""
+    return RULES.get(value, name(value))

@@ -1,0 +1,100 @@
+"""`csbridge score` on several worker processes: the same bytes, in input order, and the
+same first error (by line) as scoring in one process, memory bounded by the chunks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+
+import csbridge.commands.score_pool as score_pool
+from csbridge.cli import main
+from csbridge.errors import CsbridgeError
+from csbridge.scoring import Engine, load_model
+
+ENGINE = Engine(load_model("seed-5d"))
+
+
+def account(k: int) -> dict[str, object]:
+    return {
+        "id": f"acct-{k}",
+        "signals": {"usage.dau_mau": (k % 50) / 100, "satisfaction.nps": k % 11},
+        "attributes": {"arr": 1_000 * (k % 90), "fit": ("high", "low", "")[k % 3]},
+    }
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers even on a one-core machine: this is the path under test."""
+    monkeypatch.setattr(score_pool, "_cores", lambda: 2)
+    monkeypatch.setattr(score_pool, "_engine", None)  # set again when a pool starts
+
+
+def test_workers_write_what_one_process_writes_in_input_order(tmp_path: Path) -> None:
+    accounts = [account(k) for k in range(530)]
+    lines = [json.dumps(a) for a in accounts]
+    lines[100:100] = ["", "   "]  # blank lines are skipped, wherever they fall
+    src = write_lines(tmp_path / "in.jsonl", lines)
+    chunks = list(score_pool.json_chunks(ENGINE, str(src), size=50))
+    assert len(chunks) == 11  # 532 lines in chunks of 50: one in process, ten in workers
+    assert score_pool._engine is ENGINE  # a pool was started
+    tuples = [(a["id"], a["signals"], None, a["attributes"]) for a in accounts]
+    expected = [orjson.dumps(r.as_dict()) for r in ENGINE.score_many(tuples)]  # type: ignore[arg-type]
+    assert b",\n".join(chunks).split(b",\n") == expected
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({310: '{"id": "x", "signals": {"usage.dau_mau": "high"}}', 420: "{oops"}, "line 311"),
+        ({420: "{oops", 480: '{"id": 7}'}, "line 421: invalid JSON"),
+    ],
+)
+def test_the_first_bad_line_in_the_file_is_the_error(
+    tmp_path: Path, bad: dict[int, str], message: str
+) -> None:
+    lines = [json.dumps(account(k)) for k in range(500)]
+    for index, text in bad.items():
+        lines[index] = text
+    src = write_lines(tmp_path / "in.jsonl", lines)
+    with pytest.raises(CsbridgeError, match=message):
+        list(score_pool.json_chunks(ENGINE, str(src), size=50))
+
+
+def test_a_reading_error_comes_after_the_errors_before_it(tmp_path: Path) -> None:
+    """Invalid UTF-8 near the end is read before the workers report an earlier bad
+    account: the earlier one is still the error."""
+    lines = [json.dumps(account(k)) for k in range(400)]
+    lines[120] = '{"id": "x", "indicator_scores": {"usage.dau_mau": 140}}'
+    src = tmp_path / "in.jsonl"
+    src.write_bytes("".join(f"{line}\n" for line in lines).encode() + b'{"id": "\xff"}\n')
+    with pytest.raises(CsbridgeError, match="line 121: account 'x'"):
+        list(score_pool.json_chunks(ENGINE, str(src), size=50))
+    src.write_bytes("".join(f"{line}\n" for line in lines[:100]).encode() + b'{"id": "\xff"}\n')
+    with pytest.raises(CsbridgeError, match="not UTF-8 text"):
+        list(score_pool.json_chunks(ENGINE, str(src), size=50))
+
+
+def test_the_command_scores_a_file_of_several_chunks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = write_lines(tmp_path / "in.jsonl", [json.dumps(account(k)) for k in range(5000)])
+    assert main(["score", "--input", str(src)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [a["id"] for a in out["accounts"]] == [f"acct-{k}" for k in range(5000)]
+    assert (
+        out["accounts"][4321]
+        == ENGINE.score(
+            "acct-4321",
+            account(4321)["signals"],
+            None,
+            account(4321)["attributes"],  # type: ignore[arg-type]
+        ).as_dict()
+    )
