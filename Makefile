@@ -10,15 +10,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# fightchurn's SQL listings check our GRR/NRR/churn maths; its wheel is read, not installed
-# (it pins SQLAlchemy 1.4), so it is only downloaded.
-
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,sandbox]'
-	$(BIN)/pip download --quiet --no-deps fightchurn==1.2.0 -d $(VENV)/wheels
 	touch $(STAMP)
 
-install: $(STAMP)
+# fightchurn's SQL listings check our GRR/NRR/churn maths; its wheel is read, not installed
+# (it pins SQLAlchemy 1.4), so it is only downloaded.
+FIGHTCHURN := $(VENV)/wheels/fightchurn-1.2.0-py3-none-any.whl
+
+$(FIGHTCHURN): $(BIN)/python
+	$(BIN)/pip download --quiet --no-deps fightchurn==1.2.0 -d $(VENV)/wheels
+
+install: $(STAMP) $(FIGHTCHURN)
 
 lint: $(STAMP)
 	$(BIN)/ruff check csbridge csbridge_sandbox tests bench
@@ -32,7 +35,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: lint typecheck browser
+test: lint typecheck browser $(FIGHTCHURN)
 	$(BIN)/pytest
 
 demo: $(STAMP)

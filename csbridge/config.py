@@ -144,6 +144,17 @@ class CrmSettings(_Section):
     hubspot: CrmTargetSettings = Field(default_factory=CrmTargetSettings)
 
 
+EventKind = Literal[
+    "band_changed",
+    "segment_changed",
+    "churn_risk_opened",
+    "churn_risk_closed",
+    "run_finished",
+    "run_failed",
+    "run_stopped",
+]
+
+
 class NotificationSettings(_Section):
     """Where rule notifications go: a Slack incoming webhook and/or a signed generic webhook."""
 
@@ -160,6 +171,10 @@ class NotificationSettings(_Section):
     )
     max_failures: int = Field(
         default=3, ge=1, description="failures in a row after which a channel is not tried again"
+    )
+    events: list[EventKind] = Field(
+        default_factory=list,
+        description="outbound events posted to webhook_url (failed/stopped runs also to Slack)",
     )
 
 

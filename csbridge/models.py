@@ -23,6 +23,8 @@ SurveyKind = Literal["nps", "csat", "ces"]
 Seniority = Literal["executive", "vp", "director", "manager", "individual", "unknown"]
 OpportunityKind = Literal["new_business", "renewal", "upsell", "downgrade", "other"]
 TicketPriority = Literal["urgent", "high", "normal", "low"]
+ActivityKind = Literal["call", "email", "meeting", "note", "task", "campaign"]
+Direction = Literal["inbound", "outbound"]
 CustomValue = str | int | float | bool | None
 FieldValue = str | int | float | bool | None  # a value csbridge writes into a CRM field
 
@@ -76,6 +78,9 @@ class Contact(Record):
         default=(), description="e.g. champion, executive_sponsor, decision_maker, user"
     )
     last_activity_at: AwareDatetime | None = None
+    emails_delivered: int | None = Field(default=None, description="marketing emails received")
+    emails_opened: int | None = Field(default=None, description="marketing emails opened")
+    emails_clicked: int | None = Field(default=None, description="marketing emails clicked")
     custom: dict[str, CustomValue] = Field(default_factory=dict)
 
 
@@ -160,6 +165,31 @@ class UsageDay(Record):
         return f"{account_id}:{day.isoformat()}"
 
 
+class Activity(Record):
+    """A CRM activity logged on an account: a call, email, meeting, note or task
+    (Salesforce Task / Event, HubSpot engagements), or a contact's membership of a
+    campaign (a webinar or event: invited, and `attended` once they responded).
+
+    `opened` is known for a tracked email we sent (Salesforce EmailMessage).
+    `subject` is kept (short) because it is how a CSM marks a meeting as a QBR;
+    `csbridge_key` is set on the tasks csbridge created itself, which never count as
+    customer engagement.
+    """
+
+    account_id: str | None = None
+    contact_id: str | None = None
+    kind: ActivityKind
+    subtype: str | None = Field(default=None, description="e.g. Email, Call, Webinar")
+    direction: Direction | None = None
+    occurred_at: AwareDatetime | None = None
+    subject: str | None = None
+    status: str | None = None
+    attended: bool | None = Field(default=None, description="campaigns and meetings")
+    opened: bool | None = Field(default=None, description="a tracked email we sent")
+    campaign_id: str | None = Field(default=None, description="for a campaign membership")
+    csbridge_key: str | None = None
+
+
 class Owner(Record):
     """A CRM user who owns accounts (the CSM / account manager)."""
 
@@ -169,5 +199,5 @@ class Owner(Record):
     active: bool = True
 
 
-Fact = Account | Contact | Opportunity | Ticket | SurveyResponse | UsageDay | Owner
+Fact = Account | Contact | Opportunity | Ticket | SurveyResponse | UsageDay | Owner | Activity
 """Any record the store keeps as a fact."""

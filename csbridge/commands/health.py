@@ -21,9 +21,11 @@ from csbridge.commands.score import write_table
 from csbridge.config import Settings, describe_errors, load_config
 from csbridge.errors import CsbridgeError
 from csbridge.scoring import Engine, ScoreResult, load_model
+from csbridge.scoring.csm_load import LoadRow, book_entry, csm_load, load_json, load_table
 from csbridge.scoring.signals import CustomerSignals, SignalOptions, portfolio_signals
 from csbridge.store.store import open_store
 from csbridge.sync.portfolio import Portfolio, load_portfolio
+from csbridge.tables import format_table
 
 SIGNALS_HELP = (
     "deprecated, removed in the next release: YAML signal options that override the "
@@ -67,10 +69,17 @@ def run(args: argparse.Namespace) -> int:
     signals = portfolio_signals(portfolio.customers, now, engine.model, options)
     results = engine.score_many([(s.key, s.values, None, s.attributes) for s in signals])
     out = sys.stdout
+    load = csm_load(
+        book_entry(f.accounts[0].owner_id if f.accounts else None, s.attributes.get("arr"), r)
+        for f, s, r in zip(portfolio.customers, signals, results, strict=True)
+    )
     if args.format == "json":
-        write_json(engine, now, portfolio, signals, results, out)
+        write_json(engine, now, portfolio, signals, results, load, out)
     else:
         write_table(engine, results, out)
+        header, cells = load_table(load)
+        out.write("\nCSM load (accounts / the segment's accounts per CSM):\n")
+        out.write(format_table(header, cells, right=[2, 3, 4, 5]))
         write_unmatched(portfolio, out)
     return 0
 
@@ -115,9 +124,11 @@ def write_json(
     portfolio: Portfolio,
     signals: list[CustomerSignals],
     results: list[ScoreResult],
+    load: list[LoadRow],
     out: IO[str],
 ) -> None:
-    """`csbridge score`'s JSON plus, per account, its name, ids and raw signals; and unmatched."""
+    """`csbridge score`'s JSON plus, per account, its name, ids and raw signals; the CSM
+    load per owner and segment; and unmatched."""
     accounts = []
     for facts, signal, result in zip(portfolio.customers, signals, results, strict=True):
         entry = dict(result.as_dict())
@@ -131,6 +142,7 @@ def write_json(
         "model": {"name": engine.model.name, "hash": engine.model_hash},
         "now": now.isoformat(),
         "accounts": accounts,
+        "csm_load": load_json(load),
         "unmatched": portfolio.unmatched(),
     }
     out.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")

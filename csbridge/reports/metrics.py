@@ -192,47 +192,6 @@ def distribution(rows: Iterable[tuple[str, str]]) -> dict[str, Counter[str]]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class BookEntry:
-    """One account as the CSM load reads it (segment and ratio from its latest score)."""
-
-    owner: str
-    segment: str | None
-    arr: float
-    accounts_per_csm: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class LoadRow:
-    """An owner's accounts in one segment, against that segment's accounts-per-CSM ratio."""
-
-    owner: str
-    segment: str | None
-    accounts: int
-    arr: float
-    accounts_per_csm: int | None
-    load: float | None  # accounts / accounts_per_csm; None without a ratio
-
-
-def csm_load(entries: Iterable[BookEntry]) -> list[LoadRow]:
-    """Rows per owner × segment: accounts, ARR, the ratio and load = accounts / ratio.
-
-    Where one segment's accounts carry different ratios, each account weighs 1 / its own
-    ratio and the row's ratio is accounts / load. Sorted by owner, then segment.
-    """
-    groups: dict[tuple[str, str | None], list[BookEntry]] = {}
-    for entry in entries:
-        groups.setdefault((entry.owner, entry.segment), []).append(entry)
-    rows = []
-    for (owner, segment), book in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
-        weights = [1.0 / e.accounts_per_csm for e in book if e.accounts_per_csm]
-        load = sum(weights) if weights else None
-        ratios = {e.accounts_per_csm for e in book if e.accounts_per_csm}
-        ratio = ratios.pop() if len(ratios) == 1 else (round(len(weights) / load) if load else None)
-        rows.append(LoadRow(owner, segment, len(book), sum(e.arr for e in book), ratio, load))
-    return rows
-
-
 def tasks_per_rule(task_keys: Iterable[str]) -> Counter[str]:
     """Created tasks per rule, from task keys `account:rule:period` (notifications excluded)."""
     counts: Counter[str] = Counter()

@@ -13,6 +13,7 @@ from csbridge.models import SurveyResponse
 from csbridge.reports import labels, metrics
 from csbridge.reports.document import Chart, Items, Section, Series, Table, money, number, percent
 from csbridge.reports.portfolio_data import AccountLine, PortfolioFacts
+from csbridge.scoring.csm_load import BookEntry, LoadRow, csm_load
 from csbridge.scoring.model import ScoringModel
 
 
@@ -86,9 +87,7 @@ def health_section(
 
 def load_section(lines: Sequence[AccountLine], currency: str | None) -> Section:
     """Accounts, ARR and load against the segment's ratio, per CSM and segment."""
-    rows = metrics.csm_load(
-        metrics.BookEntry(line.owner, line.segment, line.arr, line.ratio) for line in lines
-    )
+    rows = csm_load(BookEntry(line.owner, line.segment, line.arr, line.ratio) for line in lines)
     scores: dict[str, list[float]] = {}
     for line in lines:
         if line.score is not None:
@@ -120,7 +119,7 @@ def load_section(lines: Sequence[AccountLine], currency: str | None) -> Section:
     )
 
 
-def _owner_load(rows: Sequence[metrics.LoadRow], owner: str) -> float | None:
+def _owner_load(rows: Sequence[LoadRow], owner: str) -> float | None:
     loads = [r.load for r in rows if r.owner == owner and r.load is not None]
     return sum(loads) if loads else None
 

@@ -14,6 +14,12 @@ retry or a duplicate webhook asks for the same object again and the plan skips i
 | silent | the date of the last activity | silence |
 | onboarding_no_login / onboarding_no_value | the onboarding start date | onboarding |
 
+Sequences: the `steps:` of detractor, churn_risk, silent and onboarding follow the
+rule's own task on day offsets from the episode's start (the answer's day, the episode
+start, the day the silence was first seen, the onboarding start). A step's key is the
+rule's period plus `:{step name}`, so the rule's own task keeps its key and each step is
+created once, on its day, and never after the episode ended (`rules_sequence`).
+
 Hysteresis: `ctx.episodes` holds the states that were active after the previous run
 (rule → start date) and `Evaluation.episodes` the states after this one; the caller
 stores them between runs. A state entered at threshold T is left only at T ± margin, so
@@ -26,7 +32,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from csbridge.models import FieldValue
-from csbridge.scoring.rules_config import Assignee, NotifyTarget, RulesConfig
+from csbridge.scoring.rules_config import Assignee, NotifyTarget, RulesConfig, Step
 from csbridge.scoring.rules_context import (
     Action,
     ActionKind,
@@ -35,6 +41,7 @@ from csbridge.scoring.rules_context import (
     RuleContext,
     task_key,
 )
+from csbridge.scoring.rules_sequence import due_steps, lifecycle_stage
 from csbridge.text_fit import KEY_MAX, fit_key
 
 __all__ = [
@@ -119,6 +126,14 @@ class _Builder:
         )
         return key
 
+    def steps(
+        self, rule: str, period: object, start: date, steps: tuple[Step, ...], **extra: str
+    ) -> None:
+        """The tasks of the sequence's steps due today, keyed `{period}:{step}`."""
+        for step, due in due_steps(steps, start, self.today, self.ctx, self.config):
+            period_ = f"{period}:{step.name}"
+            self.task(rule, period_, step.subject, step.description, due, step.assignee, **extra)
+
     def notify(self, task_key_: str, targets: tuple[NotifyTarget, ...]) -> None:
         """A notification about the task just created, keyed `{task key}:notify` (fitted)."""
         task = next(a for a in reversed(self.actions) if a.key == task_key_)
@@ -169,18 +184,17 @@ def _detractor(b: _Builder) -> None:
     age = None if latest is None else b.now - latest.responded_at
     paused = is_detractor and age is not None and age <= timedelta(days=rule.pause_marketing_days)
     b.set_field("detractor", "marketing_paused", paused)
-    if (
-        latest is None
-        or not is_detractor
-        or age is None
-        or age > timedelta(days=rule.lookback_days)
-    ):
+    if latest is None or not is_detractor or age is None:
         return
+    if age > timedelta(days=rule.lookback_days):
+        return
+    answered = latest.responded_at.date()
     due = (latest.responded_at + timedelta(hours=rule.due_hours)).date()
     key = b.task("detractor", latest.id, rule.subject, rule.description, max(due, b.today))
     b.notify(key, rule.notify)
-    remeasure = latest.responded_at.date() + timedelta(days=rule.remeasure_days)
+    remeasure = answered + timedelta(days=rule.remeasure_days)
     b.task("detractor_remeasure", latest.id, rule.remeasure_subject, "", remeasure)
+    b.steps("detractor", latest.id, answered, rule.steps)
 
 
 def _promoter(b: _Builder) -> None:
@@ -227,6 +241,7 @@ def _churn_risk(b: _Builder, margin: float) -> None:
         reasons=why,
     )
     b.notify(key, rule.notify)
+    b.steps("churn_risk", start, start, rule.steps, reasons=why)
 
 
 def _expansion(b: _Builder, margin: float) -> None:
@@ -278,15 +293,22 @@ def _silent(b: _Builder) -> None:
     if last is None:
         return
     idle = (b.today - last.date()).days
-    if idle >= rule.days:
-        b.task(
-            "silent",
-            last.date().isoformat(),
-            rule.subject,
-            rule.description,
-            b.today + timedelta(days=rule.due_days),
-            days=str(idle),
-        )
+    if idle < rule.days:
+        return
+    # the episode starts the day the silence is first seen; new activity ends it
+    seen = b.ctx.episodes.get("silent")
+    start = seen if seen is not None and seen > last.date() else b.today
+    b.episodes["silent"] = start
+    period = last.date().isoformat()
+    b.task(
+        "silent",
+        period,
+        rule.subject,
+        rule.description,
+        b.today + timedelta(days=rule.due_days),
+        days=str(idle),
+    )
+    b.steps("silent", period, start, rule.steps, days=str(idle))
 
 
 def _onboarding(b: _Builder) -> None:
@@ -307,6 +329,13 @@ def _onboarding(b: _Builder) -> None:
             "onboarding_no_value", start.isoformat(), rule.no_value_subject, "", due, days=str(day)
         )
         b.notify(key, rule.notify_no_value)
+    b.steps("onboarding", start.isoformat(), start, rule.steps, days=str(day))
+
+
+def _adoption(b: _Builder) -> None:
+    rule, start = b.config.rules.adoption, b.ctx.onboarding_started
+    if start is not None and rule.from_day <= (b.today - start).days <= rule.to_day:
+        b.steps("adoption", start.isoformat(), start, rule.steps)
 
 
 def evaluate(ctx: RuleContext, config: RulesConfig, now: datetime) -> Evaluation:
@@ -315,18 +344,21 @@ def evaluate(ctx: RuleContext, config: RulesConfig, now: datetime) -> Evaluation
         raise ValueError("now must be timezone-aware")
     b = _Builder(ctx, config, now)
     rules, margin = config.rules, config.score_margin
-    if rules.detractor.enabled:
+    account = (ctx.segment, lifecycle_stage(ctx, b.today))
+    if rules.detractor.applies_to(*account):
         _detractor(b)
-    if rules.promoter.enabled:
+    if rules.promoter.applies_to(*account):
         _promoter(b)
-    if rules.churn_risk.enabled:
+    if rules.churn_risk.applies_to(*account):
         _churn_risk(b, margin)
-    if rules.expansion.enabled:
+    if rules.expansion.applies_to(*account):
         _expansion(b, margin)
-    if rules.renewal.enabled:
+    if rules.renewal.applies_to(*account):
         _renewal(b)
-    if rules.silent.enabled:
+    if rules.silent.applies_to(*account):
         _silent(b)
-    if rules.onboarding.enabled:
+    if rules.onboarding.applies_to(*account):
         _onboarding(b)
+    if rules.adoption.applies_to(*account):
+        _adoption(b)
     return Evaluation(tuple(b.actions), dict(b.episodes))

@@ -14,11 +14,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from csbridge.errors import CsbridgeError
+from csbridge.scoring.rules_budget import TaskBudget
+from csbridge.scoring.rules_steps import Assignee, Assignees, Stage, Step, ordered_steps
 
-Assignee = Literal["owner", "cs_manager"]
+__all__ = ["Assignee", "NotifyTarget", "RulesConfig", "Step", "load_rules", "parse_rules"]
+
 NotifyTarget = Literal["csm", "cs_manager"]
 
 TEMPLATE_FIELDS = frozenset(
@@ -55,16 +65,42 @@ class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
+    segments: tuple[str, ...] = ()  # only accounts in these segments (empty: every one)
+    stages: tuple[Stage, ...] = ()  # only accounts in these lifecycle stages (empty: all)
 
     @model_validator(mode="after")
     def _templates(self) -> _Rule:
         for name, value in self:
             if name.endswith(("subject", "description")) and isinstance(value, str):
                 _check_template(value)
+        for step in getattr(self, "steps", ()):
+            if isinstance(step, Step):
+                _check_template(step.subject)
+                _check_template(step.description)
         return self
 
+    def applies_to(self, segment: str | None, stage: str | None) -> bool:
+        """Enabled, and the account's segment and lifecycle stage are ones the rule is
+        limited to (if it is)."""
+        return (
+            self.enabled
+            and (not self.segments or segment in self.segments)
+            and (not self.stages or stage in self.stages)
+        )
 
-class DetractorRule(_Rule):
+
+class _Sequence(_Rule):
+    """A rule whose own task opens an episode, followed by `steps` (see rules_steps)."""
+
+    steps: tuple[Step, ...] = ()
+
+    @field_validator("steps")
+    @classmethod
+    def _ordered(cls, steps: tuple[Step, ...]) -> tuple[Step, ...]:
+        return ordered_steps(steps)
+
+
+class DetractorRule(_Sequence):
     max_nps: int = Field(6, ge=0, le=10)
     lookback_days: int = Field(14, ge=0)
     due_hours: int = Field(24, ge=0)
@@ -85,7 +121,7 @@ class PromoterRule(_Rule):
     description: str = ""
 
 
-class ChurnRiskRule(_Rule):
+class ChurnRiskRule(_Sequence):
     below: float = Field(60, ge=0, le=100)
     drop: float = Field(20, gt=0, le=100)
     urgent_tickets: int = Field(2, ge=1)
@@ -107,7 +143,7 @@ class ExpansionRule(_Rule):
 
 
 class RenewalStep(_Rule):
-    days: int = Field(ge=1)
+    days: int = Field(ge=0)  # 0: the renewal day itself (outcome and post-mortem)
     assignee: Assignee = "owner"
     subject: str
     description: str = ""
@@ -124,18 +160,18 @@ class RenewalRule(_Rule):
         return self
 
     def ordered(self) -> tuple[RenewalStep, ...]:
-        """The steps from the nearest to the renewal (7 d) to the farthest (180 d)."""
+        """The steps from the nearest to the renewal (D-day) to the farthest (180 d)."""
         return tuple(sorted(self.steps, key=lambda s: s.days))
 
 
-class SilentRule(_Rule):
+class SilentRule(_Sequence):
     days: int = Field(14, ge=1)
     due_days: int = Field(1, ge=0)
     subject: str
     description: str = ""
 
 
-class OnboardingRule(_Rule):
+class OnboardingRule(_Sequence):
     no_login_days: int = Field(3, ge=0)
     no_value_days: int = Field(14, ge=0)
     window_days: int = Field(30, ge=1)
@@ -143,6 +179,14 @@ class OnboardingRule(_Rule):
     no_login_subject: str
     no_value_subject: str
     notify_no_value: tuple[NotifyTarget, ...] = ("cs_manager",)
+
+
+class AdoptionRule(_Sequence):
+    """Seed 001 playbook 2: steps from the onboarding start, between `from_day` and
+    `to_day` (J30-J90)."""
+
+    from_day: int = Field(30, ge=0)
+    to_day: int = Field(90, ge=1)
 
 
 class Rules(BaseModel):
@@ -155,6 +199,7 @@ class Rules(BaseModel):
     renewal: RenewalRule
     silent: SilentRule
     onboarding: OnboardingRule
+    adoption: AdoptionRule
 
 
 class RulesConfig(BaseModel):
@@ -164,6 +209,8 @@ class RulesConfig(BaseModel):
 
     owned_tags: tuple[str, ...] = ()
     score_margin: float = Field(5, ge=0, le=50)
+    assignees: Assignees = Field(default_factory=Assignees)
+    tasks: TaskBudget = Field(default_factory=TaskBudget)
     rules: Rules
 
     @model_validator(mode="after")
@@ -174,6 +221,15 @@ class RulesConfig(BaseModel):
         ):
             if tag is not None and tag not in self.owned_tags:
                 raise ValueError(f"rules.{name}.tag {tag!r} must be listed in owned_tags")
+        queues = self.assignees.queue_names()
+        for name, rule in self.rules:
+            for step in (*getattr(rule, "steps", ()),):
+                queue = step.assignee.removeprefix("queue:")
+                if step.assignee.startswith("queue:") and queue not in queues:
+                    raise ValueError(
+                        f"rules.{name}: step {getattr(step, 'name', step.assignee)} goes to "
+                        f"{step.assignee}; add {queue}: <id> under assignees.<crm>.queues"
+                    )
         return self
 
 

@@ -46,6 +46,7 @@ class RuleContext:
     onboarding_started: date | None = None
     first_login: date | None = None
     first_value: date | None = None
+    segment: str | None = None  # the touch-model segment of this run's score
 
     @property
     def latest_nps(self) -> NpsAnswer | None:

@@ -57,10 +57,14 @@ Rules (indicator: raw value):
   any of these with the first non-empty `Account.custom` value of the customer's
   accounts (primary CRM first), e.g. engagement.webinar_attendance ← Webinar_Attendance__c.
 
-Not fed by these sources (missing unless mapped to a custom field): email_open_rate,
-webinar_attendance, support_engagement, community_activity, referrals, qbr_participation,
-exec_logins, event_participation, comms_response,
-ticket_sentiment, feedback_sentiment, payment_delay, relationship_quality.
+Engagement and relationship from CRM activities (email_open_rate, webinar_attendance,
+event_participation, support_engagement, comms_response, qbr_participation,
+last_contact_days, meetings_90d): see `csbridge.scoring.activity_signals`.
+
+Not fed by these sources (missing unless mapped to a custom field): community_activity,
+referrals, exec_logins (Mixpanel usage keeps only hashed user ids per day, so logins are
+not joined to contacts' emails), ticket_sentiment, feedback_sentiment, payment_delay,
+relationship_quality.
 """
 
 from __future__ import annotations

@@ -9,7 +9,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from csbridge.models import Account, Contact, Opportunity, SurveyResponse, Ticket, UsageDay
+from csbridge.models import (
+    Account,
+    Activity,
+    Contact,
+    Opportunity,
+    SurveyResponse,
+    Ticket,
+    UsageDay,
+)
 
 SignalValue = float | int | str
 CRMS = ("salesforce", "hubspot")
@@ -74,17 +82,20 @@ class CustomerFacts:
     tickets: Sequence[Ticket] = ()
     surveys: Sequence[SurveyResponse] = ()
     usage: Sequence[UsageDay] = ()
+    activities: Sequence[Activity] = ()
     crm: str | None = None
     systems: frozenset[str] = frozenset()
 
     def primary_crm_only(self) -> CustomerFacts:
-        """A copy whose contacts, deals and survey answers come from the primary CRM only
-        (plus Zendesk / Mixpanel), so a company kept in both CRMs is not counted twice."""
+        """A copy whose contacts, deals, survey answers and activities come from the
+        primary CRM only (plus Zendesk / Mixpanel), so a company kept in both CRMs is not
+        counted twice."""
         return replace(
             self,
             contacts=[c for c in self.contacts if self._kept(c.source)],
             opportunities=[o for o in self.opportunities if self._kept(o.source)],
             surveys=[a for a in self.surveys if self._kept(a.source)],
+            activities=[a for a in self.activities if self._kept(a.source)],
         )
 
     def _kept(self, source: str) -> bool:

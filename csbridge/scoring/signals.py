@@ -19,7 +19,8 @@ always used. Usage indicators need the customer to have usage days in Mixpanel a
 all (then 30 silent days give 0, not "missing"); ticket indicators need a matched
 Zendesk organization or tickets.
 
-The rule behind each indicator is in `signal_rules.py`, where it is computed.
+The rule behind each indicator is in `signal_rules.py`, where it is computed; the
+engagement and relationship signals from CRM activities are in `activity_signals.py`.
 Beside the model-keyed values, `CustomerSignals` carries `last_seen_at` (the last
 product event, for the silent-account rule), `catalogue` (every signal with data by
 indicator name, whatever the model: the playbooks read `champion_present` or
@@ -35,6 +36,7 @@ from statistics import median
 from typing import Any, Literal
 
 from csbridge.scoring import signal_rules as rule
+from csbridge.scoring.activity_signals import activity_signals
 from csbridge.scoring.model import LinearTransform, ScoringModel
 from csbridge.scoring.signal_groups import (
     crm_signals,
@@ -149,6 +151,7 @@ def catalogue(
     out.update(support_signals(facts, now, options))
     out.update(survey_signals(facts, now, unit))
     out.update(crm_signals(facts, now, options))
+    out.update(activity_signals(facts, now, options))
     return out
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from csbridge.models import (
     Account,
+    Activity,
     Contact,
     Fact,
     Opportunity,
@@ -39,7 +40,9 @@ TABLE_OF: dict[type[Record], str] = {
     SurveyResponse: "surveys",
     UsageDay: "usage_days",
     Owner: "owners",
+    Activity: "activities",
 }
+TIME_COLUMNS = ("created_at", "responded_at", "day", "occurred_at", "updated_at")
 _COMMON = {"source", "id", "account_id", "updated_at", "deleted", "payload", "stored_at"}
 
 
@@ -184,7 +187,8 @@ def load_facts(
     """Stored facts of one type as records, oldest key first.
 
     `since` filters on the type's own time column: tickets by `created_at`, surveys
-    by `responded_at`, usage by `day`, everything else by `updated_at`.
+    by `responded_at`, usage by `day`, activities by `occurred_at`, everything else by
+    `updated_at`.
     """
     table = table_for(record_type)
     query = select(table.c.payload).order_by(table.c.source, table.c.id)
@@ -195,7 +199,7 @@ def load_facts(
     if not include_deleted:
         query = query.where(table.c.deleted.is_(False))
     if since is not None:
-        name = next(n for n in ("created_at", "responded_at", "day", "updated_at") if n in table.c)
+        name = next(n for n in TIME_COLUMNS if n in table.c)
         query = query.where(table.c[name] >= _bound(since, as_date=name == "day"))
     return [record_type.model_validate(payload) for (payload,) in connection.execute(query)]
 

@@ -99,9 +99,15 @@ surveys = _fact_table(
 )
 usage_days = _fact_table("usage_days", Column("day", Date, nullable=False))
 owners = _fact_table("owners", Column("email", String(320), nullable=True))
+activities = _fact_table(
+    "activities",
+    Column("kind", String(16), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=True),
+)
 
 Index("ix_tickets_account_created", tickets.c.account_id, tickets.c.created_at)
 Index("ix_surveys_account_responded", surveys.c.account_id, surveys.c.responded_at)
+Index("ix_activities_account_occurred", activities.c.account_id, activities.c.occurred_at)
 UniqueConstraint(usage_days.c.source, usage_days.c.account_id, usage_days.c.day)
 
 score_history = Table(
@@ -153,6 +159,19 @@ rule_episodes = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+task_queue = Table(  # csbridge.sync.budget: every task the daily budget let through or held
+    "task_queue",
+    metadata,
+    Column("target", String(32), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("owner_id", String(255), nullable=True),
+    Column("status", String(16), nullable=False),  # released | deferred | skipped
+    Column("task", JSON, nullable=False),
+    Column("queued_on", Date, nullable=False),
+    Column("released_on", Date, nullable=True),
+    Index("ix_task_queue_target_status", "target", "status"),
+)
+
 webhook_inbox = Table(
     "webhook_inbox",
     metadata,
@@ -189,4 +208,5 @@ FACT_TABLES: dict[str, Table] = {
     "surveys": surveys,
     "usage_days": usage_days,
     "owners": owners,
+    "activities": activities,
 }

@@ -35,6 +35,7 @@ class ApplyReport:
     notifications_skipped: int = 0
     failed: list[Failure] = field(default_factory=list)
     stopped: str | None = None
+    task_budget: dict[str, Any] | None = None  # set when tasks go through the budget
 
     @property
     def ok(self) -> bool:
@@ -52,7 +53,7 @@ class ApplyReport:
             "notifications_skipped": self.notifications_skipped,
             "failed_records": [vars(f) for f in self.failed],
             "stopped": self.stopped,
-        }
+        } | ({"task_budget": self.task_budget} if self.task_budget is not None else {})
 
 
 @dataclass

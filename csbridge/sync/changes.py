@@ -43,6 +43,7 @@ class Notification:
     description: str = ""
     targets: tuple[str, ...] = ()
     owner_id: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)  # an event's structured data
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,6 +109,7 @@ def rule_context(
     episodes: Mapping[str, date] | None = None,
     champion_left: bool = False,
     key_features: Collection[str] = (),
+    segment: str | None = None,
 ) -> RuleContext:
     """The RuleContext of one customer at `now` (see the module doc for each choice)."""
     account = facts.accounts[0] if facts.accounts else None
@@ -141,4 +142,5 @@ def rule_context(
         ),
         first_login=login,
         first_value=value,
+        segment=segment,
     )

@@ -84,6 +84,7 @@ def score_customers(
             episodes=past.episodes,
             champion_left=champion,
             key_features=options.key_features if options else (),
+            segment=result.segment,
         )
         # the rules read the override; the fields written (trend, previous score) keep
         # csbridge's own history, so the next run does not undo them
@@ -119,8 +120,12 @@ def desired_states(
         account = next((a for a in item.facts.accounts if a.source == target), None)
         if account is None:
             continue
-        # tasks go to the account's owner in this CRM (owner ids differ between CRMs)
-        actions = [replace(a, owner_id=account.owner_id) for a in item.evaluation.actions]
+        # tasks go to their assignee in this CRM (owner ids differ between CRMs)
+        people = rules.assignees.for_crm(target)
+        actions = [
+            replace(a, owner_id=people.resolve(a.assignee, account.owner_id))
+            for a in item.evaluation.actions
+        ]
         states[item.facts.key] = desired_state(
             item.result,
             item.ctx,

@@ -34,6 +34,7 @@ class History:
     score_30d_ago: float | None = None
     episodes: Mapping[str, date] = field(default_factory=dict)
     previous_score: float | None = None  # the latest score of an earlier (UTC) day
+    previous_segment: str | None = None  # the segment of the latest score
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def load_history(
     since = now - timedelta(days=LOOKBACK_DAYS)
     cutoff = now - timedelta(days=TREND_DAYS)
     today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    latest: dict[str, tuple[datetime, str | None]] = {}
+    latest: dict[str, tuple[datetime, str | None, str | None]] = {}
     older: dict[str, tuple[datetime, float | None]] = {}
     before: dict[str, tuple[datetime, float | None]] = {}
     scores = select(
@@ -65,6 +66,7 @@ def load_history(
         score_history.c.scored_at,
         score_history.c.score,
         score_history.c.band,
+        score_history.c.payload["segment"].as_string(),
     ).where(score_history.c.scored_at >= since, score_history.c.scored_at <= now)
     started = select(rule_episodes.c.account_key, rule_episodes.c.rule, rule_episodes.c.started_on)
     if only is not None:
@@ -72,11 +74,11 @@ def load_history(
         started = started.where(rule_episodes.c.account_key.in_(list(only)))
     with store.engine.connect() as conn:
         rows = conn.execute(scores)
-        for key, raw_at, score, band in rows:
+        for key, raw_at, score, band, segment in rows:
             at = as_utc(raw_at)
             assert at is not None
             if key not in latest or at > latest[key][0]:
-                latest[key] = (at, band)
+                latest[key] = (at, band, segment)
             if at <= cutoff and (key not in older or at > older[key][0]):
                 older[key] = (at, score)
             if at < today and (key not in before or at > before[key][0]):
@@ -91,6 +93,7 @@ def load_history(
             score_30d_ago=older[key][1] if key in older else None,
             episodes=episodes.get(key, {}),
             previous_score=before[key][1] if key in before else None,
+            previous_segment=latest[key][2] if key in latest else None,
         )
         for key in keys
     }

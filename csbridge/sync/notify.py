@@ -148,14 +148,19 @@ class Notifier:
         """True when at least one channel is set up."""
         return self._slack is not None or self._webhook is not None
 
-    def send(self, note: Notification) -> WriteResult:
-        """Post `note` to every configured channel; ok only when all of them accepted it."""
-        if not self.configured:
+    def has(self, channel: str) -> bool:
+        """Whether `channel` (`slack` or `webhook`) is set up."""
+        return (self._slack if channel == SLACK else self._webhook) is not None
+
+    def send(self, note: Notification, channels: tuple[str, ...] = (SLACK, WEBHOOK)) -> WriteResult:
+        """Post `note` to every configured channel of `channels` (both by default; the
+        outbound events choose); ok only when all of them accepted it."""
+        if not any(self.has(c) for c in channels):
             return WriteResult(note.key, ok=False, error="notifications: no channel configured")
         errors = []
-        if self._slack is not None:
+        if self._slack is not None and SLACK in channels:
             errors.append(self._budgeted(self._slack, note, self._send_slack))
-        if self._webhook is not None:
+        if self._webhook is not None and WEBHOOK in channels:
             errors.append(self._budgeted(self._webhook, note, self._send_webhook))
         failed = [e for e in errors if e is not None]
         if failed:

@@ -33,7 +33,9 @@ def message_id(note: Notification) -> str:
 
 
 def event(note: Notification, sent_at: datetime) -> dict[str, Any]:
-    """The JSON event of a generic webhook (`type`, `timestamp`, `data`)."""
+    """The JSON event of a generic webhook (`type`, `timestamp`, `data`); an outbound
+    event's structured `details` (the run report's counts, a band before and after) too."""
+    details = {"details": dict(note.details)} if note.details else {}
     return {
         "type": f"{EVENT_PREFIX}{note.rule}",
         "timestamp": sent_at.isoformat(),
@@ -45,6 +47,7 @@ def event(note: Notification, sent_at: datetime) -> dict[str, Any]:
             "description": note.description,
             "targets": list(note.targets),
             "owner_id": note.owner_id,
+            **details,
         },
     }
 

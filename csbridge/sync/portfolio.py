@@ -2,12 +2,12 @@
 
 `load_portfolio(store, key, now)` reads the accounts, builds the identity index
 (`csbridge.mappings.identity.build_index`), then reads contacts, deals, tickets,
-survey answers and usage days and groups them by customer. Nothing is dropped
+survey answers, CRM activities and usage days and groups them by customer. Nothing is dropped
 silently: Zendesk organizations, Mixpanel group keys and facts that join no CRM
 account are counted, with examples, in `Portfolio.report`.
 
 Usage days are read from 100 days before `now` (the signals look back 90), survey
-answers from 366 days before; tickets, contacts and deals are read whole (an open
+answers and activities from 366 days before; tickets, contacts and deals are read whole (an open
 ticket can be old).
 
 `load_customer` is the same for one customer (a webhook reaction): it builds the
@@ -33,6 +33,7 @@ from csbridge.mappings.identity import (
 )
 from csbridge.models import (
     Account,
+    Activity,
     Contact,
     Opportunity,
     Record,
@@ -45,7 +46,7 @@ from csbridge.scoring.signals import CustomerFacts
 from csbridge.store.store import Store
 
 USAGE_DAYS = 100
-SURVEY_DAYS = 366
+SURVEY_DAYS = 366  # also the activities' window (QBRs over a year)
 BENCHMARK_DAYS = 31  # sessions and minutes per user are counted over the last 30 days
 R = TypeVar("R", bound=Record)
 
@@ -183,6 +184,7 @@ def _gather(
     opps = index.group("opportunities", load(Opportunity))
     tickets = index.group("tickets", load(Ticket))
     surveys = index.group("surveys", load(SurveyResponse, survey_since))
+    activities = index.group("activities", load(Activity, survey_since))
     usage = group_usage(index, load(UsageDay, usage_since))
     customers = []
     for customer_key in keys:
@@ -200,6 +202,7 @@ def _gather(
                 tickets=tickets.get(customer_key, []),
                 surveys=surveys.get(customer_key, []),
                 usage=days,
+                activities=activities.get(customer_key, []),
                 crm=next((s for s in anchors if s in customer.ids), None),
                 systems=frozenset(customer.ids) | ({"mixpanel"} if days else frozenset()),
             )

@@ -35,12 +35,14 @@ from csbridge.connectors.registry import WRITERS
 from csbridge.http.client import CallAccounting
 from csbridge.mappings.fields import Crm
 from csbridge.scoring import Engine, load_model
+from csbridge.scoring.csm_load import book_entry, csm_load, load_json
 from csbridge.scoring.rules_config import RulesConfig, load_rules
 from csbridge.scoring.signals import SignalOptions
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
 from csbridge.sync.apply import Notifier, apply_changes
 from csbridge.sync.apply_types import ApplyOptions, ApplyReport
+from csbridge.sync.budget import budget_changes
 from csbridge.sync.changes import ChangeSet
 from csbridge.sync.cycle import (
     Scored,
@@ -50,6 +52,7 @@ from csbridge.sync.cycle import (
     model_mapping,
     score_customers,
 )
+from csbridge.sync.events import account_events, run_event, send_events
 from csbridge.sync.history import load_history, save_history
 from csbridge.sync.ledger import read_ledger
 from csbridge.sync.plan import ledger_states, plan
@@ -73,12 +76,14 @@ class RunReport:
     pull: dict[str, Any] = field(default_factory=dict)
     accounting: CallAccounting = field(default_factory=CallAccounting)
     unmatched: int = 0
+    csm_load: list[dict[str, Any]] = field(default_factory=list)  # per owner and segment
     seconds: float = 0.0
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step, in order
     ok: bool = True
     stopped: str | None = None  # "lock_lost": the run stopped writing (see `lock_lost`)
     lock_lost: str | None = None
     shard: Shard | None = None
+    events: dict[str, int] = field(default_factory=dict)  # outbound events sent / failed
     _mark: float = field(default_factory=time.monotonic, repr=False)
 
     def lap(self, step: str) -> None:
@@ -103,9 +108,10 @@ class RunReport:
             "api_calls": dict(sorted(calls.items())),
             "pull": self.pull,
             "unmatched_records": self.unmatched,
+            "csm_load": self.csm_load,
             "duration_seconds": round(self.seconds, 3),
             "steps_seconds": self.steps,
-        }
+        } | ({"events": self.events} if self.events else {})
 
 
 def default_writer(target: Crm, settings: Settings, accounting: CallAccounting) -> CrmWriter:
@@ -147,11 +153,31 @@ def run_sync(
         log.error("run.lock_lost", run_id=run_id)
     except BaseException:
         store.finish_run(run_id, "crashed", None)
+        if not dry_run:
+            _post_run_event(settings, store, notifier, {**report.as_dict(), "ok": False}, now)
         raise
     report.seconds = time.monotonic() - began
     status = report.stopped or ("ok" if report.ok else "partial")
     store.finish_run(run_id, status, report.as_dict())
+    if not dry_run:
+        _post_run_event(settings, store, notifier, report.as_dict(), now)
     return report
+
+
+def _post_run_event(
+    settings: Settings,
+    store: Store,
+    notifier: Notifier | None,
+    report: dict[str, Any],
+    now: datetime,
+) -> None:
+    """The run's finished / failed / stopped event; a failure to post never hides the
+    run's own outcome (it is logged)."""
+    try:
+        event = run_event(report["run_id"], report)
+        send_events([event], notifier, store, settings.notifications.events, now)
+    except Exception as exc:  # the run's result matters more than its announcement
+        log.warning("run.event_failed", error=type(exc).__name__)
 
 
 def _score_and_write(
@@ -173,11 +199,22 @@ def _score_and_write(
     if report.shard is not None:
         customers, options = shard_customers(customers, report.shard, now, options)
     progress.current().start("score", total=len(customers))
-    scored = score_customers(customers, engine, rules, now, load_history(store, now), options)
+    history = load_history(store, now)
+    scored = score_customers(customers, engine, rules, now, history, options)
     report.lap("score")
     report.accounts_scored = sum(1 for s in scored if s.result.score is not None)
     progress.current().done("score", accounts=report.accounts_scored)
     report.bands = dict(sorted(Counter(s.status or "unscored" for s in scored).items()))
+    report.csm_load = load_json(
+        csm_load(
+            book_entry(
+                s.facts.accounts[0].owner_id if s.facts.accounts else None,
+                s.signals.attributes.get("arr"),
+                s.result,
+            )
+            for s in scored
+        )
+    )
     for target in targets:
         writer = None if report.dry_run else writer_factory(target, settings, report.accounting)
         try:
@@ -209,6 +246,8 @@ def _score_and_write(
             store, history_entries(scored), now, model_hash=engine.model_hash, run_id=report.run_id
         )
         report.lap("history")
+        events = account_events(scored, history, now)
+        report.events = send_events(events, notifier, store, settings.notifications.events, now)
 
 
 def write_target(
@@ -236,6 +275,7 @@ def write_target(
     )
     if writer is None:
         return changes, None
+    changes, allotted = budget_changes(store, target, changes, rules.tasks, now, done)
     applied = apply_changes(
         changes,
         writer,
@@ -252,5 +292,7 @@ def write_target(
         ),
         notifier=notifier,
     )
+    if allotted is not None:
+        applied.task_budget = allotted.report()
     log.info("run.applied", target=target, ok=applied.ok, failed=len(applied.failed))
     return changes, applied

@@ -151,6 +151,10 @@ def default_properties() -> dict[str, dict[str, Prop]]:
                 **cs,
             ),
             _p("left_company", "bool", "booleancheckbox", options=("true", "false"), **cs),
+            *(
+                _p(name, "number", "number")
+                for name in ("hs_email_delivered", "hs_email_open", "hs_email_click")
+            ),
         ],
         "deals": [
             *_base("createdate", "hs_lastmodifieddate"),
@@ -201,6 +205,7 @@ def default_properties() -> dict[str, dict[str, Prop]]:
             _p("hs_task_type", "enumeration", "select", options=("EMAIL", "CALL", "TODO")),
             _p("hs_task_reminders", "datetime", "date"),
         ],
+        **engagement_properties(),
         "feedback_submissions": [
             *_base("hs_createdate", "hs_lastmodifieddate"),
             _p("hs_survey_type", "enumeration", "select", options=("NPS", "CSAT", "CES")),
@@ -226,6 +231,73 @@ def default_properties() -> dict[str, dict[str, Prop]]:
     return {obj: {p.name: p for p in props} for obj, props in defs.items()}
 
 
+def engagement_properties() -> dict[str, list[Prop]]:
+    """Calls, emails, meetings and notes: `hs_timestamp` (when it happened) and the
+    properties HubSpot documents for each (direction, status, outcome, title, body)."""
+    common = [
+        *_base("hs_createdate", "hs_lastmodifieddate"),
+        _p("hs_timestamp", "datetime", "date"),
+    ]
+    return {
+        "calls": [
+            *common,
+            _p("hs_call_title"),
+            _p("hs_call_body", field_type="textarea"),
+            _p("hs_call_direction", "enumeration", "select", options=("INBOUND", "OUTBOUND")),
+            _p(
+                "hs_call_status",
+                "enumeration",
+                "select",
+                options=(
+                    "BUSY",
+                    "CALLING_CRM_USER",
+                    "CANCELED",
+                    "COMPLETED",
+                    "CONNECTING",
+                    "FAILED",
+                    "IN_PROGRESS",
+                    "NO_ANSWER",
+                    "QUEUED",
+                    "RINGING",
+                ),
+            ),
+            _p("hs_call_duration", "number", "number"),
+        ],
+        "emails": [
+            *common,
+            _p("hs_email_subject"),
+            _p("hs_email_text", field_type="textarea"),
+            _p(
+                "hs_email_direction",
+                "enumeration",
+                "select",
+                options=("EMAIL", "INCOMING_EMAIL", "FORWARDED_EMAIL"),
+            ),
+            _p(
+                "hs_email_status",
+                "enumeration",
+                "select",
+                options=("BOUNCED", "FAILED", "SCHEDULED", "SENDING", "SENT"),
+            ),
+        ],
+        "meetings": [
+            *common,
+            _p("hs_meeting_title"),
+            _p("hs_meeting_body", field_type="textarea"),
+            _p("hs_meeting_start_time", "datetime", "date"),
+            _p("hs_meeting_end_time", "datetime", "date"),
+            _p(
+                "hs_meeting_outcome",
+                "enumeration",
+                "select",
+                options=("SCHEDULED", "COMPLETED", "RESCHEDULED", "NO_SHOW", "CANCELED"),
+            ),
+            _p("hs_activity_type"),
+        ],
+        "notes": [*common, _p("hs_note_body", field_type="textarea")],
+    }
+
+
 def default_groups() -> dict[str, dict[str, dict[str, Any]]]:
     """Property groups per object type."""
 
@@ -237,7 +309,17 @@ def default_groups() -> dict[str, dict[str, dict[str, Any]]]:
             "info": group("info", "Information", 0),
             "customer_success": group("customer_success", "Customer success", 1),
         }
-        for obj in ("companies", "contacts", "deals", "tasks", "feedback_submissions")
+        for obj in (
+            "companies",
+            "contacts",
+            "deals",
+            "tasks",
+            "feedback_submissions",
+            "calls",
+            "emails",
+            "meetings",
+            "notes",
+        )
     }
 
 

@@ -41,6 +41,10 @@ QUERY_PROPS = {
     "deals": ("dealname",),
     "tasks": ("hs_task_subject",),
     "feedback_submissions": ("hs_content",),
+    "calls": ("hs_call_title", "hs_call_body"),
+    "emails": ("hs_email_subject", "hs_email_text"),
+    "meetings": ("hs_meeting_title", "hs_meeting_body"),
+    "notes": ("hs_note_body",),
 }
 
 

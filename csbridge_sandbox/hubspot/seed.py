@@ -1,12 +1,14 @@
 """Seed the HubSpot emulator's portal from the World: owners, companies, contacts, deals,
-NPS feedback submissions and the associations between them (deterministic per world).
+NPS feedback submissions, activities (`seed_activities`) and the associations between
+them (deterministic per world).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from csbridge_sandbox.hubspot.store import HsObject, HubSpotStore, iso
+from csbridge_sandbox.hubspot.seed_activities import seed_activities
+from csbridge_sandbox.hubspot.store import HS_CREATEDATE, HsObject, HubSpotStore, iso
 from csbridge_sandbox.world.build import World
 
 STAGES = {
@@ -35,7 +37,7 @@ def _put(
 ) -> None:
     created = min(created, now)
     updated = _stamp(created, now, index)
-    created_key = "hs_createdate" if obj_type == "feedback_submissions" else "createdate"
+    created_key = "hs_createdate" if obj_type in HS_CREATEDATE else "createdate"
     modified_key = "lastmodifieddate" if obj_type == "contacts" else "hs_lastmodifieddate"
     clean: dict[str, str | None] = {k: v for k, v in props.items() if v not in (None, "")}
     clean.update({"hs_object_id": object_id, created_key: iso(created), modified_key: updated})
@@ -161,6 +163,7 @@ def seed_portal(store: HubSpotStore, world: World) -> None:
         store.associate(
             "feedback_submissions", n.hubspot_id, "companies", accounts[n.account_key].hubspot_id
         )
+    seed_activities(store, world, _put)
     for obj_type, table in store.objects.items():
         # listing relies on insertion order being id order
         store.objects[obj_type] = dict(sorted(table.items(), key=lambda kv: int(kv[0])))

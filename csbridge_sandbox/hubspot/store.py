@@ -27,7 +27,13 @@ OBJECT_TYPES = {
     "deals": "0-3",
     "tasks": "0-27",
     "feedback_submissions": "0-19",
+    "calls": "0-48",
+    "emails": "0-49",
+    "meetings": "0-47",
+    "notes": "0-46",
 }
+ENGAGEMENTS = ("calls", "emails", "meetings", "notes")
+HS_CREATEDATE = frozenset({"tasks", "feedback_submissions", *ENGAGEMENTS})  # not `createdate`
 ALIASES = {
     **{v: k for k, v in OBJECT_TYPES.items()},
     "company": "companies",
@@ -35,6 +41,10 @@ ALIASES = {
     "deal": "deals",
     "task": "tasks",
     "feedback_submission": "feedback_submissions",
+    "call": "calls",
+    "email": "emails",
+    "meeting": "meetings",
+    "note": "notes",
 }
 SINGULAR = {
     "companies": "company",
@@ -42,6 +52,10 @@ SINGULAR = {
     "deals": "deal",
     "tasks": "task",
     "feedback_submissions": "feedback_submission",
+    "calls": "call",
+    "emails": "email",
+    "meetings": "meeting",
+    "notes": "note",
 }
 # (from, to) -> default HUBSPOT_DEFINED association type id
 DEFAULT_ASSOCIATIONS = {
@@ -61,6 +75,22 @@ DEFAULT_ASSOCIATIONS = {
     ("contacts", "feedback_submissions"): 97,
     ("feedback_submissions", "companies"): 928,
     ("companies", "feedback_submissions"): 927,
+    ("calls", "companies"): 182,
+    ("companies", "calls"): 181,
+    ("calls", "contacts"): 194,
+    ("contacts", "calls"): 193,
+    ("emails", "companies"): 186,
+    ("companies", "emails"): 185,
+    ("emails", "contacts"): 198,
+    ("contacts", "emails"): 197,
+    ("meetings", "companies"): 188,
+    ("companies", "meetings"): 187,
+    ("meetings", "contacts"): 200,
+    ("contacts", "meetings"): 199,
+    ("notes", "companies"): 190,
+    ("companies", "notes"): 189,
+    ("notes", "contacts"): 202,
+    ("contacts", "notes"): 201,
 }
 DEFAULT_PROPS = {
     "companies": ("createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"),
@@ -84,8 +114,9 @@ DEFAULT_PROPS = {
     ),
     "tasks": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
     "feedback_submissions": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
+    **{e: ("hs_createdate", "hs_lastmodifieddate", "hs_object_id") for e in ENGAGEMENTS},
 }
-REQUIRED = {"tasks": ("hs_timestamp",)}
+REQUIRED = {t: ("hs_timestamp",) for t in ("tasks", *ENGAGEMENTS)}
 READ_ONLY_TYPES = {"feedback_submissions"}
 
 
@@ -217,9 +248,7 @@ class HubSpotStore:
         """Insert a validated object."""
         now = iso(self.clock())
         object_id = str(next(self.ids))
-        created_key = (
-            "hs_createdate" if obj_type in {"tasks", "feedback_submissions"} else ("createdate")
-        )
+        created_key = "hs_createdate" if obj_type in HS_CREATEDATE else "createdate"
         modified_key = "lastmodifieddate" if obj_type == "contacts" else "hs_lastmodifieddate"
         props: dict[str, str | None] = {k: v for k, v in values.items() if v is not None}
         props.update({"hs_object_id": object_id, created_key: now, modified_key: now})

@@ -16,6 +16,10 @@ KEY_PREFIXES = {
     "Contact": "003",
     "Opportunity": "006",
     "Task": "00T",
+    "Event": "00U",
+    "Campaign": "701",
+    "CampaignMember": "00v",
+    "EmailMessage": "02s",
     "User": "005",
     "NPS_Response__c": "a0N",
 }
@@ -300,9 +304,81 @@ def build_schema() -> dict[str, ObjectDef]:
             FieldDef("Description", "textarea", "Description"),
             FieldDef("Type", "picklist", picklist=("Call", "Email", "Meeting", "Other")),
             FieldDef("TaskSubtype", "picklist", "Task Subtype", picklist=("Task", "Email", "Call")),
+            FieldDef(
+                "CallType", "picklist", "Call Type", picklist=("Internal", "Inbound", "Outbound")
+            ),
+            FieldDef("CompletedDateTime", "datetime", "Completed Date/Time", **ro),
             _ref("AccountId", "Account", "Account", label="Account ID", **ro),
             FieldDef("IsClosed", "boolean", "Closed", nillable=False, **ro),
             FieldDef("IsHighPriority", "boolean", "High Priority", nillable=False, **ro),
+        ],
+        "Event": [
+            FieldDef("Subject", "combobox", "Subject", length=255),
+            FieldDef(
+                "WhatId",
+                "reference",
+                "Related To ID",
+                length=18,
+                relationship_name="What",
+                reference_to=("Account", "Opportunity"),
+            ),
+            FieldDef(
+                "WhoId",
+                "reference",
+                "Name ID",
+                length=18,
+                relationship_name="Who",
+                reference_to=("Contact",),
+            ),
+            _owner(),
+            FieldDef("StartDateTime", "datetime", "Start Date Time"),
+            FieldDef("EndDateTime", "datetime", "End Date Time"),
+            FieldDef("ActivityDateTime", "datetime", "Due Date Time"),
+            FieldDef("ActivityDate", "date", "Due Date Only"),
+            FieldDef("DurationInMinutes", "int", "Duration", precision=8),
+            FieldDef("Type", "picklist", picklist=("Call", "Email", "Meeting", "Other")),
+            FieldDef("EventSubtype", "picklist", "Event Subtype", picklist=("Event",), **ro),
+            FieldDef("Description", "textarea", "Description"),
+            _ref("AccountId", "Account", "Account", label="Account ID", **ro),
+        ],
+        "Campaign": [
+            FieldDef("Name", "string", "Campaign Name", length=80, nillable=False, required=True),
+            FieldDef(
+                "Type",
+                "picklist",
+                picklist=("Webinar", "Event", "Training", "Email", "Conference", "Other"),
+            ),
+            FieldDef("Status", "picklist", picklist=("Planned", "In Progress", "Completed")),
+            FieldDef("StartDate", "date", "Start Date"),
+            FieldDef("EndDate", "date", "End Date"),
+            FieldDef("IsActive", "boolean", "Active", nillable=False, default=True),
+            _owner(),
+        ],
+        "EmailMessage": [
+            FieldDef("Subject", "string", length=3000),
+            FieldDef("FromAddress", "email"),
+            FieldDef("ToAddress", "string", length=4000),
+            FieldDef("MessageDate", "datetime", "Message Date"),
+            FieldDef("Incoming", "boolean", "Is Incoming", nillable=False, default=False),
+            FieldDef("IsTracked", "boolean", "Is Tracked", nillable=False, default=False),
+            FieldDef("FirstOpenedDate", "datetime", "First Opened", **ro),
+            FieldDef("Status", "picklist", picklist=("0", "1", "2", "3", "4", "5")),
+            FieldDef(
+                "RelatedToId",
+                "reference",
+                "Related To ID",
+                length=18,
+                relationship_name="RelatedTo",
+                reference_to=("Account", "Opportunity"),
+            ),
+            _ref("ActivityId", "Task", "Activity", label="Activity ID"),
+        ],
+        "CampaignMember": [
+            _ref("CampaignId", "Campaign", "Campaign", label="Campaign ID", nillable=False),
+            _ref("ContactId", "Contact", "Contact", label="Contact ID"),
+            FieldDef("Status", "picklist", picklist=("Sent", "Responded", "Attended")),
+            FieldDef("HasResponded", "boolean", "Responded", nillable=False, **ro),
+            FieldDef("FirstRespondedDate", "date", "First Responded Date", **ro),
         ],
         "User": [
             FieldDef("Username", "string", length=80, **ro),
@@ -322,6 +398,12 @@ def build_schema() -> dict[str, ObjectDef]:
             FieldDef("Submitted_At__c", "datetime", "Submitted At", custom=True),
         ],
     }
+    # a custom Activity field an admin added: Task and Event both get it, as in a real org
+    outcome = ("Completed", "No Show", "Canceled")
+    for activity in ("Task", "Event"):
+        defs[activity].append(
+            FieldDef("Outcome__c", "picklist", "Outcome", custom=True, picklist=outcome)
+        )
     schema: dict[str, ObjectDef] = {}
     for name, fields in defs.items():
         label = "NPS Response" if name == "NPS_Response__c" else name

@@ -1,5 +1,6 @@
 """Seed the Salesforce emulator's org from the World: Users (the CSMs, the CS manager and
-an integration user), Accounts, Contacts, Opportunities and NPS_Response__c records.
+an integration user), Accounts, Contacts, Opportunities and NPS_Response__c records, then
+the activities (`seed_activities`).
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from csbridge_sandbox.salesforce.seed_activities import seed_activities
 from csbridge_sandbox.world.build import World
 
 if TYPE_CHECKING:
@@ -141,3 +143,4 @@ def seed_org(store: SalesforceStore, world: World) -> None:
             Comment__c=n.comment or None,
             Submitted_At__c=n.submitted_at,
         )
+    seed_activities(put, world, user_ids)

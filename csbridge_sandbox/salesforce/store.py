@@ -26,6 +26,8 @@ from csbridge_sandbox.salesforce.soql_eval import check_types, execute
 from csbridge_sandbox.salesforce.values import RecordError, coerce, render
 from csbridge_sandbox.world.build import World
 
+RESPONDED_STATUSES = frozenset({"Responded", "Attended"})
+
 Record = dict[str, Any]
 
 
@@ -230,6 +232,12 @@ class SalesforceStore:
             record["IsClosed"] = record.get("Status") == "Completed"
             record["IsHighPriority"] = record.get("Priority") == "High"
             record["AccountId"] = self._task_account(record)
+        if odef.name == "Event":
+            record["AccountId"] = self._task_account(record)
+            record["EventSubtype"] = "Event"
+        if odef.name == "CampaignMember":
+            # the member status implies the flag, as the org's CampaignMemberStatus says
+            record["HasResponded"] = record.get("Status") in RESPONDED_STATUSES
 
     def _task_account(self, record: Record) -> str | None:
         for key in ("WhatId", "WhoId"):

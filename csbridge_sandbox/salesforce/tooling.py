@@ -7,8 +7,8 @@ change is the Tooling API: `POST /services/data/vXX.X/tooling/sobjects/CustomFie
 fields can be listed with `tooling/query?q=SELECT Id, DeveloperName, TableEnumOrId FROM
 CustomField WHERE TableEnumOrId = 'Account'` or read from `describe`.
 
-Task (and Event) fields are defined on Activity, as in a real org: `Activity.Key__c`
-adds the field to Task (Event is not emulated); `Task.Key__c` is refused.
+Task and Event fields are defined on Activity, as in a real org: `Activity.Key__c`
+adds the field to both; `Task.Key__c` is refused.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from csbridge_sandbox.salesforce.http import SfHttpError, read_json, sf_json
-from csbridge_sandbox.salesforce.schema import FieldDef, make_id
+from csbridge_sandbox.salesforce.schema import FieldDef, ObjectDef, make_id
 from csbridge_sandbox.salesforce.soql import SoqlError, parse
 from csbridge_sandbox.salesforce.soql_eval import execute
 from csbridge_sandbox.salesforce.store import SalesforceStore
@@ -144,9 +144,10 @@ def tooling_routes(store: SalesforceStore, prefix: str) -> list[BaseRoute]:
                     "duplicates value on record with id: <unknown>",
                     [],
                 )
-            odef.add(fdef)
-            for record in store.records[odef.name.lower()].values():
-                record[fdef.name] = fdef.default
+            for target in _activity_objects(store) if activity else [odef]:
+                target.add(fdef)
+                for record in store.records[target.name.lower()].values():
+                    record[fdef.name] = fdef.default
             field_id = make_id("00N", next(ids))
             created[field_id] = {
                 "Id": field_id,
@@ -178,7 +179,8 @@ def tooling_routes(store: SalesforceStore, prefix: str) -> list[BaseRoute]:
             old = odef.get(name)
             if old is None or old.type != fdef.type:
                 raise _integrity(f"Changing the type of {name} is not supported here")
-            odef.add(fdef)  # stored values stay, as when an admin edits a field
+            for target in _activity_objects(store) if table == "Activity" else [odef]:
+                target.add(fdef)  # stored values stay, as when an admin edits a field
             row["Metadata"] = body["Metadata"]
         return Response(status_code=204)
 
@@ -222,3 +224,8 @@ def tooling_routes(store: SalesforceStore, prefix: str) -> list[BaseRoute]:
         Route(base + "/query", query),
         Route(base + "/query/", query),
     ]
+
+
+def _activity_objects(store: SalesforceStore) -> list[ObjectDef]:
+    """Task and Event: the objects an Activity custom field lands on."""
+    return [odef for name in ("Task", "Event") if (odef := store.sobject(name)) is not None]

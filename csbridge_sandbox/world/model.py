@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from csbridge_sandbox.world.activities import WorldActivities
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +192,13 @@ class World:
     tickets: tuple[Ticket, ...]
     satisfaction_ratings: tuple[SatisfactionRating, ...]
     usage_plans: tuple[UsagePlan, ...] = field(repr=False)
+
+    @cached_property
+    def activities(self) -> WorldActivities:
+        """CRM activity (emails, calls, meetings, notes, campaigns), derived on first use."""
+        from csbridge_sandbox.world.activities import build_activities
+
+        return build_activities(self)
 
     @cached_property
     def accounts_by_key(self) -> dict[str, Account]:

@@ -167,58 +167,103 @@ MIXPANEL_CASE = Case(
 
 # --- Salesforce accounts ------------------------------------------------------------------
 
-SF_DESCRIBE = f"{SF_BASE}/sobjects/Account/describe"
 SF_QUERY_ALL = f"{SF_BASE}/queryAll/"
 SF_START = datetime(2024, 1, 1, tzinfo=UTC)
+SF_TASK_FIELDS = ["Id", "SystemModstamp", "IsDeleted", "AccountId", "WhoId", "TaskSubtype"]
+SF_TASK_FIELDS += ["Status", "CompletedDateTime", "CallType", "Subject", "Csbridge_Key__c"]
 
 
-def _sf_id(n: int) -> str:
-    return f"001{n:015d}"
+def _sf_id(n: int, prefix: str = "001") -> str:
+    return f"{prefix}{n:015d}"
 
 
-def _sf_register(
-    rsps: responses.RequestsMock, pages: list[list[int]], repeat_token: bool = False
-) -> None:
-    rsps.get(SF_DESCRIBE, json={"fields": [{"name": f} for f in SF_ACCOUNT_FIELDS]})
-    prev_locator = ""
-    for i, ids in enumerate(pages):
-        last = i == len(pages) - 1
-        locator = "/services/data/v62.0/queryAll/01gLOC-" + ("1" if repeat_token else str(i + 1))
-        body: dict[str, Any] = {
-            "totalSize": sum(len(p) for p in pages),
-            "done": last,
-            "records": [
-                {
-                    "attributes": {"type": "Account"},
-                    "Id": _sf_id(n),
-                    "Name": f"Acme {n}",
-                    "Website": f"https://d{n}.com",
-                    "OwnerId": "005A",
-                    "ARR__c": 1000.0 * n,
-                    "IsDeleted": False,
-                    "SystemModstamp": (SF_START + timedelta(minutes=n)).strftime(
-                        "%Y-%m-%dT%H:%M:%S.000+0000"
-                    ),
-                }
-                for n in ids
-            ],
-        }
-        if not last:
-            body["nextRecordsUrl"] = locator
-        url = SF_QUERY_ALL if i == 0 else f"https://acme.my.salesforce.test{prev_locator}"
-        rsps.get(url, json=body, headers={"Sforce-Limit-Info": f"api-usage={10 + i}/15000"})
-        prev_locator = locator
+def _sf_stamp(n: int) -> str:
+    return (SF_START + timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+def _sf_account(n: int) -> dict[str, Any]:
+    return {
+        "attributes": {"type": "Account"},
+        "Id": _sf_id(n),
+        "Name": f"Acme {n}",
+        "Website": f"https://d{n}.com",
+        "OwnerId": "005A",
+        "ARR__c": 1000.0 * n,
+        "IsDeleted": False,
+        "SystemModstamp": _sf_stamp(n),
+    }
+
+
+def _sf_task(n: int) -> dict[str, Any]:
+    return {
+        "attributes": {"type": "Task"},
+        "Id": _sf_id(n, "00T"),
+        "AccountId": _sf_id(n),
+        "WhoId": _sf_id(n, "003"),
+        "TaskSubtype": "Call",
+        "CallType": "Inbound",
+        "Status": "Completed",
+        "CompletedDateTime": _sf_stamp(n),
+        "Subject": "Call",
+        "Csbridge_Key__c": None,
+        "IsDeleted": False,
+        "SystemModstamp": _sf_stamp(n),
+    }
+
+
+def _sf_registrar(
+    sobject: str, fields: list[str], row: Callable[[int], dict[str, Any]]
+) -> Callable[..., None]:
+    """Registers describe, then N pages of `queryAll` rows of one sObject."""
+
+    def register(
+        rsps: responses.RequestsMock, pages: list[list[int]], repeat_token: bool = False
+    ) -> None:
+        rsps.get(
+            f"{SF_BASE}/sobjects/{sobject}/describe", json={"fields": [{"name": f} for f in fields]}
+        )
+        prev_locator = ""
+        for i, ids in enumerate(pages):
+            last = i == len(pages) - 1
+            locator = "/services/data/v62.0/queryAll/01gLOC-" + (
+                "1" if repeat_token else str(i + 1)
+            )
+            body: dict[str, Any] = {
+                "totalSize": sum(len(p) for p in pages),
+                "done": last,
+                "records": [row(n) for n in ids],
+            }
+            if not last:
+                body["nextRecordsUrl"] = locator
+            url = SF_QUERY_ALL if i == 0 else f"https://acme.my.salesforce.test{prev_locator}"
+            rsps.get(url, json=body, headers={"Sforce-Limit-Info": f"api-usage={10 + i}/15000"})
+            prev_locator = locator
+
+    return register
+
+
+def _sf_connector(client: ApiClient) -> SalesforceConnector:
+    return SalesforceConnector(SALESFORCE, client, token="session-token", lookback=timedelta(0))
 
 
 SALESFORCE_CASE = Case(
     name="salesforce",
-    first_request=("GET", SF_DESCRIBE),
+    first_request=("GET", f"{SF_BASE}/sobjects/Account/describe"),
     start_for=lambda n: SalesforceCursor(SF_START, _sf_id(0)).encode(),
     make_client=lambda: salesforce_client(SALESFORCE, HTTP),
-    run=lambda client, cursor: SalesforceConnector(
-        SALESFORCE, client, token="session-token", lookback=timedelta(0)
-    ).accounts(cursor),
-    register=_sf_register,
+    run=lambda client, cursor: _sf_connector(client).accounts(cursor),
+    register=_sf_registrar("Account", SF_ACCOUNT_FIELDS, _sf_account),
+    record_key=lambda record: int(record.id[3:]),
+    cursor_key=lambda cursor: SalesforceCursor.decode(cursor).key(),
+)
+
+SALESFORCE_TASKS_CASE = Case(
+    name="salesforce-tasks",
+    first_request=("GET", f"{SF_BASE}/sobjects/Task/describe"),
+    start_for=lambda n: SalesforceCursor(SF_START, _sf_id(0, "00T")).encode(),
+    make_client=lambda: salesforce_client(SALESFORCE, HTTP),
+    run=lambda client, cursor: _sf_connector(client).tasks(cursor),
+    register=_sf_registrar("Task", SF_TASK_FIELDS, _sf_task),
     record_key=lambda record: int(record.id[3:]),
     cursor_key=lambda cursor: SalesforceCursor.decode(cursor).key(),
 )
@@ -226,37 +271,59 @@ SALESFORCE_CASE = Case(
 
 # --- HubSpot companies --------------------------------------------------------------------
 
-HS_SEARCH = "https://api.hubapi.test/crm/v3/objects/companies/search"
+HS_OBJECTS = "https://api.hubapi.test/crm/v3/objects"
+HS_SEARCH = f"{HS_OBJECTS}/companies/search"
 HS_START = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1000)
 
 
-def _hs_register(
-    rsps: responses.RequestsMock, pages: list[list[int]], repeat_token: bool = False
-) -> None:
-    offset = 0
-    for i, ids in enumerate(pages):
-        body: dict[str, Any] = {
-            "total": sum(len(p) for p in pages),
-            "results": [
-                {
-                    "id": str(n),
-                    "properties": {
-                        "name": f"Acme {n}",
-                        "domain": f"d{n}.com",
-                        "hs_lastmodifieddate": str(
-                            HS_START if repeat_token else HS_START + 1000 * n
+def _hs_company(n: int, stamp: int) -> dict[str, Any]:
+    return {"name": f"Acme {n}", "domain": f"d{n}.com", "hs_lastmodifieddate": str(stamp)}
+
+
+def _hs_call(n: int, stamp: int) -> dict[str, Any]:
+    return {
+        "hs_call_direction": "INBOUND",
+        "hs_timestamp": str(stamp),
+        "hs_lastmodifieddate": str(stamp),
+    }
+
+
+def _hs_registrar(
+    object_type: str, properties: Callable[[int, int], dict[str, Any]]
+) -> Callable[..., None]:
+    """Registers N pages of search results of one object type."""
+
+    def register(
+        rsps: responses.RequestsMock, pages: list[list[int]], repeat_token: bool = False
+    ) -> None:
+        offset = 0
+        for i, ids in enumerate(pages):
+            body: dict[str, Any] = {
+                "total": sum(len(p) for p in pages),
+                "results": [
+                    {
+                        "id": str(n),
+                        "properties": properties(
+                            n, HS_START if repeat_token else HS_START + 1000 * n
                         ),
-                    },
-                    "archived": False,
-                }
-                for n in ids
-            ],
-        }
-        offset += len(ids)
-        if i < len(pages) - 1:
-            after = str(len(pages[0])) if repeat_token else str(offset)
-            body["paging"] = {"next": {"after": after}}
-        rsps.post(HS_SEARCH, json=body)
+                        "archived": False,
+                    }
+                    for n in ids
+                ],
+            }
+            offset += len(ids)
+            if i < len(pages) - 1:
+                after = str(len(pages[0])) if repeat_token else str(offset)
+                body["paging"] = {"next": {"after": after}}
+            rsps.post(f"{HS_OBJECTS}/{object_type}/search", json=body)
+
+    return register
+
+
+def _hs_connector(client: ApiClient) -> HubspotConnector:
+    # associations are read in their own call; the paging contract is the search's
+    options = HubspotOptions(lookback=timedelta(0), company_associations=False)
+    return HubspotConnector(client, options=options, now=lambda: NOW)
 
 
 HUBSPOT_CASE = Case(
@@ -264,12 +331,28 @@ HUBSPOT_CASE = Case(
     first_request=("POST", HS_SEARCH),
     start_for=lambda n: str(HS_START),
     make_client=lambda: hubspot_client(HUBSPOT, HTTP),
-    run=lambda client, cursor: HubspotConnector(
-        client, options=HubspotOptions(lookback=timedelta(0)), now=lambda: NOW
-    ).companies(cursor),
-    register=_hs_register,
+    run=lambda client, cursor: _hs_connector(client).companies(cursor),
+    register=_hs_registrar("companies", _hs_company),
     record_key=lambda record: int(record.id),
     cursor_key=int,
 )
 
-CASES = [ZENDESK_CASE, MIXPANEL_CASE, SALESFORCE_CASE, HUBSPOT_CASE]
+HUBSPOT_CALLS_CASE = Case(
+    name="hubspot-calls",
+    first_request=("POST", f"{HS_OBJECTS}/calls/search"),
+    start_for=lambda n: str(HS_START),
+    make_client=lambda: hubspot_client(HUBSPOT, HTTP),
+    run=lambda client, cursor: _hs_connector(client).activities("calls", cursor),
+    register=_hs_registrar("calls", _hs_call),
+    record_key=lambda record: int(record.id),
+    cursor_key=int,
+)
+
+CASES = [
+    ZENDESK_CASE,
+    MIXPANEL_CASE,
+    SALESFORCE_CASE,
+    SALESFORCE_TASKS_CASE,
+    HUBSPOT_CASE,
+    HUBSPOT_CALLS_CASE,
+]

@@ -79,6 +79,39 @@ def test_salesforce_full_then_incremental(sandbox: Sandbox) -> None:
     assert second.count() < first.count()
 
 
+def test_salesforce_activities_through_simple_salesforce(sandbox: Sandbox) -> None:
+    src = settings(sandbox).sources.salesforce
+    assert src is not None
+    world = sandbox.world
+    calls = CallAccounting()
+    sf = SalesforceConnector(src, salesforce_client(src, Settings().http, calls))
+    tasks, task_cursor = drain(sf.tasks())
+    events, _ = drain(sf.events())
+    members, _ = drain(sf.campaign_members())
+    made = world.activities
+    account_of = {a.key: a.salesforce_id for a in world.accounts}
+    logged = [e for e in made.engagements if e.kind in ("email", "call")]
+    assert {t.id: (t.kind, t.account_id) for t in tasks} == {
+        e.salesforce_id: (e.kind, account_of[e.account_key]) for e in logged
+    }
+    calls_in = {e.salesforce_id for e in logged if e.kind == "call" and e.direction == "inbound"}
+    assert {t.id for t in tasks if t.direction == "inbound"} == calls_in
+    meetings = {e.salesforce_id: e for e in made.engagements if e.kind == "meeting"}
+    assert {e.id for e in events} == set(meetings)
+    assert {e.status for e in events} == {"Completed", "No Show", "Canceled"}
+    assert all(e.occurred_at == meetings[e.id].at for e in events)
+    assert {m.id: (m.attended, m.account_id) for m in members} == {
+        i.salesforce_id: (i.attended, account_of[i.account_key]) for i in made.invitations
+    }
+    assert {m.subtype for m in members} == {"Webinar", "Event", "Training"}
+    assert drain(sf.tasks(task_cursor))[1] == task_cursor
+    emails, _ = drain(sf.email_messages())
+    sent = {e.email_id: e for e in made.engagements if e.email_id}
+    assert {m.id: (m.direction, m.opened, m.account_id) for m in emails} == {
+        i: (e.direction, e.opened, account_of[e.account_key]) for i, e in sent.items()
+    }
+
+
 def test_zendesk_full_then_incremental(sandbox: Sandbox) -> None:
     src = settings(sandbox).sources.zendesk
     assert src is not None
@@ -139,3 +172,33 @@ def test_hubspot_full_then_incremental(sandbox: Sandbox) -> None:
     assert len(reread) < len(companies) and cursor_after == company_cursor
     assert drain(hs.contacts(contact_cursor))[1] == contact_cursor
     assert calls.count() - full == 2
+
+
+def test_hubspot_engagements_with_their_companies(sandbox: Sandbox) -> None:
+    src = settings(sandbox).sources.hubspot
+    assert src is not None
+    world = sandbox.world
+    calls = CallAccounting()
+    hs = HubspotConnector(hubspot_client(src, Settings().http, calls))
+    company_of = {a.key: a.hubspot_id for a in world.accounts}
+    made = {e.hubspot_id: e for e in world.activities.engagements}
+    pulled = []
+    for object_type in ("calls", "emails", "meetings", "notes"):
+        records, cursor = drain(hs.activities(object_type))
+        pulled += records
+        assert drain(hs.activities(object_type, cursor))[1] == cursor
+    assert {a.id: (a.kind, a.account_id) for a in pulled} == {
+        i: (e.kind, company_of[e.account_key]) for i, e in made.items()
+    }
+    assert all(a.direction == made[a.id].direction for a in pulled)
+    assert {a.status for a in pulled if a.kind == "meeting"} == {"COMPLETED", "NO_SHOW", "CANCELED"}
+    contacts, _ = drain(hs.contacts())
+    marketing = {c.hubspot_id: world.activities.marketing.get(c.key) for c in world.contacts}
+    assert {c.id: marketing[c.id] for c in contacts if c.emails_delivered is not None} == {
+        i: m for i, m in marketing.items() if m is not None
+    }
+    assert all(
+        (c.emails_delivered, c.emails_opened, c.emails_clicked) == marketing[c.id]
+        for c in contacts
+        if c.emails_delivered is not None
+    )

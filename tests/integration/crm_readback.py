@@ -115,3 +115,35 @@ def same(crm_value: object, planned_value: object) -> bool:
     if isinstance(planned_value, str) and planned_value[:4].isdigit() and "T" in planned_value:
         return crm_value is not None  # a datetime: the CRM renders it its own way
     return crm_value == planned_value
+
+
+def task_owners(sandbox: Sandbox, config: Path, target: str) -> dict[str, list[str]]:
+    """Every csbridge task in `target` (all of them, not only a plan's): key → the owner
+    id of each task with that key (two entries would be a duplicate)."""
+    owners: dict[str, list[str]] = {}
+    if target == "salesforce":
+        settings = load_config(config)
+        assert settings.sources.salesforce is not None
+        sf = open_salesforce(
+            settings.sources.salesforce,
+            salesforce_client(settings.sources.salesforce, settings.http),
+        )
+        soql = "SELECT Csbridge_Key__c, OwnerId FROM Task"
+        for row in sf.query_all(soql)["records"]:
+            if row["Csbridge_Key__c"]:
+                owners.setdefault(row["Csbridge_Key__c"], []).append(row["OwnerId"])
+        return owners
+    url = f"{sandbox.urls['hubspot']}/crm/v3/objects/tasks"
+    params: dict[str, str] = {"limit": "100", "properties": "csbridge_task_key,hubspot_owner_id"}
+    while True:
+        answer = requests.get(url, params=params, headers=TOKEN, timeout=10)
+        answer.raise_for_status()
+        page = answer.json()
+        for task in page["results"]:
+            props = task["properties"]
+            if props.get("csbridge_task_key"):
+                owners.setdefault(props["csbridge_task_key"], []).append(props["hubspot_owner_id"])
+        after = page.get("paging", {}).get("next", {}).get("after")
+        if after is None:
+            return owners
+        params["after"] = after

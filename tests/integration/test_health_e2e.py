@@ -83,6 +83,15 @@ def test_pull_reports_unmatched_then_health_scores_every_crm_account(
         assert entry["coverage"] > 0 and entry["score"] is not None
         assert set(entry["signals"]) >= {"satisfaction.support_tickets", "usage.dau_mau"}
 
+    # CSM load: every account counted once, in its owner's book, against its segment's ratio
+    load = health["csm_load"]
+    assert sum(row["accounts"] for row in load) == len(world.accounts)
+    assert sum(row["arr"] for row in load) == pytest.approx(sum(a.arr for a in world.accounts))
+    for row in load:
+        assert row["segment"] is not None and row["accounts_per_csm"] > 0
+        assert row["load"] == pytest.approx(row["accounts"] / row["accounts_per_csm"])
+    assert len({row["owner"] for row in load}) > 1
+
     report = {(u["source"], u["kind"]): u for u in health["unmatched"]}
     orgs = report[("zendesk", "accounts")]
     assert orgs["count"] == len(orphan_orgs) and set(orgs["examples"]) <= orphan_orgs
@@ -123,6 +132,7 @@ def test_health_seed_6d_table_with_unmatched_lines(
     assert "financial" in lines[header] and "support" in lines[header]
     rows = [line.split()[0] for line in lines[header + 2 :] if line and not line[0].isspace()]
     assert {a.domain for a in sandbox.world.accounts} <= set(rows)
+    assert any(line.startswith("CSM load") for line in lines)
     assert any(line.startswith("unmatched: ") for line in lines)
     assert any("mixpanel group keys" in line for line in lines)
 

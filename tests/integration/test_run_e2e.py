@@ -17,6 +17,9 @@ import yaml
 from crm_readback import hubspot_state, planned, salesforce_state, same
 
 from csbridge.cli import main
+from csbridge.models import Activity
+from csbridge.scoring.activity_signals import engaging
+from csbridge.store.store import open_store
 from csbridge_sandbox.runner import Sandbox, run_sandbox
 
 ACCOUNTS = 30
@@ -48,6 +51,7 @@ def test_run_writes_what_the_rules_say_and_a_rerun_writes_nothing(
     report = json.loads(report_path.read_text())
     assert report["ok"] and report["accounts_scored"] > 0
     assert sum(report["bands"].values()) >= report["accounts_scored"]
+    assert sum(row["accounts"] for row in report["csm_load"]) == sum(report["bands"].values())
     for target, plan in plans.items():
         crm = report["crm"][target]
         assert crm["records_updated"] == plan["summary"]["records"] > 0
@@ -78,3 +82,11 @@ def test_run_writes_what_the_rules_say_and_a_rerun_writes_nothing(
         assert sandbox.control(target).stats()["writes"] == 0, target
         assert again["crm"][target]["records_updated"] == 0
         assert again["crm"][target]["tasks_created"] == 0
+    # the second run pulled the Salesforce tasks the first one created: keyed, so they
+    # are stored as csbridge's own and never count as the customer engaging
+    store = open_store(yaml.safe_load(config.read_text())["database_url"])
+    pulled = store.load(Activity, source="salesforce")
+    store.close()
+    ours = [a for a in pulled if a.csbridge_key]
+    assert len(ours) == report["crm"]["salesforce"]["tasks_created"]
+    assert not {a.id for a in ours} & {a.id for a in engaging(pulled)}

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select
 
 from csbridge.errors import CsbridgeError
-from csbridge.models import Account, SurveyResponse, Ticket, UsageDay
+from csbridge.models import Account, Activity, SurveyResponse, Ticket, UsageDay
 from csbridge.store import Cursor, CursorRegressionError, FactRef, Store, open_store
 from csbridge.store.engine import make_engine
 from csbridge.store.migrate import head_revision, upgrade
@@ -144,6 +144,25 @@ def test_load_filters_by_account_source_and_window(store: Store) -> None:
     assert store.load(SurveyResponse, source="salesforce") == []
 
 
+def test_activities_are_stored_and_windowed_by_when_they_happened(store: Store) -> None:
+    def activity(id_: str, days_ago: int, key: str | None = None) -> Activity:
+        return Activity(
+            source="salesforce",
+            id=id_,
+            account_id="001A",
+            kind="meeting",
+            subject="QBR",
+            occurred_at=T0 - timedelta(days=days_ago),
+            updated_at=T0,
+            csbridge_key=key,
+        )
+
+    store.upsert([activity("00Uold", 400), activity("00Unew", 5), activity("00Tour", 1, "k1")])
+    recent = store.load(Activity, account_ids=["001A"], since=T0 - timedelta(days=366))
+    assert [(a.id, a.csbridge_key) for a in recent] == [("00Tour", "k1"), ("00Unew", None)]
+    assert store.count("activities") == 3
+
+
 def test_runs_are_recorded(store: Store) -> None:
     run_id = store.start_run("pull")
     store.finish_run(run_id, "ok", {"calls": 12})
@@ -182,10 +201,10 @@ def test_plain_postgres_urls_use_psycopg3() -> None:
 
 
 def test_upgrading_to_usage_users_forgets_only_the_mixpanel_cursor(database_url: str) -> None:
-    """Usage rows stored before 0004 have no users sketch: the next pull must refill them."""
+    """Usage rows stored before 0006 have no users sketch: the next pull must refill them."""
     engine = make_engine(database_url)
     try:
-        upgrade(engine, "0003_score_signals")
+        upgrade(engine, "0005_task_queue")
         with engine.begin() as connection:
             for stream in ("mixpanel.usage_days", "zendesk.tickets"):
                 connection.execute(

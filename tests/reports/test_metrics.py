@@ -8,12 +8,9 @@ import pytest
 
 from csbridge.models import SurveyResponse
 from csbridge.reports.metrics import (
-    BookEntry,
     Deal,
-    LoadRow,
     arr_on,
     churn_risk_recovery,
-    csm_load,
     distribution,
     renewals,
     retention,
@@ -22,6 +19,7 @@ from csbridge.reports.metrics import (
     time_to_first_value,
 )
 from csbridge.reports.periods import parse_period
+from csbridge.scoring.csm_load import BookEntry, LoadRow, csm_load
 
 Q3 = parse_period("2026Q3")  # 2026-07-01 .. 2026-10-01
 # key: (ARR today, start, closed deals)

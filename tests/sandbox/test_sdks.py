@@ -295,3 +295,69 @@ def test_hubspot_property_create_and_task_with_associations(hubspot: Any) -> Non
         company.hubspot_id, {"properties": {"health_score": "41"}}
     )
     assert updated.properties["health_score"] == "41"
+
+
+def test_salesforce_activities_query_with_relationships(sf: Salesforce) -> None:
+    members = sf.query_all(
+        "SELECT Id, Status, HasResponded, Contact.AccountId, Campaign.Type FROM CampaignMember"
+    )["records"]
+    assert len(members) == len(WORLD.activities.invitations)
+    assert {m["HasResponded"] for m in members if m["Status"] == "Attended"} == {True}
+    assert {m["HasResponded"] for m in members if m["Status"] == "Sent"} == {False}
+    assert {m["Campaign"]["Type"] for m in members} == {"Webinar", "Event", "Training"}
+    meetings = sf.query_all("SELECT Id, Subject, AccountId, EventSubtype, Outcome__c FROM Event")
+    qbrs = [r for r in meetings["records"] if r["Subject"].startswith("QBR")]
+    assert qbrs and all(r["AccountId"] and r["EventSubtype"] == "Event" for r in qbrs)
+    calls = sf.query("SELECT COUNT() FROM Task WHERE TaskSubtype = 'Call' AND CallType = 'Inbound'")
+    inbound = [
+        e for e in WORLD.activities.engagements if e.kind == "call" and e.direction == "inbound"
+    ]
+    assert calls["totalSize"] == len(inbound)
+
+
+def test_hubspot_engagements_search_and_associations(hubspot: Any) -> None:
+    made = [e for e in WORLD.activities.engagements if e.kind == "meeting"]
+    meetings: list[Any] = []
+    after = None
+    while True:  # the objects APIs have no get_all: walk the pages
+        page = hubspot.crm.objects.meetings.basic_api.get_page(
+            limit=100,
+            after=after,
+            properties=["hs_meeting_title", "hs_meeting_outcome", "hs_timestamp"],
+            associations=["companies"],
+        )
+        meetings += page.results
+        if page.paging is None:
+            break
+        after = page.paging.next.after
+    assert {m.id for m in meetings} == {e.hubspot_id for e in made}
+    company_of = {e.hubspot_id: WORLD.accounts_by_key[e.account_key].hubspot_id for e in made}
+    for meeting in meetings[:20]:
+        linked = meeting.associations["companies"].results
+        assert [str(r.id) for r in linked] == [company_of[meeting.id]]
+    request = PublicObjectSearchRequest(
+        filter_groups=[
+            FilterGroup(
+                filters=[
+                    Filter(
+                        property_name="hs_email_direction", operator="EQ", value="INCOMING_EMAIL"
+                    )
+                ]
+            )
+        ],
+        properties=["hs_email_direction", "hs_timestamp"],
+        limit=100,
+    )
+    page = hubspot.crm.objects.emails.search_api.do_search(public_object_search_request=request)
+    replies = [
+        e for e in WORLD.activities.engagements if e.kind == "email" and e.direction == "inbound"
+    ]
+    assert page.total == len(replies)
+    assert {r.properties["hs_email_direction"] for r in page.results} == {"INCOMING_EMAIL"}
+    contact = WORLD.contacts[0]
+    read = hubspot.crm.contacts.basic_api.get_by_id(
+        contact.hubspot_id, properties=["hs_email_delivered", "hs_email_open", "hs_email_click"]
+    )
+    delivered, opened, clicked = WORLD.activities.marketing[contact.key]
+    assert read.properties["hs_email_delivered"] == str(delivered)
+    assert int(read.properties["hs_email_open"]) == opened and opened >= clicked

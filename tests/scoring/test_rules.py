@@ -46,7 +46,7 @@ def test_defaults_match_the_seeds() -> None:
     assert (r.promoter.min_nps, r.promoter.tag, r.promoter.due_days) == (9, "Promoter", 7)
     assert (r.churn_risk.below, r.churn_risk.drop, r.churn_risk.urgent_tickets) == (60, 20, 2)
     assert (r.expansion.above, r.expansion.license_above) == (80, 0.70)
-    assert [s.days for s in r.renewal.steps] == [180, 120, 90, 60, 30, 14, 7]
+    assert [s.days for s in r.renewal.steps] == [180, 120, 90, 60, 30, 14, 7, 0]
     assert (r.silent.days, r.onboarding.no_login_days, r.onboarding.no_value_days) == (14, 3, 14)
     assert RULES.score_margin == 5
     assert set(RULES.owned_tags) == {"Promoter", "Churn Risk"}
@@ -125,9 +125,20 @@ def churn_series(scores: list[float]) -> tuple[list[set[str]], list[bool]]:
     return keys, tagged
 
 
-def test_oscillating_59_61_gives_one_task_and_a_stable_tag() -> None:
+def test_oscillating_59_61_gives_one_episode_and_a_stable_tag() -> None:
     keys, tagged = churn_series([59, 61, 59, 61, 59, 61])
-    assert set().union(*keys) == {f"A1:churn_risk:{TODAY}"}
+    # one episode: its own task on day 0, then its steps on their days (call J2, plan J3)
+    assert keys[0] == keys[1] == {f"A1:churn_risk:{TODAY}"}
+    assert keys[2] == {f"A1:churn_risk:{TODAY}", f"A1:churn_risk:{TODAY}:call"}
+    assert (
+        keys[3]
+        == keys[4]
+        == keys[5]
+        == {
+            f"A1:churn_risk:{TODAY}",
+            f"A1:churn_risk:{TODAY}:action_plan",
+        }
+    )
     assert all(tagged)
 
 
@@ -189,7 +200,7 @@ def test_expansion_with_hysteresis_on_score_and_licences() -> None:
 @pytest.mark.parametrize(
     ("days_left", "step"),
     [(200, None), (180, 180), (150, 180), (120, 120), (95, 120), (61, 90), (31, 60), (30, 30),
-     (20, 30), (14, 14), (8, 14), (7, 7), (0, 7), (-1, None)],
+     (20, 30), (14, 14), (8, 14), (7, 7), (1, 7), (0, 0), (-1, None)],
 )  # fmt: skip
 def test_renewal_schedule_picks_the_current_step(days_left: int, step: int | None) -> None:
     renewal = TODAY + timedelta(days=days_left)
@@ -201,7 +212,7 @@ def test_renewal_schedule_picks_the_current_step(days_left: int, step: int | Non
     assert task.key == f"A1:renewal:{renewal.isoformat()}:{step}"
     assert task.due == max(renewal - timedelta(days=step), TODAY)
     assert renewal.isoformat() in task.subject
-    assert task.assignee == ("cs_manager" if step <= 14 else "owner")
+    assert task.assignee == ("cs_manager" if 0 < step <= 14 else "owner")
 
 
 def test_silent_account_keyed_by_last_activity() -> None:
@@ -215,15 +226,17 @@ def test_silent_account_keyed_by_last_activity() -> None:
 
 def test_onboarding_no_login_and_no_first_value() -> None:
     start = TODAY - timedelta(days=3)
-    (task,) = of(run(ctx(onboarding_started=start)), "task")
+    (task,) = of(run(ctx(onboarding_started=start)), "task", "onboarding_no_login")
     assert task.key == f"A1:onboarding_no_login:{start}"
     start = TODAY - timedelta(days=14)
     actions = run(ctx(onboarding_started=start, first_login=start))
-    (task,) = of(actions, "task")
+    (task,) = of(actions, "task", "onboarding_no_value")
     assert task.key == f"A1:onboarding_no_value:{start}"
     assert of(actions, "notify")[0].notify == ("cs_manager",)
-    assert not of(run(ctx(onboarding_started=TODAY - timedelta(days=31))), "task")
-    assert not of(run(ctx(onboarding_started=TODAY - timedelta(days=2))), "task")
+    late = of(run(ctx(onboarding_started=TODAY - timedelta(days=31))), "task")
+    assert [a.rule for a in late] == ["adoption"]  # the adoption playbook has begun
+    early = run(ctx(onboarding_started=TODAY - timedelta(days=2)))
+    assert [a.rule for a in of(early, "task")] == ["onboarding"]  # the kickoff milestone
 
 
 def test_disabled_rule_and_naive_now() -> None:

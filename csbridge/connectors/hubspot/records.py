@@ -66,6 +66,9 @@ class HubspotMapping:
             "title": ("jobtitle",),
             "roles": ("cs_role", "hs_buying_role", "role"),
             "last_activity_at": ("notes_last_updated", "hs_last_sales_activity_timestamp"),
+            "emails_delivered": ("hs_email_delivered",),
+            "emails_opened": ("hs_email_open",),
+            "emails_clicked": ("hs_email_click",),
         }
     )
     deal: Mapping[str, tuple[str, ...]] = field(
@@ -197,6 +200,9 @@ def parse_contact(
         seniority=seniority_from_title(title),
         roles=roles_from([v.get("roles")]),
         last_activity_at=parse_time(v.get("last_activity_at")),
+        emails_delivered=to_int(v.get("emails_delivered")),
+        emails_opened=to_int(v.get("emails_opened")),
+        emails_clicked=to_int(v.get("emails_clicked")),
     )
 
 

@@ -1,4 +1,5 @@
-"""HubSpot as a pull source: owners, then companies, contacts, deals, feedback, archived."""
+"""HubSpot as a pull source: owners, then companies, contacts, deals, feedback, the
+engagements (calls, emails, meetings, notes), archived records."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
 
+from csbridge.connectors.hubspot.activities import ACTIVITY_SPECS
 from csbridge.connectors.hubspot.client import hubspot_client
 from csbridge.connectors.hubspot.streams import HubspotConnector
 from csbridge.connectors.protocol import Read, SourceContext
@@ -28,6 +30,8 @@ class HubspotSource:
         yield "owners", lambda cursor: self.connector.owners()
         for name in STREAMS:
             yield name, partial(self._read, name)
+        for name in ACTIVITY_SPECS:
+            yield name, partial(self.connector.activities, name)
         for name in ARCHIVED:
             yield f"archived_{name}", partial(self._archived, name)
 

@@ -1,4 +1,5 @@
-"""HubSpot pull over our HTTP layer: companies, contacts, deals, feedback submissions, owners.
+"""HubSpot pull over our HTTP layer: companies, contacts, deals, feedback submissions, owners
+and the engagements (calls, emails, meetings, notes).
 
 Why not hubspot-api-client here: its urllib3 retry never retries POST, and search is a
 POST; going through `ApiClient` gives every call the one retry policy, the search
@@ -23,6 +24,7 @@ from typing import Any, TypeVar
 
 import structlog
 
+from csbridge.connectors.hubspot.activities import ACTIVITY_SPECS, activity_parser
 from csbridge.connectors.hubspot.records import (
     HubspotMapping,
     epoch_ms,
@@ -35,7 +37,7 @@ from csbridge.connectors.hubspot.records import (
 from csbridge.http.client import ApiClient
 from csbridge.http.errors import FatalHttpError
 from csbridge.http.paginate import Page, Paginator, dig, follow
-from csbridge.models import Account, Contact, Opportunity, Owner, SurveyResponse
+from csbridge.models import Account, Activity, Contact, Opportunity, Owner, SurveyResponse
 
 SYSTEM = "hubspot"
 R = TypeVar("R")
@@ -64,6 +66,7 @@ class HubspotOptions:
             "contacts": "lastmodifieddate",  # contacts keep HubSpot's older property name
             "deals": "hs_lastmodifieddate",
             "feedback_submissions": "hs_lastmodifieddate",
+            **{name: "hs_lastmodifieddate" for name in ACTIVITY_SPECS},
         }
     )
     company_associations: bool = True
@@ -103,6 +106,13 @@ class HubspotConnector:
         pages = self._search("feedback_submissions", self.mapping.feedback, parse_feedback, cursor)
         for page in pages:
             yield Page(self._with_companies("feedback_submissions", page.records), page.cursor)
+
+    def activities(self, object_type: str, cursor: str | None = None) -> Iterator[Page[Activity]]:
+        """Engagements of one type (`calls`, `emails`, `meetings`, `notes`) changed since the
+        cursor, joined to their company by association."""
+        spec, parse = ACTIVITY_SPECS[object_type], activity_parser(object_type)
+        for page in self._search(object_type, spec, parse, cursor):
+            yield Page(self._with_companies(object_type, page.records), page.cursor)
 
     def archived(self, object_type: str) -> Iterator[Page[Any]]:
         """Archived records of one object type (full listing; pages carry no cursor)."""

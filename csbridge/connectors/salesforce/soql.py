@@ -197,3 +197,64 @@ class SalesforceMapping:
         )
     )
     contact_role_object: str = "AccountContactRole"
+    task: FieldMap = field(
+        default_factory=lambda: FieldMap(
+            {
+                "account_id": ("AccountId",),
+                "contact_id": ("WhoId",),
+                "type": ("Type",),
+                "subtype": ("TaskSubtype",),
+                "call_type": ("CallType",),
+                "subject": ("Subject",),
+                "status": ("Status",),
+                "is_closed": ("IsClosed",),
+                "completed_at": ("CompletedDateTime",),
+                "date": ("ActivityDate",),
+                "created_at": ("CreatedDate",),
+                "key": ("Csbridge_Key__c",),
+            }
+        )
+    )
+    event: FieldMap = field(
+        default_factory=lambda: FieldMap(
+            {
+                "account_id": ("AccountId",),
+                "contact_id": ("WhoId",),
+                "type": ("Type",),
+                "subtype": ("EventSubtype",),
+                "subject": ("Subject",),
+                "status": ("Outcome__c", "Meeting_Outcome__c"),
+                "start": ("StartDateTime", "ActivityDateTime"),
+                "date": ("ActivityDate",),
+            }
+        )
+    )
+    email_message: FieldMap = field(
+        default_factory=lambda: FieldMap(
+            {
+                "related_to": ("RelatedToId",),
+                "incoming": ("Incoming",),
+                "date": ("MessageDate",),
+                "subject": ("Subject",),
+                "tracked": ("IsTracked",),
+                "opened_at": ("FirstOpenedDate",),
+                "created_at": ("CreatedDate",),
+            }
+        )
+    )
+    campaign_member: FieldMap = field(
+        default_factory=lambda: FieldMap(
+            {
+                "campaign_id": ("CampaignId",),
+                "contact_id": ("ContactId",),
+                "account_id": ("Contact.AccountId",),
+                "status": ("Status",),
+                "responded": ("HasResponded",),
+                "campaign_type": ("Campaign.Type",),
+                "campaign_name": ("Campaign.Name",),
+                "start": ("Campaign.StartDate",),
+                "responded_on": ("FirstRespondedDate",),
+                "created_at": ("CreatedDate",),
+            }
+        )
+    )

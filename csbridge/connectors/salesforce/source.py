@@ -1,4 +1,5 @@
-"""Salesforce as a pull source: owners first, then accounts, contacts, opportunities, NPS."""
+"""Salesforce as a pull source: owners first, then accounts, contacts, opportunities, NPS,
+and the activities (tasks, events, emails, campaign memberships)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,17 @@ from csbridge.connectors.salesforce.soql import SalesforceCursor
 from csbridge.connectors.salesforce.streams import SalesforceConnector
 from csbridge.http.paginate import Page
 
-STREAMS = ("owners", "accounts", "contacts", "opportunities", "nps_answers")
+STREAMS = (
+    "owners",
+    "accounts",
+    "contacts",
+    "opportunities",
+    "nps_answers",
+    "tasks",
+    "events",
+    "email_messages",
+    "campaign_members",
+)
 
 
 class SalesforceSource:

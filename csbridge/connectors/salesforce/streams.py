@@ -1,5 +1,6 @@
 """Salesforce pull through simple-salesforce on our session: accounts, contacts, opportunities,
-NPS answers and owners, each incremental on `SystemModstamp` with an `Id` tie-break.
+NPS answers, owners and activities (Task, Event, EmailMessage, CampaignMember), each incremental on
+`SystemModstamp` with an `Id` tie-break.
 
 Every query is a `queryAll` (deleted records come back with `IsDeleted = true` and
 become `deleted=True` records) ordered by `SystemModstamp, Id`; a page's cursor is its
@@ -21,6 +22,12 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from csbridge.config import SalesforceSettings
+from csbridge.connectors.salesforce.activities import (
+    parse_campaign_member,
+    parse_email_message,
+    parse_event,
+    parse_task,
+)
 from csbridge.connectors.salesforce.client import SalesforceDailyQuota
 from csbridge.connectors.salesforce.records import (
     parse_account,
@@ -47,7 +54,7 @@ from csbridge.http.errors import (
     safe_url,
 )
 from csbridge.http.paginate import Page, Paginator, follow
-from csbridge.models import Account, Contact, Opportunity, Owner, SurveyResponse
+from csbridge.models import Account, Activity, Contact, Opportunity, Owner, SurveyResponse
 
 SYSTEM = "salesforce"
 R = TypeVar("R")
@@ -151,6 +158,24 @@ class SalesforceConnector:
     def owners(self, cursor: str | None = None) -> Iterator[Page[Owner]]:
         """Users (account owners) with email and manager."""
         return self._stream("User", USER_FIELDS, cursor, parse_owner)
+
+    def tasks(self, cursor: str | None = None) -> Iterator[Page[Activity]]:
+        """Tasks: logged calls and emails, to-dos, and the tasks csbridge created (keyed)."""
+        return self._stream("Task", self.mapping.task, cursor, parse_task)
+
+    def events(self, cursor: str | None = None) -> Iterator[Page[Activity]]:
+        """Events: meetings (QBRs among them) and scheduled calls."""
+        return self._stream("Event", self.mapping.event, cursor, parse_event)
+
+    def email_messages(self, cursor: str | None = None) -> Iterator[Page[Activity]]:
+        """Emails (Enhanced Email): direction and, for tracked ones we sent, opens."""
+        return self._stream("EmailMessage", self.mapping.email_message, cursor, parse_email_message)
+
+    def campaign_members(self, cursor: str | None = None) -> Iterator[Page[Activity]]:
+        """Campaign memberships of contacts: invited to a webinar or event, responded."""
+        return self._stream(
+            "CampaignMember", self.mapping.campaign_member, cursor, parse_campaign_member
+        )
 
     # -- the incremental read ------------------------------------------------------------
 

@@ -5,8 +5,8 @@ this revision have no users sketch, and monthly-active users would fall back to 
 busiest day for up to 90 days: forgetting the Mixpanel cursor makes the next pull read
 the whole initial window again, and its upserts replace those rows.
 
-Revision ID: 0004_usage_users
-Revises: 0003_score_signals
+Revision ID: 0006_usage_users
+Revises: 0005_task_queue
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_usage_users"
-down_revision: str | None = "0003_score_signals"
+revision: str = "0006_usage_users"
+down_revision: str | None = "0005_task_queue"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
