@@ -54,7 +54,7 @@ from csbridge.errors import CsbridgeError
 from csbridge.http.client import CallAccounting
 from csbridge.mappings.identity import IdentityIndex
 from csbridge.models import Fact, SurveyResponse, Ticket
-from csbridge.scoring.signals import SignalOptions
+from csbridge.scoring.signals import SignalOptions, with_benchmarks
 from csbridge.store.lock import LockLostError, run_lock
 from csbridge.store.store import Store
 from csbridge.sync import notify
@@ -64,7 +64,7 @@ from csbridge.sync.changes import ChangeSet
 from csbridge.sync.cycle import Cycle, history_entries, in_targets
 from csbridge.sync.history import save_history
 from csbridge.sync.platform_scores import PlatformScore, save_platform_score
-from csbridge.sync.portfolio import load_customer, session_benchmark
+from csbridge.sync.portfolio import load_customer, usage_rates
 from csbridge.sync.run import WriterFactory, default_writer, write_target
 from csbridge.webhooks.alert import Alert, React, ReactionOutcome
 from csbridge.webhooks.worker import account_lookup_reaction, find_account
@@ -103,16 +103,17 @@ def sync_reaction(
         with run_lock(store) as lock:
             return _react(alert, source, account_id, clock(), lock.verify)
 
-    benchmarks: list[tuple[datetime, float | None]] = []  # the latest, while fresh
+    benchmarks: list[tuple[datetime, SignalOptions]] = []  # the latest, while fresh
 
-    def benchmark_for(index: IdentityIndex, now: datetime) -> float | None:
-        # the whole portfolio's, as in the scheduled run; it moves slowly, so a burst
-        # of alerts reads the usage table once an hour, not once per alert
+    def options_for(index: IdentityIndex, now: datetime) -> SignalOptions:
+        # the whole portfolio's benchmarks, as in the scheduled run; they move slowly, so
+        # a burst of alerts reads the usage table once an hour, not once per alert
         if benchmarks and timedelta(0) <= now - benchmarks[0][0] < BENCHMARK_TTL:
             return benchmarks[0][1]
-        value = session_benchmark(store, index, now, settings.crm.targets)
-        benchmarks[:] = [(now, value)]
-        return value
+        rates = usage_rates(store, index, now, settings.crm.targets)
+        options = with_benchmarks(settings.signal_options(), rates)
+        benchmarks[:] = [(now, options)]
+        return options
 
     def _react(
         alert: Alert, source: str, account_id: str, now: datetime, verify: Callable[[], None]
@@ -126,11 +127,7 @@ def sync_reaction(
         platform = platform_score(alert, now)
         if platform is not None:
             save_platform_score(store, key, platform)
-        benchmark = benchmark_for(portfolio.index, now)
-        mixpanel = settings.sources.mixpanel
-        options = SignalOptions(
-            key_features=mixpanel.key_features if mixpanel else (), session_benchmark=benchmark
-        )
+        options = options_for(portfolio.index, now)
         scored = cycle.score(mine, now, cycle.history(store, now, [key]), options)
         run_id = store.start_run("reaction")
         outcomes: dict[str, tuple[ChangeSet, ApplyReport]] = {}
