@@ -25,6 +25,7 @@ from typing import TypeVar
 
 from csbridge.mappings.identity import (
     ANCHORS,
+    KEYED_SOURCES,
     IdentityIndex,
     IdentityKey,
     UnmatchedReport,
@@ -107,13 +108,14 @@ def load_customer(
     for (member_source, member_id), found in index.by_source_id.items():
         if found == customer:
             members.setdefault(member_source, []).append(member_id)
-    # Mixpanel group keys join by their value, however it is spelled
-    spelled = [
-        group
-        for group in store.account_ids(UsageDay, "mixpanel")
-        if index.resolve("mixpanel", group) == customer
-    ]
-    members["mixpanel"] = sorted({*members.get("mixpanel", []), *spelled})
+    # Mixpanel group keys and warehouse accounts join by their value, however it is spelled
+    for source in KEYED_SOURCES:
+        spelled = [
+            group
+            for group in store.account_ids(UsageDay, source)
+            if index.resolve(source, group) == customer
+        ]
+        members[source] = sorted({*members.get(source, []), *spelled})
     return _gather(store, index, accounts, now, anchors, [customer], members)
 
 
@@ -202,7 +204,7 @@ def _gather(
                 surveys=surveys.get(customer_key, []),
                 usage=days,
                 crm=next((s for s in anchors if s in customer.ids), None),
-                systems=frozenset(customer.ids) | ({"mixpanel"} if days else frozenset()),
+                systems=frozenset(customer.ids) | {day.source for day in days},
             )
         )
     return Portfolio(index, customers)
