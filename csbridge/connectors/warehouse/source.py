@@ -35,6 +35,7 @@ from csbridge.connectors.warehouse.rows import (
     missing_columns,
     usage_day,
 )
+from csbridge.http.accounting import CallAccounting
 from csbridge.http.errors import SetupError
 from csbridge.http.paginate import Page
 from csbridge.mappings.identity import IdentityKey
@@ -47,9 +48,15 @@ log = structlog.get_logger("csbridge.connectors.warehouse")
 class WarehouseSource:
     """One stream per configured query, in the config's order."""
 
-    def __init__(self, settings: WarehouseSettings, key: IdentityKey) -> None:
+    def __init__(
+        self,
+        settings: WarehouseSettings,
+        key: IdentityKey,
+        accounting: CallAccounting | None = None,
+    ) -> None:
         self.settings = settings
         self.key = key
+        self.accounting = accounting or CallAccounting()
         self.engine = warehouse_engine(settings)
         self.safe_url = self.engine.url.render_as_string(hide_password=True)
 
@@ -64,7 +71,7 @@ class WarehouseSource:
     def _reader(self, name: str, query: WarehouseQuery) -> Read:
         def read(cursor: str | None) -> Iterator[Page[UsageDay]]:
             try:
-                yield from self._read(query, cursor)
+                yield from self._read(name, query, cursor)
             except QueryError as exc:
                 raise SetupError(SOURCE, f"query {name}", str(exc)) from None
             finally:
@@ -72,7 +79,10 @@ class WarehouseSource:
 
         return read
 
-    def _read(self, query: WarehouseQuery, cursor: str | None) -> Iterator[Page[UsageDay]]:
+    def _read(
+        self, name: str, query: WarehouseQuery, cursor: str | None
+    ) -> Iterator[Page[UsageDay]]:
+        """Run the query once (counted as one call) and yield a page per batch."""
         statement = text(query.sql)
         if PARAMETER not in statement.compile().params:
             raise QueryError(
@@ -87,6 +97,7 @@ class WarehouseSource:
                 result = connection.execution_options(
                     stream_results=True, yield_per=self.settings.batch_size
                 ).execute(statement, {PARAMETER: since})
+                self.accounting.record(SOURCE, f"query {name}", "ok")
                 missing_columns(result.keys(), column)
                 mark: Any = None
                 for batch in result.mappings().partitions(self.settings.batch_size):
@@ -103,6 +114,7 @@ class WarehouseSource:
                         records.append(usage_day(row, self.key, column))
                     yield Page(records, encode(mark, query.watermark))
             except DBAPIError as exc:
+                self.accounting.record(SOURCE, f"query {name}", exc.__class__.__name__)
                 raise QueryError(
                     f"the warehouse refused it: {_first_line(exc)}; fix its SQL"
                 ) from None
@@ -143,7 +155,9 @@ def warehouse_engine(settings: WarehouseSettings) -> Engine:
 def warehouse_source(context: SourceContext) -> WarehouseSource | None:
     """The warehouse source when `sources.warehouse` is configured."""
     settings = context.settings.sources.warehouse
-    return WarehouseSource(settings, context.settings.identity.key) if settings else None
+    if settings is None:
+        return None
+    return WarehouseSource(settings, context.settings.identity.key, context.accounting)
 
 
 def _first_line(exc: DBAPIError) -> str:

@@ -131,6 +131,7 @@ def test_the_next_run_binds_the_cursor_and_reads_from_it_on(warehouse_url: str) 
     add_rows(warehouse_url, [("acme.com", 1, 7)])
     again = [(d.account_id, d.events) for records, _ in read(wh, cursor) for d in records]
     assert again == [("beta.io", 13), ("acme.com", 17)]  # the cursor's own row is read again
+    assert wh.accounting.count("warehouse", "query usage", "ok") == 2  # one query per run
 
 
 def test_an_empty_result_yields_no_page(warehouse_url: str) -> None:
