@@ -124,20 +124,22 @@ def load_customers(
     index: IdentityIndex,
     accounts: Sequence[Account],
     keys: Sequence[str],
-    groups: Mapping[str, Sequence[str]],
+    groups: Mapping[str, Sequence[tuple[str, str]]],
     now: datetime | None = None,
     anchors: Sequence[str] = ANCHORS,
     usage_days: int = USAGE_DAYS,
 ) -> Portfolio:
     """`keys`' customers with the facts `load_portfolio` gives them, reading only their
     accounts' facts, so a caller can walk a large portfolio a slice at a time.
-    `groups` maps customer key → its Mixpanel group keys; usage reaches `usage_days` back."""
+    `groups` maps customer key → the (source, id) of its usage in the keyed sources
+    (Mixpanel group keys, warehouse accounts); usage reaches `usage_days` back."""
     wanted = set(keys)
     members: dict[str, list[str]] = {}
     for (source, account_id), found in index.by_source_id.items():
         if found in wanted:
             members.setdefault(source, []).append(account_id)
-    members["mixpanel"] = sorted({g for key in keys for g in groups.get(key, ())})
+    for source in KEYED_SOURCES:
+        members[source] = sorted({g for key in keys for s, g in groups.get(key, ()) if s == source})
     return _gather(store, index, accounts, now, anchors, keys, members, usage_days)
 
 

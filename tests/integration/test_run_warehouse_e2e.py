@@ -20,7 +20,9 @@ import yaml
 from pg_schemas import postgres_schema
 
 from csbridge.cli import main
+from csbridge.config import load_config
 from csbridge.models import UsageDay
+from csbridge.reports.source import ReportSource
 from csbridge.store.store import open_store
 from csbridge_sandbox.runner import Sandbox, run_sandbox
 from csbridge_sandbox.warehouse import USAGE_SQL, load_events
@@ -96,6 +98,21 @@ def test_run_scores_with_usage_from_the_warehouse(
         assert mine["last_seen_at"] == theirs["last_seen_at"], account.domain
         compared += len(signals)
     assert compared == ACCOUNTS * 2  # seed-5d's usage.dau_mau and usage.session_frequency
+
+    reports = ReportSource(load_config(config), world.now)  # the reports see it too
+    try:
+        facts = {f.key: f for f in reports.customers()}
+    finally:
+        reports.close()
+    assert {a.domain for a in world.accounts} <= set(facts)
+    assert all(
+        {d.source for d in facts[a.domain].usage} == {"warehouse"}
+        for a in world.accounts
+        if facts[a.domain].usage
+    )
+    assert sum(len(facts[a.domain].usage) for a in world.accounts) == len(
+        [d for d in usage if d.account_id in {a.domain for a in world.accounts}]
+    )
 
 
 def test_a_failing_warehouse_query_stops_pull_with_one_line_and_exit_2(
