@@ -21,7 +21,7 @@ SOURCE = "warehouse"
 ACCOUNT = "account"
 USAGE_COLUMNS = ("account", "day", "active_users", "sessions", "events")
 OPTIONAL_USAGE_COLUMNS = ("last_event_at",)
-Watermark = datetime | date | int
+Watermark = datetime | int  # a date watermark is bound as its midnight UTC
 
 
 class QueryError(ValueError):
@@ -112,11 +112,7 @@ def decode(token: str) -> Watermark:
 def as_time(token: str) -> datetime | None:
     """The moment a cursor token stands for (None for an integer watermark)."""
     value = decode(token)
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    return None
+    return value if isinstance(value, datetime) else None
 
 
 def _aware(value: Any) -> datetime | None:

@@ -227,3 +227,12 @@ def test_a_url_without_a_dialect_is_refused_before_any_query(url: str, says: str
     with pytest.raises(SetupError) as info:
         source(url)
     assert says in str(info.value) and "pw" not in str(info.value)
+
+
+def test_an_integer_watermark_is_an_opaque_cursor(warehouse_url: str) -> None:
+    add_rows(warehouse_url, [("acme.com", 0, 0), ("beta.io", 0, 4), ("gamma.org", 1, 9)])
+    sql = SQL.replace("loaded_at >=", "events >=").replace("BY loaded_at", "BY events")
+    wh = source(warehouse_url, sql, watermark="events", start="12")
+    pages = read(wh)
+    assert [d.account_id for records, _ in pages for d in records] == ["beta.io", "gamma.org"]
+    assert pages[-1][1] == "19" and wh.watermark("usage", "19") is None
