@@ -109,6 +109,31 @@ class HubspotSettings(_Section):
     requests_per_10s: int | None = Field(default=None, gt=0, description="overrides the tier")
 
 
+class WarehouseQuery(_Section):
+    """One named query: SQL run in the warehouse, reading rows keyed by the identity key.
+
+    The SQL must use the bound parameter `:watermark` (e.g. `WHERE loaded_at >=
+    :watermark`) and return the `watermark` column, ordered by it; usage rows carry
+    `account`, `day`, `active_users`, `sessions`, `events` (optionally `last_event_at`).
+    """
+
+    sql: str = Field(min_length=1)
+    kind: Literal["usage"] = "usage"
+    watermark: str = Field(default="loaded_at", min_length=1, description="the cursor's column")
+    start: str = Field(
+        default="1970-01-01T00:00:00+00:00",
+        description="the watermark of a first run (ISO time, or an integer)",
+    )
+
+
+class WarehouseSettings(_Section):
+    """A SQL warehouse (any SQLAlchemy URL) whose named queries return aggregated facts."""
+
+    url: Secret = Field(description="SQLAlchemy URL, e.g. postgresql+psycopg://user:pw@host/db")
+    batch_size: int = Field(default=10_000, gt=0, description="rows read per streamed batch")
+    queries: dict[str, WarehouseQuery] = Field(min_length=1)
+
+
 class SourcesSettings(_Section):
     """The systems to pull from; a missing section means that source is not used."""
 
@@ -116,6 +141,7 @@ class SourcesSettings(_Section):
     mixpanel: MixpanelSettings | None = None
     salesforce: SalesforceSettings | None = None
     hubspot: HubspotSettings | None = None
+    warehouse: WarehouseSettings | None = None
 
 
 class CrmTargetSettings(_Section):

@@ -21,7 +21,7 @@ def keys(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
             for t in (field.annotation, *typing.get_args(field.annotation))
             if isinstance(t, type) and issubclass(t, BaseModel)
         ]
-        if nested and key != "webhooks.sources":
+        if nested and key not in ("webhooks.sources", "sources.warehouse.queries"):
             yield from keys(nested[0], key + ".")
         else:
             yield key

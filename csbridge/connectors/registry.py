@@ -16,6 +16,7 @@ from csbridge.connectors.mixpanel.source import mixpanel_source
 from csbridge.connectors.protocol import CrmWriter, Source, SourceContext
 from csbridge.connectors.salesforce.source import salesforce_source
 from csbridge.connectors.salesforce.write import salesforce_writer
+from csbridge.connectors.warehouse.source import warehouse_source
 from csbridge.connectors.zendesk.source import zendesk_source
 from csbridge.http.accounting import CallAccounting
 
@@ -27,6 +28,7 @@ SOURCES: dict[str, SourceFactory] = {
     "hubspot": hubspot_source,
     "zendesk": zendesk_source,
     "mixpanel": mixpanel_source,
+    "warehouse": warehouse_source,
 }
 
 WRITERS: dict[str, WriterFactory] = {

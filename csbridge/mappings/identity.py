@@ -5,7 +5,8 @@ its normalised domain by default (`identity.key: domain`) or its external id
 (`identity.key: external_id`). Other systems join on that key:
 
 - a Zendesk organization through its `external_id`, then its `domain_names`;
-- a Mixpanel group through the value of its group key (e.g. `company_domain`);
+- a Mixpanel group through the value of its group key (e.g. `company_domain`), and a
+  warehouse row through its `account` column: both are identity keys (`KEYED_SOURCES`);
 - a fact (ticket, survey, usage day, contact...) through its `(source, account_id)`.
 
 Nothing is dropped silently: every record that matches no account is counted in an
@@ -24,6 +25,7 @@ from csbridge.text_fit import fit_key
 
 IdentityKey = Literal["domain", "external_id"]
 ANCHORS: tuple[str, ...] = ("salesforce", "hubspot")
+KEYED_SOURCES: tuple[str, ...] = ("mixpanel", "warehouse")  # their account ids are identity keys
 DOMAIN_MAX = 253  # the longest name DNS allows; a longer value is hashed to fit the key columns
 EXAMPLES = 5
 F = TypeVar("F", bound=Record)
@@ -105,12 +107,13 @@ class IdentityIndex:
     def resolve(self, source: str, account_id: str | None) -> str | None:
         """The customer key for an account id as `source` knows it, or None.
 
-        Mixpanel ids are group-key values, so they are normalised and looked up as keys.
+        Mixpanel and warehouse ids are identity-key values, so they are normalised and
+        looked up as keys.
         """
         if account_id is None:
             return None
         found = self.by_source_id.get((source, account_id))
-        if found is not None or source != "mixpanel":
+        if found is not None or source not in KEYED_SOURCES:
             return found
         candidate = normalise_domain(account_id) if self.key == "domain" else account_id.strip()
         return candidate if candidate in self.customers else None

@@ -17,6 +17,7 @@ SYSTEMS = {
     "hubspot": "HubSpot",
     "zendesk": "Zendesk",
     "mixpanel": "Mixpanel",
+    "warehouse": "Warehouse",
 }
 RULES = {
     "detractor": "NPS detractor follow-up",

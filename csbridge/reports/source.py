@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from csbridge.config import Settings
 from csbridge.errors import CsbridgeError
-from csbridge.mappings.identity import ANCHORS, build_index
+from csbridge.mappings.identity import ANCHORS, KEYED_SOURCES, build_index
 from csbridge.models import Account, Owner, SurveyResponse, UsageDay
 from csbridge.scoring import load_model
 from csbridge.scoring.model import ScoringModel
@@ -68,11 +68,12 @@ class ReportSource:
         self.index = build_index(self.accounts, settings.identity.key)
         self.owners = {(o.source, o.id): o for o in self.store.load(Owner)}
         self.usage_start = self._first_usage_day()
-        self._groups: dict[str, list[str]] = {}
-        for group in self.store.account_ids(UsageDay, "mixpanel"):
-            found = self.index.resolve("mixpanel", group)
-            if found is not None:
-                self._groups.setdefault(found, []).append(group)
+        self._groups: dict[str, list[tuple[str, str]]] = {}
+        for source in KEYED_SOURCES:
+            for group in self.store.account_ids(UsageDay, source):
+                found = self.index.resolve(source, group)
+                if found is not None:
+                    self._groups.setdefault(found, []).append((source, group))
 
     def _first_usage_day(self) -> date | None:
         """The oldest stored usage day: time to value is measurable for accounts started since."""

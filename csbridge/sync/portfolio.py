@@ -26,6 +26,7 @@ from typing import TypeVar
 
 from csbridge.mappings.identity import (
     ANCHORS,
+    KEYED_SOURCES,
     IdentityIndex,
     IdentityKey,
     UnmatchedReport,
@@ -109,13 +110,14 @@ def load_customer(
     for (member_source, member_id), found in index.by_source_id.items():
         if found == customer:
             members.setdefault(member_source, []).append(member_id)
-    # Mixpanel group keys join by their value, however it is spelled
-    spelled = [
-        group
-        for group in store.account_ids(UsageDay, "mixpanel")
-        if index.resolve("mixpanel", group) == customer
-    ]
-    members["mixpanel"] = sorted({*members.get("mixpanel", []), *spelled})
+    # Mixpanel group keys and warehouse accounts join by their value, however it is spelled
+    for source in KEYED_SOURCES:
+        spelled = [
+            group
+            for group in store.account_ids(UsageDay, source)
+            if index.resolve(source, group) == customer
+        ]
+        members[source] = sorted({*members.get(source, []), *spelled})
     return _gather(store, index, accounts, now, anchors, [customer], members)
 
 
@@ -124,20 +126,22 @@ def load_customers(
     index: IdentityIndex,
     accounts: Sequence[Account],
     keys: Sequence[str],
-    groups: Mapping[str, Sequence[str]],
+    groups: Mapping[str, Sequence[tuple[str, str]]],
     now: datetime | None = None,
     anchors: Sequence[str] = ANCHORS,
     usage_days: int = USAGE_DAYS,
 ) -> Portfolio:
     """`keys`' customers with the facts `load_portfolio` gives them, reading only their
     accounts' facts, so a caller can walk a large portfolio a slice at a time.
-    `groups` maps customer key → its Mixpanel group keys; usage reaches `usage_days` back."""
+    `groups` maps customer key → the (source, id) of its usage in the keyed sources
+    (Mixpanel group keys, warehouse accounts); usage reaches `usage_days` back."""
     wanted = set(keys)
     members: dict[str, list[str]] = {}
     for (source, account_id), found in index.by_source_id.items():
         if found in wanted:
             members.setdefault(source, []).append(account_id)
-    members["mixpanel"] = sorted({g for key in keys for g in groups.get(key, ())})
+    for source in KEYED_SOURCES:
+        members[source] = sorted({g for key in keys for s, g in groups.get(key, ()) if s == source})
     return _gather(store, index, accounts, now, anchors, keys, members, usage_days)
 
 
@@ -204,7 +208,7 @@ def _gather(
                 usage=days,
                 activities=activities.get(customer_key, []),
                 crm=next((s for s in anchors if s in customer.ids), None),
-                systems=frozenset(customer.ids) | ({"mixpanel"} if days else frozenset()),
+                systems=frozenset(customer.ids) | {day.source for day in days},
             )
         )
     return Portfolio(index, customers)

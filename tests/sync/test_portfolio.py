@@ -1,6 +1,7 @@
 """`load_customer`: one customer's facts, as `load_portfolio` groups them, on a real store.
 
-Mixpanel group keys join by their value however it is spelled (case, `www.`), and a
+Mixpanel group keys and warehouse accounts join by their value however it is spelled
+(case, `www.`), and a
 Zendesk organization joins by its domain, so reading one customer must find facts
 under ids that are not the customer's key: each case here is one the full load joins.
 """
@@ -40,6 +41,13 @@ def store(database_url: str) -> Iterator[Store]:
                 for group in ("acme.com", "WWW.Acme.com", "other.io")
                 for day in (20, 21)
             ],
+            UsageDay(
+                source="warehouse",
+                id=UsageDay.usage_id("acme.com", date(2026, 11, 22)),
+                account_id="acme.com",
+                day=date(2026, 11, 22),
+                active_users=4,
+            ),
             Ticket(source="zendesk", id="t1", account_id="900", status="open", created_at=NOW),
             Ticket(source="zendesk", id="t2", account_id="901", status="open", created_at=NOW),
         ]
@@ -52,7 +60,12 @@ def test_one_customer_has_the_facts_the_full_load_gives_it(store: Store) -> None
     whole = {c.key: c for c in load_portfolio(store, "domain", NOW).customers}
     acme = load_customer(store, "salesforce", "001A", "domain", NOW).customers
     assert acme == [whole["acme.com"]]
-    assert {d.account_id for d in acme[0].usage} == {"acme.com", "WWW.Acme.com"}
+    assert {(d.source, d.account_id) for d in acme[0].usage} == {
+        ("mixpanel", "acme.com"),
+        ("mixpanel", "WWW.Acme.com"),
+        ("warehouse", "acme.com"),
+    }
+    assert acme[0].systems >= {"mixpanel", "warehouse"}
     assert [t.id for t in acme[0].tickets] == ["t1"]
     assert load_customer(store, "zendesk", "900", "domain", NOW).customers == acme
     assert load_customer(store, "hubspot", "2", "domain", NOW).customers == [whole["other.io"]]
