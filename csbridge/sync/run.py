@@ -275,7 +275,8 @@ def write_target(
     )
     if writer is None:
         return changes, None
-    changes, allotted = budget_changes(store, target, changes, rules.tasks, now, done)
+    evaluated = {d.account_id for d in desired.values()}
+    changes, allotted = budget_changes(store, target, changes, rules.tasks, now, done, evaluated)
     applied = apply_changes(
         changes,
         writer,
