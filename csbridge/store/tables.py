@@ -172,6 +172,17 @@ task_queue = Table(  # csbridge.sync.budget: every task the daily budget let thr
     Index("ix_task_queue_target_status", "target", "status"),
 )
 
+task_outcomes = Table(  # csbridge.sync.task_readback: csbridge's tasks completed in a CRM
+    "task_outcomes",
+    metadata,
+    Column("target", String(32), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("task_id", String(255), nullable=False),
+    Column("completed_by", String(255), nullable=True),
+    Column("completed_at", UTCDateTime, nullable=True),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+
 webhook_inbox = Table(
     "webhook_inbox",
     metadata,

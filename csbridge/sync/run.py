@@ -59,6 +59,7 @@ from csbridge.sync.plan import ledger_states, plan
 from csbridge.sync.portfolio import load_portfolio
 from csbridge.sync.pull import pull
 from csbridge.sync.shard import Shard, shard_customers
+from csbridge.sync.task_readback import record_completed
 
 log = structlog.get_logger("csbridge.run")
 WriterFactory = Callable[[Crm, Settings, CallAccounting], CrmWriter]
@@ -275,6 +276,7 @@ def write_target(
     )
     if writer is None:
         return changes, None
+    completed = record_completed(store, writer, now)
     evaluated = {d.account_id for d in desired.values()}
     changes, allotted = budget_changes(store, target, changes, rules.tasks, now, done, evaluated)
     applied = apply_changes(
@@ -293,6 +295,7 @@ def write_target(
         ),
         notifier=notifier,
     )
+    applied.tasks_completed = completed
     if allotted is not None:
         applied.task_budget = allotted.report()
     log.info("run.applied", target=target, ok=applied.ok, failed=len(applied.failed))
