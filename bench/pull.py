@@ -28,7 +28,8 @@ from pathlib import Path
 import structlog
 
 from csbridge.config import load_config
-from csbridge.connectors.mixpanel.usage import UsageFold, parse_events, split_lines
+from csbridge.connectors.mixpanel.export import parse_events, split_lines
+from csbridge.connectors.mixpanel.usage import UsageFold
 from csbridge.store.store import open_store
 from csbridge.sync.pull import PullReport, pull
 from csbridge_sandbox.runner import run_sandbox

@@ -27,6 +27,7 @@ from pydantic_settings import (
 
 from csbridge.config_types import CaBundle, Secret, Url
 from csbridge.errors import CsbridgeError
+from csbridge.scoring.signal_types import SignalOptions, SignalSettings
 
 ENV_PREFIX = "CSBRIDGE_"
 # `CSBRIDGE_` variables read elsewhere (the CLI's log level, webhook secrets by sender)
@@ -76,7 +77,13 @@ class MixpanelSettings(_Section):
     queries_per_hour: int = Field(default=60, gt=0)
     queries_per_second: float = Field(default=3.0, gt=0)
     key_features: tuple[str, ...] = Field(
-        default=(), description="the product's key feature events (feature adoption)"
+        default=(), description="the product's key features (feature adoption); none: no data"
+    )
+    feature_property: str | None = Field(
+        default=None, description="event property naming the feature used; unset: event name"
+    )
+    duration_property: str | None = Field(
+        default=None, description="event property with a duration in seconds (time in product)"
     )
 
 
@@ -225,6 +232,14 @@ class Settings(BaseSettings):
     rules: str | None = Field(default=None, description="playbook rules file over the defaults")
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    signals: SignalSettings = Field(default_factory=SignalSettings)
+
+    def signal_options(self) -> SignalOptions:
+        """The `signals:` section with the Mixpanel project's key features."""
+        mixpanel = self.sources.mixpanel
+        return SignalOptions(
+            **self.signals.model_dump(), key_features=mixpanel.key_features if mixpanel else ()
+        )
 
     @classmethod
     def settings_customise_sources(

@@ -139,6 +139,9 @@ class UsageDay(Record):
     """One account's product usage on one day (Mixpanel, folded from raw events).
 
     `id` is "<account_id>:<YYYY-MM-DD>"; `UsageDay.usage_id(account_id, day)` builds it.
+    `users` holds the day's users as a `csbridge.distinct.DistinctUsers` sketch, so the
+    distinct users of several days can be counted; `active_seconds` sums the durations
+    events carried (None: no event of the day carried one).
     """
 
     account_id: str
@@ -148,6 +151,8 @@ class UsageDay(Record):
     events: int = 0
     feature_events: dict[str, int] = Field(default_factory=dict)
     last_event_at: AwareDatetime | None = None
+    users: str | None = Field(default=None, description="the encoded distinct-users sketch")
+    active_seconds: float | None = Field(default=None, ge=0)
 
     @property
     def natural_key(self) -> tuple[str, ...]:

@@ -30,7 +30,7 @@ import yaml
 from csbridge_sandbox.control.state import Control
 from csbridge_sandbox.tls import write_certificates
 from csbridge_sandbox.world.build import World, build_world
-from csbridge_sandbox.world.names import KEY_FEATURES
+from csbridge_sandbox.world.names import FEATURES
 
 # vendor -> (module, port offset, scheme)
 VENDORS: dict[str, tuple[str, int, str]] = {
@@ -80,7 +80,9 @@ class Sandbox:
                 "export_url": self.urls["mixpanel"],
                 "api_url": self.urls["mixpanel"],
                 "project_id": MIXPANEL_PROJECT_ID,
-                "key_features": list(KEY_FEATURES),
+                "key_features": list(FEATURES),
+                "feature_property": "feature",
+                "duration_property": "$duration",
                 "service_account_username": "sandbox.sa",
                 "service_account_secret": "sandbox-secret",
                 "timezone": "UTC",

@@ -27,6 +27,11 @@ from csbridge.store.store import open_store
 from csbridge.sync.portfolio import Portfolio, load_portfolio
 from csbridge.tables import format_table
 
+SIGNALS_HELP = (
+    "deprecated, removed in the next release: YAML signal options that override the "
+    "config's signals: section (move them there)"
+)
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -42,9 +47,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--now", metavar="ISO", help="score as of this time (default: now), e.g. 2026-03-01"
     )
-    parser.add_argument(
-        "--signals", metavar="FILE", help="YAML signal options (key_features, custom_fields, ...)"
-    )
+    parser.add_argument("--signals", metavar="FILE", help=SIGNALS_HELP)
     parser.set_defaults(handler=run)
 
 
@@ -95,10 +98,10 @@ def parse_now(text: str | None) -> datetime:
 
 
 def load_options(path: str | None, settings: Settings) -> SignalOptions:
-    """The `--signals` YAML file as SignalOptions (defaults without a file); key features
-    the file does not name come from `sources.mixpanel.key_features`."""
-    mixpanel = settings.sources.mixpanel
-    configured = {"key_features": mixpanel.key_features} if mixpanel else {}
+    """The config's signal options (`signals:`, `sources.mixpanel.key_features`), with
+    the keys a `--signals` YAML file names replaced by its values (kept for one release:
+    the file predates the `signals:` section)."""
+    configured = settings.signal_options().model_dump()
     if path is None:
         return SignalOptions.model_validate(configured)
     try:

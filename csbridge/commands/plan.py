@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Any
 
-from csbridge.commands.health import load_options, parse_now
+from csbridge.commands.health import SIGNALS_HELP, load_options, parse_now
 from csbridge.config import load_config
 from csbridge.connectors.registry import WRITERS
 from csbridge.errors import CsbridgeError
@@ -46,7 +46,7 @@ def register(subparsers: Any) -> None:
         "--target", choices=sorted(WRITERS), help="CRM (default: first of crm.targets)"
     )
     parser.add_argument("--now", metavar="ISO", help="plan as of this time (default: now)")
-    parser.add_argument("--signals", metavar="FILE", help="YAML signal options (as for health)")
+    parser.add_argument("--signals", metavar="FILE", help=SIGNALS_HELP)
     parser.set_defaults(handler=run)
 
 

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from csbridge.commands.health import load_options, parse_now
+from csbridge.commands.health import SIGNALS_HELP, load_options, parse_now
 from csbridge.config import load_config
 from csbridge.errors import CsbridgeError
 from csbridge.reports.run_page import write_run_report
@@ -53,7 +53,7 @@ def register(subparsers: Any) -> None:
         help="write the run report here: an HTML page when PATH ends in .html, else JSON",
     )
     parser.add_argument("--now", metavar="ISO", help="run as of this time (default: now)")
-    parser.add_argument("--signals", metavar="FILE", help="YAML signal options (as for health)")
+    parser.add_argument("--signals", metavar="FILE", help=SIGNALS_HELP)
     parser.add_argument(
         "--no-pull", action="store_true", help="skip the pull: score what the store holds"
     )

@@ -4,7 +4,8 @@ The wanted schema comes from the field mapping (every `write:` entry, the task k
 field, and for HubSpot the property group) with picklist values from the scoring model
 and the rules: `health_status` offers the model's band names, `nps_category` the three
 NPS categories, `health_segment` the segment names of the model's segment matrix (a text
-field when the model has none), `tags` the rules' owned tags.
+field when the model has none), `tags` the rules' owned tags. The `read:` entries are
+picklists CSMs fill in (strategic fit, expansion potential): high, medium, low.
 
 `diff` compares that with what the CRM reports and returns one `Step` per group and
 field: `create` (missing), `update` (a picklist lacks values: only the missing ones are
@@ -27,6 +28,7 @@ from csbridge.mappings.fields import CrmFieldMapping, FieldType
 
 Action = Literal["create", "update", "ok", "conflict"]
 NPS_CATEGORIES = ("detractor", "passive", "promoter")
+ATTRIBUTE_LEVELS = ("high", "medium", "low")
 TASK_KEY_LABEL = "csbridge Task Key"
 TASK_KEY_LENGTH = 255
 
@@ -134,6 +136,9 @@ def wanted_schema(
         fields.append(
             WantedField(mapping.object, spec.api_name, spec.label, kind, options, False, note)
         )
+    for spec in mapping.read.values():
+        options = ATTRIBUTE_LEVELS if spec.type in ("picklist", "multipicklist") else ()
+        fields.append(WantedField(mapping.object, spec.api_name, spec.label, spec.type, options))
     task = mapping.task
     fields.append(WantedField(task.object, task.key_field, TASK_KEY_LABEL, "text", key=True))
     groups: tuple[tuple[str, str], ...] = ()

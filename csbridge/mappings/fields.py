@@ -44,7 +44,9 @@ class CrmFieldMapping(BaseModel):
     """A CRM's account object, its identity fields, the fields csbridge writes, its tasks.
 
     `group` is the HubSpot property group `init-crm` creates the properties in (unused
-    for Salesforce). The `tags` field is a multi-select holding the owned tags.
+    for Salesforce). The `tags` field is a multi-select holding the owned tags. `read`
+    lists the picklists CSMs fill in (segment attributes: `fit`, `potential`), which
+    `init-crm` creates and csbridge only reads.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -53,6 +55,7 @@ class CrmFieldMapping(BaseModel):
     object: str
     identity: dict[Literal["domain", "external_id"], str]
     write: dict[str, FieldSpec]
+    read: dict[str, FieldSpec] = Field(default_factory=dict)
     task: TaskMapping
     group: str | None = None
 
@@ -103,7 +106,8 @@ def load_field_mapping(
     *,
     churn_probability: bool = False,
 ) -> CrmFieldMapping:
-    """The packaged defaults for `crm`, with the `write:` / `identity:` of `path` on top.
+    """The packaged defaults for `crm`, with the `write:` / `read:` / `identity:` / `task:`
+    of `path` on top.
 
     What the scoring model brings adds fields unless the file maps them itself:
     `dimensions` one score field each (`dimension.<name>`), a calibrated model
@@ -123,7 +127,7 @@ def load_field_mapping(
             raise CsbridgeError(f"{file}: field mapping file not found")
         label = str(file)
         override = _read_yaml(file.read_text(encoding="utf-8"), label)
-        for section in ("write", "identity", "task"):
+        for section in ("write", "read", "identity", "task"):
             merged = dict(data.get(section) or {})
             merged.update(override.pop(section, None) or {})
             data[section] = merged

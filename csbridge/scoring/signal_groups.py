@@ -21,15 +21,18 @@ def usage_windows(facts: CustomerFacts, now: datetime) -> list[list[UsageDay]]:
     ]
 
 
-def sessions_per_user(facts: CustomerFacts, now: datetime) -> float | None:
-    """Sessions per monthly-active user over the last 30 d (for the portfolio benchmark)."""
-    return rule.sessions_per_user(usage_windows(facts, now)[0])
+def per_user_rates(facts: CustomerFacts, now: datetime) -> tuple[float | None, float | None]:
+    """Sessions and minutes in product per monthly-active user over the last 30 d (the
+    portfolio's medians are the benchmarks of session_frequency and time_in_product)."""
+    last = usage_windows(facts, now)[0]
+    mau = rule.distinct_users(last)
+    return rule.sessions_per_user(last, mau), rule.minutes_per_user(last, mau)
 
 
 def usage_signals(
-    facts: CustomerFacts, now: datetime, options: SignalOptions, benchmark: float | None
+    facts: CustomerFacts, now: datetime, options: SignalOptions
 ) -> dict[str, SignalValue | None]:
-    """dau_mau, feature adoption/breadth, session_frequency, usage_trend, users, licences."""
+    """dau_mau, feature adoption/breadth, sessions, time in product, trend, users, licences."""
     primary = facts.accounts[0] if facts.accounts else None
     seats = primary.seats_purchased if primary is not None else None
     if not facts.usage:
@@ -37,21 +40,29 @@ def usage_signals(
         share = used / seats if used is not None and seats else None
         return {"license_utilization": share}
     last, previous, quarter_ago = usage_windows(facts, now)
-    mau = rule.peak_users(last)
+    mau = rule.distinct_users(last)
     features = rule.feature_share(last, options.key_features)
-    per_user = rule.sessions_per_user(last)
-    frequency = per_user / benchmark if per_user is not None and benchmark else None
-    if mau == 0 and benchmark:
-        frequency = 0.0
+    sessions = rule.sessions_per_user(last, mau) if mau else 0.0
+    minutes = rule.minutes_per_user(last, mau)
+    if minutes is None and any(u.active_seconds is not None for u in facts.usage):
+        minutes = 0.0  # durations are tracked, none in 30 d: no time spent
     return {
-        "dau_mau": round(rule.dau_mau(last, 30), 4),
+        "dau_mau": round(rule.dau_mau(last, 30, mau), 4),
         "feature_adoption": features,
         "feature_breadth": features,
-        "session_frequency": None if frequency is None else round(frequency, 4),
+        "session_frequency": _against(sessions, options.session_benchmark),
+        "time_in_product": _against(minutes, options.time_benchmark),
         "usage_trend": rule.change(sum(u.events for u in last), sum(u.events for u in previous)),
         "license_utilization": round(mau / seats, 4) if seats else None,
-        "user_expansion": rule.change(mau, rule.peak_users(quarter_ago)),
+        "user_expansion": rule.change(mau, rule.distinct_users(quarter_ago)),
     }
+
+
+def _against(per_user: float | None, benchmark: float | None) -> float | None:
+    """A per-user rate relative to its benchmark; None without either."""
+    if per_user is None or benchmark is None:
+        return None
+    return round(per_user / benchmark, 4)
 
 
 def support_signals(

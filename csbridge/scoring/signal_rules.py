@@ -7,20 +7,24 @@ which windows apply.
 
 Rules (indicator: raw value):
 
-- dau_mau: mean daily active users over 30 d (days without usage count 0) / monthly
-  active users. UsageDay has no user ids, so MAU is the peak daily active users of the
-  window, a lower bound: the ratio is an upper bound of the true DAU/MAU.
-- feature_adoption (5d), feature_breadth (6d): key features with an event in 30 d /
-  key features (`options.key_features`, from `sources.mixpanel.key_features` unless
-  the signals file names them; none named: no data). Mixpanel usage is folded by event
-  name, so a "feature" is an event name.
-- session_frequency: sessions per monthly-active user over 30 d / the benchmark
+- MAU (monthly-active users): the distinct users of the 30 days, from each day's users
+  sketch (`csbridge.distinct`: exact up to 128 users, else within about 3.3 %); never
+  below the busiest day's users (days stored before the sketches existed have none).
+- dau_mau: mean daily active users over 30 d (days without usage count 0) / MAU.
+- feature_adoption (5d), feature_breadth (6d): key features used in 30 d / key
+  features (`options.key_features`, from `sources.mixpanel.key_features` unless the
+  signals file names them; none named: no data). A feature is an event name, or the
+  value of `sources.mixpanel.feature_property` when that is set.
+- session_frequency: sessions per MAU over 30 d / the benchmark
   (`options.session_benchmark`, else the portfolio's median, computed by the caller
   with `sessions_per_user`); missing without either.
+- time_in_product: minutes per MAU over 30 d (the durations events carry, from
+  `sources.mixpanel.duration_property`) / the benchmark (`options.time_benchmark`,
+  minutes, else the portfolio's median); missing when no event ever carried a duration.
 - usage_trend: (events in the last 30 d - events in the previous 30 d) / previous;
   0 when both are 0; missing when only the previous is 0.
-- license_utilization: monthly-active users / seats purchased (primary CRM account);
-  without usage, the CRM's seats used / seats purchased; missing without seats.
+- license_utilization: MAU / seats purchased (primary CRM account); without usage,
+  the CRM's seats used / seats purchased; missing without seats.
 - user_expansion: (MAU of the last 30 d - MAU of days 61-90 before) / the latter.
 - nps: the latest NPS answer of the last 365 d, on 0-10 (the preset bins it).
 - csat: CSAT answers of the last 90 d (Zendesk ratings and CRM CSAT surveys). If the
@@ -57,10 +61,10 @@ Engagement and relationship from CRM activities (email_open_rate, webinar_attend
 event_participation, support_engagement, comms_response, qbr_participation,
 last_contact_days, meetings_90d): see `csbridge.scoring.activity_signals`.
 
-Not fed by these sources (missing unless mapped to a custom field): time_in_product,
-community_activity, referrals, exec_logins (Mixpanel usage is folded without user
-ids, so logins cannot be joined to contacts' emails), ticket_sentiment,
-feedback_sentiment, payment_delay, relationship_quality.
+Not fed by these sources (missing unless mapped to a custom field): community_activity,
+referrals, exec_logins (Mixpanel usage keeps only hashed user ids per day, so logins are
+not joined to contacts' emails), ticket_sentiment, feedback_sentiment, payment_delay,
+relationship_quality.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from statistics import fmean
 
+from csbridge.distinct import DistinctUsers
 from csbridge.models import Account, Contact, Opportunity, SurveyResponse, Ticket, UsageDay
 
 OPEN_STATUSES = frozenset({"new", "open", "pending", "hold"})
@@ -93,16 +98,35 @@ def days_between(usage: Sequence[UsageDay], first: date, last: date) -> list[Usa
 
 
 def peak_users(days: Sequence[UsageDay]) -> int:
-    """The most users active on one day: the monthly-active proxy (UsageDay has no user ids)."""
+    """The most users active on one day."""
     return max((u.active_users for u in days), default=0)
 
 
-def dau_mau(days: Sequence[UsageDay], window: int) -> float:
-    """Mean daily active users over `window` days (absent days count 0) / peak daily users."""
-    mau = peak_users(days)
+def distinct_users(days: Sequence[UsageDay]) -> int:
+    """Users active on any of `days`: their sketches merged, at least the busiest day's."""
+    sketches = []
+    for day in days:
+        if day.users:
+            try:
+                sketches.append(DistinctUsers.decode(day.users))
+            except ValueError:
+                continue  # an unreadable sketch counts as none: the peak still bounds it
+    return max(DistinctUsers.union(sketches).count(), peak_users(days))
+
+
+def dau_mau(days: Sequence[UsageDay], window: int, mau: int) -> float:
+    """Mean daily active users over `window` days (absent days count 0) / `mau`."""
     if mau == 0:
         return 0.0
     return sum(u.active_users for u in days) / window / mau
+
+
+def minutes_per_user(days: Sequence[UsageDay], mau: int) -> float | None:
+    """Minutes events lasted in `days` per monthly-active user; None without durations."""
+    seconds = [u.active_seconds for u in days if u.active_seconds is not None]
+    if not seconds:
+        return None
+    return sum(seconds) / 60 / mau if mau else 0.0
 
 
 def feature_share(days: Sequence[UsageDay], key_features: Sequence[str]) -> float | None:
@@ -120,10 +144,9 @@ def change(current: float, previous: float) -> float | None:
     return (current - previous) / previous
 
 
-def sessions_per_user(days: Sequence[UsageDay]) -> float | None:
-    """Sessions in `days` per monthly-active user (peak daily users); None without users."""
-    users = peak_users(days)
-    return sum(u.sessions for u in days) / users if users else None
+def sessions_per_user(days: Sequence[UsageDay], mau: int) -> float | None:
+    """Sessions in `days` per monthly-active user; None without users."""
+    return sum(u.sessions for u in days) / mau if mau else None
 
 
 def last_seen(usage: Iterable[UsageDay]) -> datetime | None:
@@ -283,10 +306,12 @@ def window(now: datetime, days: int) -> datetime:
     return now - timedelta(days=days)
 
 
-def first_custom(accounts: Sequence[Account], field: str) -> object:
-    """The first non-empty value of a custom field across the customer's accounts."""
+def first_custom(accounts: Sequence[Account], *fields: str) -> object:
+    """The first non-empty value of the custom fields across the customer's accounts
+    (account by account, primary first)."""
     for account in accounts:
-        value = account.custom.get(field)
-        if value is not None and value != "":
-            return value
+        for field in fields:
+            value = account.custom.get(field)
+            if value is not None and value != "":
+                return value
     return None

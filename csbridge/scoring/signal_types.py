@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from csbridge.models import (
     Account,
@@ -23,18 +23,48 @@ SignalValue = float | int | str
 CRMS = ("salesforce", "hubspot")
 
 
-class SignalOptions(BaseModel):
-    """Choices behind the signals (the `--signals` file of `csbridge health`)."""
+FieldNames = Annotated[
+    tuple[str, ...], BeforeValidator(lambda v: (v,) if isinstance(v, str) else v)
+]
+SEGMENT_ATTRIBUTE_FIELDS: dict[str, tuple[str, ...]] = {
+    "fit": ("Strategic_Fit__c", "cs_strategic_fit"),
+    "potential": ("Expansion_Potential__c", "cs_expansion_potential"),
+}
+"""The picklists `init-crm` creates for CSMs (Salesforce Account, HubSpot company)."""
+
+
+class SignalSettings(BaseModel):
+    """Choices behind the signals: the `signals:` section of the config."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    session_benchmark: float | None = Field(
+        default=None, gt=0, description="sessions per user per 30 d; unset: portfolio median"
+    )
+    time_benchmark: float | None = Field(
+        default=None, gt=0, description="minutes per user per 30 d; unset: portfolio median"
+    )
+    csat_unit: Literal["share", "mean"] | None = Field(
+        default=None, description="unset: from the model's csat anchors"
+    )
+    aged_ticket_days: int = Field(default=7, ge=0, description="an open ticket older is aged")
+    left_company_fields: tuple[str, ...] = Field(
+        default=("Left_Company__c", "left_company"),
+        description="contact fields that say the person left",
+    )
+    custom_fields: dict[str, str] = Field(
+        default_factory=dict, description="model indicator key → account field that feeds it"
+    )
+    attribute_fields: dict[str, FieldNames] = Field(
+        default_factory=lambda: dict(SEGMENT_ATTRIBUTE_FIELDS),
+        description="segment attribute → account fields it is read from (first non-empty)",
+    )
+
+
+class SignalOptions(SignalSettings):
+    """The settings plus the key features (`sources.mixpanel.key_features`)."""
+
     key_features: tuple[str, ...] = ()  # none named: feature adoption has no data
-    session_benchmark: float | None = Field(default=None, gt=0)
-    csat_unit: Literal["share", "mean"] | None = None
-    aged_ticket_days: int = Field(default=7, ge=0)
-    left_company_fields: tuple[str, ...] = ("Left_Company__c", "left_company")
-    custom_fields: dict[str, str] = Field(default_factory=dict)
-    attribute_fields: dict[str, str] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from csbridge.scoring.activity_signals import activity_signals
 from csbridge.scoring.model import LinearTransform, ScoringModel
 from csbridge.scoring.signal_groups import (
     crm_signals,
-    sessions_per_user,
+    per_user_rates,
     support_signals,
     survey_signals,
     usage_signals,
@@ -59,9 +59,10 @@ __all__ = [
     "SignalValue",
     "compute_signals",
     "csat_unit",
+    "per_user_rates",
     "portfolio_benchmark",
     "portfolio_signals",
-    "sessions_per_user",
+    "with_benchmarks",
 ]
 
 
@@ -70,12 +71,14 @@ def compute_signals(
     now: datetime,
     model: ScoringModel,
     options: SignalOptions | None = None,
-    benchmark: float | None = None,
 ) -> CustomerSignals:
-    """The raw values of `model`'s indicators for one customer (see the module doc)."""
+    """The raw values of `model`'s indicators for one customer (see the module doc).
+
+    session_frequency and time_in_product need the benchmarks in `options`
+    (`with_benchmarks` fills them from a portfolio)."""
     opts = options or SignalOptions()
     facts = facts.primary_crm_only()
-    raw = catalogue(facts, now, opts, csat_unit(model, opts), opts.session_benchmark or benchmark)
+    raw = catalogue(facts, now, opts, csat_unit(model, opts))
     values: dict[str, SignalValue] = {}
     for dim_name, dim in model.dimensions.items():
         for name in dim.indicators:
@@ -90,10 +93,10 @@ def compute_signals(
     primary = facts.accounts[0] if facts.accounts else None
     if primary is not None and primary.arr is not None:
         attributes["arr"] = primary.arr
-    for attribute, name in opts.attribute_fields.items():
-        value = rule.first_custom(facts.accounts, name)
+    for attribute, names in opts.attribute_fields.items():
+        value = rule.first_custom(facts.accounts, *names)
         if value is not None:
-            attributes[attribute] = value
+            attributes[attribute] = value.strip().lower() if isinstance(value, str) else value
     known = {k: v for k, v in raw.items() if v is not None}
     return CustomerSignals(facts.key, values, attributes, rule.last_seen(facts.usage), known)
 
@@ -104,12 +107,24 @@ def portfolio_signals(
     model: ScoringModel,
     options: SignalOptions | None = None,
 ) -> list[CustomerSignals]:
-    """Signals of every customer; session_frequency against the portfolio's median."""
-    opts = options or SignalOptions()
-    benchmark = opts.session_benchmark or portfolio_benchmark(
-        [sessions_per_user(c, now) for c in customers]
+    """Signals of every customer; per-user rates against the portfolio's medians."""
+    opts = with_benchmarks(options or SignalOptions(), [per_user_rates(c, now) for c in customers])
+    return [compute_signals(c, now, model, opts) for c in customers]
+
+
+def with_benchmarks(
+    options: SignalOptions, rates: Sequence[tuple[float | None, float | None]]
+) -> SignalOptions:
+    """`options` whose unset session and time benchmarks are the medians of the customers'
+    (sessions, minutes) per user (`per_user_rates`)."""
+    return options.model_copy(
+        update={
+            "session_benchmark": options.session_benchmark
+            or portfolio_benchmark([sessions for sessions, _ in rates]),
+            "time_benchmark": options.time_benchmark
+            or portfolio_benchmark([minutes for _, minutes in rates]),
+        }
     )
-    return [compute_signals(c, now, model, opts, benchmark) for c in customers]
 
 
 def csat_unit(model: ScoringModel, options: SignalOptions) -> Literal["share", "mean"]:
@@ -129,11 +144,10 @@ def catalogue(
     now: datetime,
     options: SignalOptions,
     unit: Literal["share", "mean"],
-    benchmark: float | None,
 ) -> dict[str, SignalValue | None]:
     """Every signal these sources can feed, by indicator name (None: no data)."""
     out: dict[str, SignalValue | None] = {}
-    out.update(usage_signals(facts, now, options, benchmark))
+    out.update(usage_signals(facts, now, options))
     out.update(support_signals(facts, now, options))
     out.update(survey_signals(facts, now, unit))
     out.update(crm_signals(facts, now, options))
@@ -142,6 +156,6 @@ def catalogue(
 
 
 def portfolio_benchmark(values: Sequence[float | None]) -> float | None:
-    """The median of the customers' sessions per user (those with usage)."""
+    """The median of the customers' per-user rates (those above zero)."""
     known = [v for v in values if v is not None and v > 0]
     return median(known) if known else None

@@ -12,8 +12,9 @@ ticket can be old).
 
 `load_customer` is the same for one customer (a webhook reaction): it builds the
 index from every account, then reads only the facts of that customer's accounts, so
-its cost does not grow with the portfolio's facts. `session_benchmark` is the
-portfolio's median sessions per user from the last 30 days of usage alone.
+its cost does not grow with the portfolio's facts. `usage_rates` gives the
+portfolio's sessions and minutes per user from the last 30 days of usage alone (the
+benchmarks are their medians).
 """
 
 from __future__ import annotations
@@ -40,13 +41,13 @@ from csbridge.models import (
     Ticket,
     UsageDay,
 )
-from csbridge.scoring.signal_groups import sessions_per_user
-from csbridge.scoring.signals import CustomerFacts, portfolio_benchmark
+from csbridge.scoring.signal_groups import per_user_rates
+from csbridge.scoring.signals import CustomerFacts
 from csbridge.store.store import Store
 
 USAGE_DAYS = 100
 SURVEY_DAYS = 366  # also the activities' window (QBRs over a year)
-BENCHMARK_DAYS = 31  # sessions per user are counted over the last 30 days
+BENCHMARK_DAYS = 31  # sessions and minutes per user are counted over the last 30 days
 R = TypeVar("R", bound=Record)
 
 
@@ -140,19 +141,17 @@ def load_customers(
     return _gather(store, index, accounts, now, anchors, keys, members, usage_days)
 
 
-def session_benchmark(
+def usage_rates(
     store: Store, index: IdentityIndex, now: datetime, targets: Collection[str]
-) -> float | None:
-    """The median sessions per user of the customers in `targets`' CRMs, as the
-    scheduled run computes it, from the last 30 days of usage only."""
+) -> list[tuple[float | None, float | None]]:
+    """Sessions and minutes per user of each customer in `targets`' CRMs, from the last
+    30 days of usage only: what the scheduled run takes the benchmarks' medians of."""
     usage = group_usage(index, store.load(UsageDay, since=now - timedelta(days=BENCHMARK_DAYS)))
-    return portfolio_benchmark(
-        [
-            sessions_per_user(CustomerFacts(customer_key, usage=usage.get(customer_key, [])), now)
-            for customer_key, customer in sorted(index.customers.items())
-            if any(source in targets for source in customer.ids)
-        ]
-    )
+    return [
+        per_user_rates(CustomerFacts(customer_key, usage=usage.get(customer_key, [])), now)
+        for customer_key, customer in sorted(index.customers.items())
+        if any(source in targets for source in customer.ids)
+    ]
 
 
 def _gather(

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from csbridge.errors import CsbridgeError
-from csbridge.scoring.signal_groups import sessions_per_user
 from csbridge.scoring.signal_types import SignalOptions
-from csbridge.scoring.signals import CustomerFacts, portfolio_benchmark
+from csbridge.scoring.signals import CustomerFacts, per_user_rates, with_benchmarks
 
 SHARD = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
 
@@ -62,11 +61,9 @@ def shard_customers(
 ) -> tuple[list[CustomerFacts], SignalOptions]:
     """The shard's customers, and signal options that score them as a whole run would.
 
-    The session-frequency benchmark is the median over every customer, not over the
+    The session and time benchmarks are medians over every customer, not over the
     shard's: a customer's score must not depend on which shard it fell in.
     """
-    opts = options or SignalOptions()
-    if opts.session_benchmark is None:
-        benchmark = portfolio_benchmark([sessions_per_user(c, now) for c in customers])
-        opts = opts.model_copy(update={"session_benchmark": benchmark})
+    rates = [per_user_rates(c, now) for c in customers]
+    opts = with_benchmarks(options or SignalOptions(), rates)
     return [c for c in customers if shard.owns(c.key)], opts

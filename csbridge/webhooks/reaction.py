@@ -50,7 +50,7 @@ from csbridge.mappings.identity import IdentityIndex
 from csbridge.models import Fact, SurveyResponse, Ticket
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import load_rules
-from csbridge.scoring.signals import SignalOptions
+from csbridge.scoring.signals import SignalOptions, with_benchmarks
 from csbridge.store.lock import run_lock
 from csbridge.store.store import Store
 from csbridge.sync import notify
@@ -59,7 +59,7 @@ from csbridge.sync.apply_types import ApplyReport
 from csbridge.sync.changes import ChangeSet
 from csbridge.sync.cycle import in_targets, score_customers
 from csbridge.sync.history import load_history
-from csbridge.sync.portfolio import load_customer, session_benchmark
+from csbridge.sync.portfolio import load_customer, usage_rates
 from csbridge.sync.run import WriterFactory, default_writer, write_target
 from csbridge.webhooks.alert import Alert, React, ReactionOutcome
 from csbridge.webhooks.worker import account_lookup_reaction, find_account
@@ -95,16 +95,17 @@ def sync_reaction(
         with run_lock(store):
             return _react(alert, source, account_id, clock())
 
-    benchmarks: list[tuple[datetime, float | None]] = []  # the latest, while fresh
+    benchmarks: list[tuple[datetime, SignalOptions]] = []  # the latest, while fresh
 
-    def benchmark_for(index: IdentityIndex, now: datetime) -> float | None:
-        # the whole portfolio's, as in the scheduled run; it moves slowly, so a burst
-        # of alerts reads the usage table once an hour, not once per alert
+    def options_for(index: IdentityIndex, now: datetime) -> SignalOptions:
+        # the whole portfolio's benchmarks, as in the scheduled run; they move slowly, so
+        # a burst of alerts reads the usage table once an hour, not once per alert
         if benchmarks and timedelta(0) <= now - benchmarks[0][0] < BENCHMARK_TTL:
             return benchmarks[0][1]
-        value = session_benchmark(store, index, now, settings.crm.targets)
-        benchmarks[:] = [(now, value)]
-        return value
+        rates = usage_rates(store, index, now, settings.crm.targets)
+        options = with_benchmarks(settings.signal_options(), rates)
+        benchmarks[:] = [(now, options)]
+        return options
 
     def _react(alert: Alert, source: str, account_id: str, now: datetime) -> ReactionOutcome:
         targets = list(settings.crm.targets)
@@ -113,11 +114,7 @@ def sync_reaction(
         if not mine:
             return ReactionOutcome("processed", f"{NO_CHANGE}: {source}:{account_id} is in no CRM")
         key = mine[0].key
-        benchmark = benchmark_for(portfolio.index, now)
-        mixpanel = settings.sources.mixpanel
-        options = SignalOptions(
-            key_features=mixpanel.key_features if mixpanel else (), session_benchmark=benchmark
-        )
+        options = options_for(portfolio.index, now)
         engine = Engine(load_model(settings.model))
         rules = load_rules(settings.rules)
         history = load_history(store, now, [key])

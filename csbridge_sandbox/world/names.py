@@ -114,7 +114,6 @@ EVENT_NAMES = (
     ("Updated Settings", 4),
 )
 # the sandbox product's key feature events: its config names them (sources.mixpanel)
-KEY_FEATURES = tuple(name for name, _ in EVENT_NAMES if name != "Logged In")
 FEATURES = _words("alerts forecasting segments api workflows sso annotations")
 BROWSERS = _words("Chrome Firefox Safari Edge")
 OPPORTUNITY_STAGES_OPEN = (

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
+from csbridge.cli import main
 from csbridge.commands.health import load_options
-from csbridge.config import Settings
-from csbridge_sandbox.world.names import KEY_FEATURES
+from csbridge.config import Settings, load_config
+from csbridge.connectors.hubspot.records import HubspotMapping
+from csbridge.connectors.salesforce.soql import SalesforceMapping
+from csbridge.errors import CsbridgeError
+from csbridge.mappings.fields import load_field_mapping
+from csbridge_sandbox.world.names import FEATURES
 
 MIXPANEL = {
     "project_id": 1,
@@ -25,7 +31,7 @@ def settings(**mixpanel: object) -> Settings:
 def test_a_mixpanel_project_without_key_features_scores_no_adoption() -> None:
     options = load_options(None, settings())
     assert options.key_features == ()
-    assert not set(KEY_FEATURES) & set(options.key_features)
+    assert not set(FEATURES) & set(options.key_features)
 
 
 def test_the_configured_key_features_are_used_and_a_signals_file_overrides_them(
@@ -41,11 +47,73 @@ def test_the_configured_key_features_are_used_and_a_signals_file_overrides_them(
     assert kept.key_features == ("Ran Report", "Shared Board") and kept.aged_ticket_days == 3
 
 
-def test_the_sandbox_config_names_the_sandbox_key_features() -> None:
+def test_the_sandbox_config_names_the_sandbox_features_and_durations() -> None:
     from csbridge_sandbox.runner import Sandbox
 
     sandbox = Sandbox.__new__(Sandbox)  # only its config(): no servers started
     sandbox.urls = {"mixpanel": "http://127.0.0.1:1"}
     config = sandbox.config()
-    assert tuple(config["sources"]["mixpanel"]["key_features"]) == KEY_FEATURES
-    assert "Logged In" not in KEY_FEATURES and "Ran Report" in KEY_FEATURES
+    mixpanel = config["sources"]["mixpanel"]
+    assert tuple(mixpanel["key_features"]) == FEATURES  # the `feature` property's values
+    assert (mixpanel["feature_property"], mixpanel["duration_property"]) == (
+        "feature",
+        "$duration",
+    )
+
+
+def test_the_config_signals_section_feeds_the_options_and_a_signals_file_overrides_it(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "csbridge.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "sources": {"mixpanel": {**MIXPANEL, "key_features": ["alerts"]}},
+                "signals": {"aged_ticket_days": 3, "attribute_fields": {"fit": "Fit__c"}},
+            }
+        )
+    )
+    configured = load_options(None, load_config(config))
+    assert configured.aged_ticket_days == 3 and configured.key_features == ("alerts",)
+    assert configured.attribute_fields == {"fit": ("Fit__c",)}
+    signals = tmp_path / "signals.yaml"
+    signals.write_text(yaml.safe_dump({"aged_ticket_days": 10}))
+    overridden = load_options(str(signals), load_config(config))
+    assert overridden.aged_ticket_days == 10 and overridden.attribute_fields == {"fit": ("Fit__c",)}
+
+
+def test_the_default_segment_attributes_are_the_init_crm_picklists() -> None:
+    assert load_options(None, Settings()).attribute_fields == {
+        "fit": ("Strategic_Fit__c", "cs_strategic_fit"),
+        "potential": ("Expansion_Potential__c", "cs_expansion_potential"),
+    }
+
+
+def test_a_bad_signals_value_is_one_line_naming_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "csbridge.yaml"
+    config.write_text(yaml.safe_dump({"signals": {"aged_ticket_days": -1, "nope": 1}}))
+    with pytest.raises(CsbridgeError) as error:
+        load_config(config)
+    message = str(error.value)
+    assert "signals.aged_ticket_days" in message and "signals.nope: unknown key" in message
+    assert "\n" not in message
+
+
+def test_the_signals_flag_says_it_is_deprecated(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    assert "deprecated" in " ".join(capsys.readouterr().out.split())
+
+
+def test_init_crm_creates_the_fields_the_pull_and_the_signals_read() -> None:
+    attributes = Settings().signal_options().attribute_fields
+    read_by_pull = {
+        "salesforce": set(SalesforceMapping().account.custom),
+        "hubspot": {k.removeprefix("custom.") for k in HubspotMapping().company},
+    }
+    for crm in ("salesforce", "hubspot"):
+        created = load_field_mapping(crm).read  # type: ignore[arg-type]
+        assert set(created) == set(attributes) == {"fit", "potential"}
+        for attribute, spec in created.items():
+            assert spec.type == "picklist" and spec.api_name in attributes[attribute]
+            assert spec.api_name in read_by_pull[crm]

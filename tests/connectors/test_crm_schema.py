@@ -53,7 +53,10 @@ def existing(fields: list[WantedField]) -> list[ExistingField]:
 
 def test_wanted_fields_take_values_from_model_and_rules() -> None:
     fields = {f.name: f for f in sf_wanted()}
-    assert len(fields) == 13
+    assert len(fields) == 15
+    for attribute in ("Strategic_Fit__c", "Expansion_Potential__c"):  # read, for CSMs
+        assert fields[attribute].type == "picklist"
+        assert fields[attribute].options == ("high", "medium", "low")
     assert fields["Health_Status__c"].options == BANDS
     assert fields["NPS_Category__c"].options == ("detractor", "passive", "promoter")
     assert fields["CS_Segment__c"].options == ("high_touch", "low_touch", "tech_touch", "mid_touch")
@@ -88,7 +91,7 @@ def test_unknown_picklist_or_no_tags_is_an_error_naming_the_field(tmp_path: Path
 def test_diff_creates_what_is_missing_then_nothing() -> None:
     wanted = wanted_schema(load_field_mapping("hubspot"), BANDS, SEGMENTS, TAGS)
     first = diff(wanted, [], [])
-    assert [s.action for s in first] == ["create"] * 15
+    assert [s.action for s in first] == ["create"] * 17
     assert [s.kind for s in first[:2]] == ["group", "group"]
     again = diff(wanted, wanted.groups, existing(list(wanted.fields)))
     assert {s.action for s in again} == {"ok"}
@@ -147,6 +150,8 @@ def test_hubspot_property_bodies() -> None:
         "cs_nps_category": ("enumeration", "select"),
         "cs_tags": ("enumeration", "checkbox"),
         "cs_marketing_paused": ("bool", "booleancheckbox"),
+        "cs_strategic_fit": ("enumeration", "select"),
+        "cs_expansion_potential": ("enumeration", "select"),
         "csbridge_task_key": ("string", "text"),
     }
     paused = property_body(wanted["cs_marketing_paused"], "csbridge")
@@ -181,7 +186,7 @@ def test_salesforce_metadata_and_setup_steps() -> None:
         'Text: Field Label "csbridge Task Key", Field Name Csbridge_Key, Length 255, '
         "check External ID" in text
     )
-    assert "field-level security" in text and text.count("New →") == 13
+    assert "field-level security" in text and text.count("New →") == 15
 
 
 # -- Salesforce over `responses` ---------------------------------------------------------
@@ -272,7 +277,7 @@ def test_refused_tooling_prints_setup_steps_and_exits_2(
     assert 'Number: Field Label "Health Score"' in out
     assert 'Picklist (Multi-Select): Field Label "CS Tags"' in out
     assert out.count("New →") == 2
-    assert "init-crm: 0 created, 0 updated, 2 refused, 16 ok, 0 conflicts" in out
+    assert "init-crm: 0 created, 0 updated, 2 refused, 18 ok, 0 conflicts" in out
 
 
 def test_refusals_reach_the_caller_but_quota_and_retries_keep_their_meaning() -> None:

@@ -9,14 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from csbridge.connectors.hubspot.streams import AfterPaginator
-from csbridge.connectors.mixpanel.usage import (
-    CompactKeySet,
+from csbridge.connectors.mixpanel.export import (
     ExportTruncated,
     MalformedExport,
-    UsageFold,
     parse_events,
     split_lines,
 )
+from csbridge.connectors.mixpanel.usage import CompactKeySet, UsageFold
 from csbridge.connectors.salesforce.soql import FieldMap, SalesforceCursor, incremental_query
 from csbridge.connectors.salesforce.streams import NextRecordsUrlPaginator
 from csbridge.connectors.values import (

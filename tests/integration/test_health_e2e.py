@@ -19,13 +19,18 @@ import yaml
 
 from csbridge.cli import main
 from csbridge.config import load_config
-from csbridge.scoring.signal_groups import sessions_per_user
-from csbridge.scoring.signals import portfolio_benchmark
+from csbridge.distinct import EXACT_LIMIT, STANDARD_ERROR
+from csbridge.scoring import load_model
+from csbridge.scoring.signal_groups import per_user_rates, usage_windows
+from csbridge.scoring.signal_rules import distinct_users
+from csbridge.scoring.signals import compute_signals, with_benchmarks
 from csbridge.store.store import open_store
 from csbridge.sync.cycle import in_targets
-from csbridge.sync.portfolio import load_customer, load_portfolio, session_benchmark
+from csbridge.sync.portfolio import load_customer, load_portfolio, usage_rates
 from csbridge.sync.pull import pull
 from csbridge_sandbox.runner import Sandbox, run_sandbox
+from csbridge_sandbox.world.names import FEATURES
+from csbridge_sandbox.world.usage import iter_events_between
 
 ACCOUNTS = 50
 
@@ -151,8 +156,8 @@ def test_health_errors_are_one_line(
 def test_one_customer_loads_the_same_facts_as_the_whole_portfolio(
     pulled: tuple[Sandbox, Path, str],
 ) -> None:
-    """A webhook reaction reads one customer (`load_customer`) and the benchmark from 30
-    days of usage (`session_benchmark`): each must equal what the full load gives."""
+    """A webhook reaction reads one customer (`load_customer`) and the benchmarks' rates
+    from 30 days of usage (`usage_rates`): each must equal what the full load gives."""
     _sandbox, config, now_text = pulled
     now = datetime.fromisoformat(now_text)
     store = open_store(load_config(config).database_url)
@@ -166,10 +171,52 @@ def test_one_customer_loads_the_same_facts_as_the_whole_portfolio(
         assert sum(len(c.usage) for c in whole.customers) > 0
         assert load_customer(store, "hubspot", "no-such-company", "domain", now).customers == []
         for targets in (["hubspot"], ["salesforce", "hubspot"]):
-            expected = portfolio_benchmark(
-                [sessions_per_user(c, now) for c in in_targets(whole.customers, targets)]
-            )
-            assert expected is not None
-            assert session_benchmark(store, whole.index, now, targets) == expected
+            expected = [per_user_rates(c, now) for c in in_targets(whole.customers, targets)]
+            assert any(sessions for sessions, _ in expected)
+            assert usage_rates(store, whole.index, now, targets) == expected
     finally:
         store.close()
+
+
+def test_usage_signals_count_the_worlds_distinct_users_features_and_time(
+    pulled: tuple[Sandbox, Path, str],
+) -> None:
+    """Through the export, the fold and the store: MAU is the world's distinct users of
+    the 30 days (exact up to 128, else within 3 standard errors), adoption the share of
+    the features it used, time in product the durations its events carried."""
+    sandbox, config, now_text = pulled
+    world, now = sandbox.world, datetime.fromisoformat(now_text)
+    settings = load_config(config)
+    store = open_store(settings.database_url)
+    try:
+        portfolio = load_portfolio(store, "domain", now)
+    finally:
+        store.close()
+    first, last = now.date() - timedelta(days=30), now.date() - timedelta(days=1)
+    truth: dict[str, tuple[set[str], set[str], float]] = {}
+    seen: set[str] = set()
+    for event in iter_events_between(world, first, last):
+        props = event["properties"]
+        if props["$insert_id"] in seen:
+            continue  # the world's deliberate duplicates, which the pull drops
+        seen.add(props["$insert_id"])
+        users, features, seconds = truth.setdefault(props["company_domain"], (set(), set(), 0.0))
+        users.add(props["distinct_id"])
+        if "feature" in props:
+            features.add(props["feature"])
+        truth[props["company_domain"]] = (users, features, seconds + props.get("$duration", 0))
+    options = with_benchmarks(settings.signal_options(), [(1.0, 1.0)])  # raw minutes per user
+    checked, times = 0, set()
+    for customer in portfolio.customers:
+        if customer.key not in truth:
+            continue
+        users, features, seconds = truth[customer.key]
+        mau = distinct_users(usage_windows(customer, now)[0])
+        exact = len(users) <= EXACT_LIMIT
+        assert abs(mau - len(users)) <= (0 if exact else 3 * STANDARD_ERROR * len(users))
+        values = compute_signals(customer, now, load_model("seed-5d"), options).catalogue
+        assert values["feature_adoption"] == len(features) / len(FEATURES)
+        assert values["time_in_product"] == pytest.approx(seconds / 60 / mau, rel=1e-3)
+        times.add(values["time_in_product"])
+        checked += 1
+    assert checked > ACCOUNTS / 2 and len(times) > checked / 2  # not one value for all

@@ -96,16 +96,16 @@ def test_dry_run_then_run_then_rerun(
     running, config = sandbox
     before = snapshot(running)
     dry = init_crm(config, capsys, "--dry-run")
-    assert dry["summary"] == {"create": 38, "update": 0, "ok": 0, "conflict": 0}
+    assert dry["summary"] == {"create": 42, "update": 0, "ok": 0, "conflict": 0}
     assert dry["write_calls"] == {"salesforce": 0, "hubspot": 0}
     assert {s["result"] for s in dry["steps"]} == {"dry-run"}
     assert snapshot(running) == before  # nothing created
     assert writes(running) == (0, 0)
 
     done = init_crm(config, capsys)
-    assert done["summary"]["create"] == 38 and {s["result"] for s in done["steps"]} == {"done"}
-    assert done["write_calls"] == {"salesforce": 18, "hubspot": 20}  # one call per field
-    assert writes(running) == (18, 20)
+    assert done["summary"]["create"] == 42 and {s["result"] for s in done["steps"]} == {"done"}
+    assert done["write_calls"] == {"salesforce": 20, "hubspot": 22}  # one call per field
+    assert writes(running) == (20, 22)
     assert any("field-level security" in note for note in done["notes"])
 
     account = sf_fields(running, "Account")
@@ -126,6 +126,8 @@ def test_dry_run_then_run_then_rerun(
             "NPS_Category__c": "picklist",
             "CS_Tags__c": "multipicklist",
             "Marketing_Paused__c": "boolean",
+            "Strategic_Fit__c": "picklist",
+            "Expansion_Potential__c": "picklist",
         }
         == kinds
     )
@@ -134,6 +136,8 @@ def test_dry_run_then_run_then_rerun(
     assert values["CS_Tags__c"] == TAGS
     assert values["NPS_Category__c"] == ["detractor", "passive", "promoter"]
     assert sorted(values["CS_Segment__c"]) == ["high_touch", "low_touch", "mid_touch", "tech_touch"]
+    for attribute in ("Strategic_Fit__c", "Expansion_Potential__c"):  # for CSMs to fill in
+        assert values[attribute] == ["high", "medium", "low"]
     key = sf_fields(running, "Task")["Csbridge_Key__c"]
     assert (key["type"], key["length"], key["externalId"]) == ("string", 255, True)
 
@@ -153,7 +157,11 @@ def test_dry_run_then_run_then_rerun(
         "cs_nps_category": ("enumeration", "select"),
         "cs_tags": ("enumeration", "checkbox"),
         "cs_marketing_paused": ("bool", "booleancheckbox"),
+        "cs_strategic_fit": ("enumeration", "select"),
+        "cs_expansion_potential": ("enumeration", "select"),
     }
+    for attribute in ("cs_strategic_fit", "cs_expansion_potential"):
+        assert [o["value"] for o in ours[attribute]["options"]] == ["high", "medium", "low"]
     assert [o["value"] for o in ours["cs_tags"]["options"]] == TAGS
     assert [o["value"] for o in ours["cs_health_status"]["options"]] == BANDS
     task_key = hs_props(running, "tasks")["csbridge_task_key"]
@@ -165,14 +173,14 @@ def test_dry_run_then_run_then_rerun(
 
     created = snapshot(running)
     again = init_crm(config, capsys)
-    assert again["summary"] == {"create": 0, "update": 0, "ok": 38, "conflict": 0}
+    assert again["summary"] == {"create": 0, "update": 0, "ok": 42, "conflict": 0}
     assert again["write_calls"] == {"salesforce": 0, "hubspot": 0}
     assert snapshot(running) == created
     assert writes(running) == (0, 0)
 
     assert main(["init-crm", "--config", str(config)]) == 0
     table = capsys.readouterr().out
-    assert "init-crm: 0 created, 0 updated, 38 ok, 0 conflicts" in table
+    assert "init-crm: 0 created, 0 updated, 42 ok, 0 conflicts" in table
     assert "hubspot     companies  cs_tags" in table
 
 
@@ -194,7 +202,7 @@ def test_new_owned_tag_adds_one_option(
     ]
     writes(running)  # start counting here
     done = init_crm(config, capsys)
-    assert done["summary"] == {"create": 0, "update": 2, "ok": 36, "conflict": 0}
+    assert done["summary"] == {"create": 0, "update": 2, "ok": 40, "conflict": 0}
     assert writes(running) == (1, 1)
     options = hs_props(running, "companies")["cs_tags"]["options"]
     assert [(o["value"], o["label"]) for o in options] == [

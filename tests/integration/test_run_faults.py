@@ -315,10 +315,11 @@ def test_rejected_record_is_reported_with_its_reason_then_written_next_run(
 
 
 def test_quota_guard_stops_cleanly_then_the_next_run_resumes(setup: Setup, capsys: Capsys) -> None:
-    """Nothing lost: the org's API counter is set 3 calls short of csbridge's share (0.5 of
-    1000) once the run's pull is done; the apply stops before the share is passed (exit 1,
-    `stopped` says quota, the unsent records listed, no traceback, the org never refuses a
-    call); with the counter lowered the next run writes the rest and exits 0."""
+    """Nothing lost: the org's API counter is set 4 calls short of csbridge's share (0.5 of
+    1000) once the run's pull is done (room for the apply's reads and some of its 3
+    batches); the apply stops before the share is passed (exit 1, `stopped` says quota,
+    the unsent records listed, no traceback, the org never refuses a call); with the
+    counter lowered the next run writes the rest and exits 0."""
     setup.configure({"crm.salesforce": {"batch_size": 4}})
     plans = pulled_plans(setup, capsys)
     salesforce = setup.sandbox.control("salesforce")
@@ -327,7 +328,7 @@ def test_quota_guard_stops_cleanly_then_the_next_run_resumes(setup: Setup, capsy
     before = usage.used
     assert main(["pull", "--config", str(setup.config)]) == 0
     pull_calls = usage.used - before  # what the run's own (incremental) pull will use
-    salesforce.arm(kind="api_usage", used=500 - pull_calls - 3, max=1000)
+    salesforce.arm(kind="api_usage", used=500 - pull_calls - 4, max=1000)
     salesforce.reset_stats()
 
     code, report, out = setup.run(capsys)

@@ -8,13 +8,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from csbridge.errors import CsbridgeError
 from csbridge.models import Account, Activity, SurveyResponse, Ticket, UsageDay
 from csbridge.store import Cursor, CursorRegressionError, FactRef, Store, open_store
-from csbridge.store.migrate import head_revision
-from csbridge.store.tables import metadata
+from csbridge.store.engine import make_engine
+from csbridge.store.migrate import head_revision, upgrade
+from csbridge.store.tables import cursors, metadata
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -197,3 +198,21 @@ def test_plain_postgres_urls_use_psycopg3() -> None:
     assert normalise_url("postgresql://u:p@h/db").drivername == "postgresql+psycopg"
     assert normalise_url("sqlite:///./csbridge.db").drivername == "sqlite"
     assert "p@" not in safe_url("postgresql://u:p@h/db")
+
+
+def test_upgrading_to_usage_users_forgets_only_the_mixpanel_cursor(database_url: str) -> None:
+    """Usage rows stored before 0006 have no users sketch: the next pull must refill them."""
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, "0005_task_queue")
+        with engine.begin() as connection:
+            for stream in ("mixpanel.usage_days", "zendesk.tickets"):
+                connection.execute(
+                    cursors.insert().values(stream=stream, token="2026-03-01", updated_at=T0)
+                )
+        assert upgrade(engine) == head_revision()
+        with engine.connect() as connection:
+            left = connection.execute(select(cursors.c.stream)).scalars().all()
+        assert left == ["zendesk.tickets"]
+    finally:
+        engine.dispose()

@@ -33,7 +33,11 @@ SURVEY_SCALES: dict[SurveyKind, tuple[float, float]] = {
 
 @dataclass(frozen=True)
 class HubspotMapping:
-    """Canonical field → candidate HubSpot property names, per object."""
+    """Canonical field → candidate HubSpot property names, per object.
+
+    A company key `custom.<name>` copies the first candidate's value into
+    `Account.custom[<name>]` (the segment picklists `init-crm` creates for CSMs).
+    """
 
     company: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: {
@@ -49,6 +53,8 @@ class HubspotMapping:
             "lifecycle_stage": ("lifecyclestage",),
             "created_at": ("createdate",),
             "external_id": ("external_id",),
+            "custom.cs_strategic_fit": ("cs_strategic_fit",),
+            "custom.cs_expansion_potential": ("cs_expansion_potential",),
         }
     )
     contact: Mapping[str, tuple[str, ...]] = field(
@@ -155,8 +161,9 @@ def _base(raw: Mapping[str, Any], modified: str) -> dict[str, Any]:
 def parse_company(
     raw: Mapping[str, Any], spec: Mapping[str, tuple[str, ...]], modified: str
 ) -> Account:
-    """A company: domain, owner, ARR, renewal date, seats, lifecycle stage."""
+    """A company: domain, owner, ARR, renewal date, seats, lifecycle stage, custom values."""
     v = pick(raw.get("properties") or {}, spec)
+    custom = {k.removeprefix("custom."): str(v[k]) for k in v if k.startswith("custom.")}
     domain = domain_from_website(v.get("domain"))
     return Account(
         **_base(raw, modified),
@@ -173,6 +180,7 @@ def parse_company(
         plan=_text(v.get("plan")),
         lifecycle_stage=_text(v.get("lifecycle_stage")),
         created_at=parse_time(v.get("created_at") or raw.get("createdAt")),
+        custom=custom,
     )
 
 

@@ -14,6 +14,7 @@ incomplete: it is read again from scratch (bounded), never half-committed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -23,13 +24,8 @@ import requests
 import structlog
 
 from csbridge.config import MixpanelSettings
-from csbridge.connectors.mixpanel.usage import (
-    ExportTruncated,
-    FoldStats,
-    UsageFold,
-    parse_events,
-    split_lines,
-)
+from csbridge.connectors.mixpanel.export import ExportTruncated, parse_events, split_lines
+from csbridge.connectors.mixpanel.usage import FoldStats, UsageFold
 from csbridge.http.client import ApiClient
 from csbridge.http.errors import (
     RetriesExhaustedError,
@@ -98,8 +94,8 @@ class MixpanelConnector:
         for first, last in self.windows(cursor):
             fold = self._read_window(first, last)
             days = fold.usage_days(first, last)
-            for name in ("events", "duplicates", "unattributed", "invalid", "outside_window"):
-                setattr(self.stats, name, getattr(self.stats, name) + getattr(fold.stats, name))
+            for name, value in dataclasses.asdict(fold.stats).items():
+                setattr(self.stats, name, getattr(self.stats, name) + value)
             mark = max(last, floor) if floor else last
             yield Page(days, mark.isoformat())
 
@@ -111,6 +107,8 @@ class MixpanelConnector:
                 self.settings.timezone,
                 self.options.key_features,
                 self.options.session_event,
+                feature_property=self.settings.feature_property,
+                duration_property=self.settings.duration_property,
             )
             try:
                 self._stream_into(fold, first, last)

@@ -1,101 +1,26 @@
-"""Mixpanel raw export, parsed line by line and folded on the fly into per-account daily usage.
+"""Mixpanel raw export events folded on the fly into per-account daily usage.
 
-Pure: no HTTP here. `split_lines` turns a stream of byte chunks into lines without ever
-holding more than one chunk plus the longest line; `parse_events` decodes those lines,
-re-joins records split across lines and raises on the `terminated early` marker;
-`UsageFold` keeps only per-account, per-day aggregates (plus a compact per-window
-de-duplication table), so memory does not grow with the size of the export.
+Pure: no HTTP here (`export.py` decodes the lines). `UsageFold` keeps only per-account,
+per-day aggregates (the day's users as a sketch of at most 1 KiB, plus a compact
+per-window de-duplication table), so memory does not grow with the size of the export.
 """
 
 from __future__ import annotations
 
-import json
+import math
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from csbridge.distinct import DistinctUsers
 from csbridge.models import UsageDay
 
-TERMINATED_EARLY = b"terminated early"
 SESSION_GAP_SECONDS = 30 * 60
-_MAX_SPLIT_PARTS = 50
-_MAX_SPLIT_BYTES = 4 * 1024 * 1024
-
-
-class ExportTruncated(RuntimeError):
-    """The export stream ended with Mixpanel's `terminated early` line: the window is incomplete."""
-
-
-class MalformedExport(RuntimeError):
-    """A line (or a run of lines) that never became a JSON object."""
-
-
-def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Split a stream of byte chunks on b"\\n" only (never on \\r or other separators)."""
-    pending = b""
-    for chunk in chunks:
-        if not chunk:
-            continue
-        pending += chunk
-        start = 0
-        while True:
-            end = pending.find(b"\n", start)
-            if end < 0:
-                break
-            yield pending[start:end]
-            start = end + 1
-        pending = pending[start:]
-    if pending:
-        yield pending
-
-
-def parse_events(lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
-    """Decode JSON lines into event dicts.
-
-    Blank lines are skipped. A line that is not valid JSON on its own is joined with the
-    following lines (a record split by a raw newline) until the whole parses. The literal
-    `terminated early` line raises ExportTruncated, since everything after it is missing.
-    """
-    parts: list[bytes] = []
-    size = 0
-    for raw in lines:
-        line = raw.rstrip(b"\r")
-        if not parts:
-            stripped = line.strip()
-            if not stripped:
-                continue
-            if stripped == TERMINATED_EARLY:
-                raise ExportTruncated("Mixpanel export stream says 'terminated early'")
-            try:
-                event = json.loads(stripped)
-            except ValueError:
-                parts, size = [line], len(line)
-                continue
-            if isinstance(event, dict):
-                yield event
-                continue
-            raise MalformedExport("export line is JSON but not an object")
-        if line.strip() == TERMINATED_EARLY:
-            raise ExportTruncated("Mixpanel export stream says 'terminated early'")
-        parts.append(line)
-        size += len(line)
-        try:
-            event = json.loads(b"\n".join(parts), strict=False)
-        except ValueError:
-            if len(parts) >= _MAX_SPLIT_PARTS or size > _MAX_SPLIT_BYTES:
-                raise MalformedExport(
-                    f"{len(parts)} export lines ({size} bytes) never formed a JSON object"
-                ) from None
-            continue
-        parts, size = [], 0
-        if not isinstance(event, dict):
-            raise MalformedExport("export record is JSON but not an object")
-        yield event
-    if parts:
-        raise MalformedExport(f"export ended inside a record split over {len(parts)} line(s)")
+_MAX_DURATION_SECONDS = 24 * 3600.0
+MAX_FEATURES_PER_DAY = 256  # distinct features kept per account-day (a feature per URL...)
 
 
 class CompactKeySet:
@@ -157,10 +82,11 @@ def dedupe_key(event: dict[str, Any]) -> int | None:
 
 @dataclass
 class _DayState:
-    users: set[str] = field(default_factory=set)
+    users: DistinctUsers = field(default_factory=DistinctUsers)
     sessions: int = 0
     events: int = 0
     features: dict[str, int] = field(default_factory=dict)
+    seconds: float | None = None
     last_event: float = 0.0
     last_seen: dict[str, float] = field(default_factory=dict)
 
@@ -174,6 +100,7 @@ class FoldStats:
     unattributed: int = 0
     invalid: int = 0
     outside_window: int = 0
+    features_dropped: int = 0
 
 
 class UsageFold:
@@ -182,7 +109,12 @@ class UsageFold:
     Days are calendar days in the project's time zone. A session is a run of one user's
     events with gaps under 30 minutes (events arrive roughly in time order); when
     `session_event` is set, sessions are counted as occurrences of that event instead.
-    `key_features` names the events counted per feature; with none, every event name is.
+    A feature is the event's name, or with `feature_property` the value of that property
+    (events without it use no feature); `key_features` names the features counted (with
+    none, every one is; at most MAX_FEATURES_PER_DAY an account-day, the events of any
+    further feature are counted in `stats.features_dropped`). With `duration_property`
+    (e.g. Mixpanel's `$duration`, seconds), the durations events carry are summed per
+    day: the time spent in the product.
     """
 
     def __init__(
@@ -192,12 +124,17 @@ class UsageFold:
         key_features: Sequence[str] = (),
         session_event: str | None = None,
         time_in_ms: bool = False,
+        *,
+        feature_property: str | None = None,
+        duration_property: str | None = None,
     ) -> None:
         self.group_key = group_key
         self.tz = ZoneInfo(timezone)
         self.key_features = frozenset(key_features)
         self.session_event = session_event
         self.time_scale = 1000.0 if time_in_ms else 1.0
+        self.feature_property = feature_property
+        self.duration_property = duration_property
         self.stats = FoldStats()
         self._seen = CompactKeySet()
         self._days: dict[tuple[str, date], _DayState] = {}
@@ -227,15 +164,43 @@ class UsageFold:
             return
         day = datetime.fromtimestamp(when, tz=self.tz).date()
         user = str(props.get("distinct_id", ""))
+        feature = self._feature(name, props)
+        seconds = self._duration(props)
         for account in accounts:
-            self._fold(self._days.setdefault((account, day), _DayState()), name, user, when)
+            state = self._days.setdefault((account, day), _DayState())
+            self._fold(state, name, user, when, feature)
+            if seconds is not None:
+                state.seconds = (state.seconds or 0.0) + seconds
 
-    def _fold(self, state: _DayState, name: str, user: str, when: float) -> None:
+    def _feature(self, name: str, props: dict[str, Any]) -> str | None:
+        """The feature an event uses, if it is one of the counted ones."""
+        feature = name if self.feature_property is None else props.get(self.feature_property)
+        if not isinstance(feature, str) or not feature:
+            return None
+        return feature if not self.key_features or feature in self.key_features else None
+
+    def _duration(self, props: dict[str, Any]) -> float | None:
+        """The event's duration in seconds; None when it carries none (or a nonsense one)."""
+        if self.duration_property is None:
+            return None
+        value = props.get(self.duration_property)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        if not math.isfinite(value) or not 0 <= value <= _MAX_DURATION_SECONDS:
+            return None
+        return float(value)
+
+    def _fold(
+        self, state: _DayState, name: str, user: str, when: float, feature: str | None
+    ) -> None:
         state.events += 1
         if user:
             state.users.add(user)
-        if not self.key_features or name in self.key_features:
-            state.features[name] = state.features.get(name, 0) + 1
+        if feature is not None:
+            if feature in state.features or len(state.features) < MAX_FEATURES_PER_DAY:
+                state.features[feature] = state.features.get(feature, 0) + 1
+            else:
+                self.stats.features_dropped += 1
         if self.session_event is not None:
             if name == self.session_event:
                 state.sessions += 1
@@ -269,11 +234,13 @@ class UsageFold:
                     id=UsageDay.usage_id(account, day),
                     account_id=account,
                     day=day,
-                    active_users=len(state.users),
+                    active_users=state.users.count(),
                     sessions=state.sessions,
                     events=state.events,
                     feature_events=dict(sorted(state.features.items())),
                     last_event_at=datetime.fromtimestamp(state.last_event, tz=UTC),
+                    users=state.users.encode(),
+                    active_seconds=state.seconds,
                     updated_at=datetime.fromtimestamp(state.last_event, tz=UTC),
                 )
             )

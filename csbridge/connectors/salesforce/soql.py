@@ -151,7 +151,8 @@ class SalesforceMapping:
                 "lifecycle_stage": ("Lifecycle_Stage__c", "Type"),
                 "created_at": ("CreatedDate",),
                 "external_id": ("External_Id__c",),
-            }
+            },
+            custom=("Strategic_Fit__c", "Expansion_Potential__c"),  # init-crm's, for CSMs
         )
     )
     contact: FieldMap = field(
