@@ -1,7 +1,7 @@
 """csbridge's tasks completed in a CRM, read back by key on each run (issue 18 part 3).
 
-Revision ID: 0006_task_outcomes
-Revises: 0005_task_queue
+Revision ID: 0007_task_outcomes
+Revises: 0006_usage_users
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_task_outcomes"
-down_revision: str | None = "0005_task_queue"
+revision: str = "0007_task_outcomes"
+down_revision: str | None = "0006_usage_users"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
