@@ -32,7 +32,13 @@ import yaml
 from csbridge.cli import main as cli
 from csbridge.config import Settings, load_config
 from csbridge.connectors.hubspot.client import HUBSPOT_PER_10S, HUBSPOT_SEARCH_PER_SECOND
-from csbridge.connectors.protocol import CrmWriter, RecordUpdate, TaskCreate, WriteResult
+from csbridge.connectors.protocol import (
+    CrmWriter,
+    RecordUpdate,
+    TaskCreate,
+    TaskState,
+    WriteResult,
+)
 from csbridge.http.client import CallAccounting
 from csbridge.logs import configure as configure_logs
 from csbridge.mappings.fields import Crm
@@ -116,6 +122,13 @@ class TimedWriter:
         self._begin()
         try:
             return self.inner.find_tasks(keys)
+        finally:
+            self._end()
+
+    def task_states(self, keys: Sequence[str]) -> dict[str, TaskState]:
+        self._begin()
+        try:
+            return self.inner.task_states(keys)
         finally:
             self._end()
 

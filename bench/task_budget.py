@@ -93,7 +93,8 @@ def bench(accounts: int, budget: int, days: int) -> None:
             else:
                 print(
                     f"  day {day}: released {budget_report['released']}, created "
-                    f"{crm['tasks_created']}, still deferred {budget_report['deferred']}"
+                    f"{crm['tasks_created']}, still deferred {budget_report['deferred']}, "
+                    f"expired {budget_report['expired']}"
                 )
             if budget_report["deferred"] == 0:
                 break

@@ -91,6 +91,18 @@ class TaskCreate:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskState:
+    """A csbridge task as the CRM holds it now: completed or still open, and who
+    completed it when (the task's owner and its last change: the CRMs' APIs do not name
+    the user who closed it)."""
+
+    id: str
+    completed: bool
+    owner_id: str | None = None
+    changed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class WriteResult:
     """The outcome of one record or task: `ref` is the record id or the task key.
 
@@ -163,6 +175,11 @@ class CrmWriter(Protocol):
 
     def find_tasks(self, keys: Sequence[str]) -> dict[str, str]:
         """Tasks that already exist in the CRM by csbridge key: key → task id."""
+        ...
+
+    def task_states(self, keys: Sequence[str]) -> dict[str, TaskState]:
+        """The state of csbridge's tasks by key (the oldest task of a key), read in the
+        same batched lookups as `find_tasks`."""
         ...
 
     def close(self) -> None:

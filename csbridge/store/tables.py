@@ -185,6 +185,18 @@ platform_scores = Table(
     Column("event_id", String(255), nullable=False),
 )
 
+
+task_outcomes = Table(  # csbridge.sync.task_readback: csbridge's tasks completed in a CRM
+    "task_outcomes",
+    metadata,
+    Column("target", String(32), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("task_id", String(255), nullable=False),
+    Column("completed_by", String(255), nullable=True),
+    Column("completed_at", UTCDateTime, nullable=True),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+
 webhook_inbox = Table(
     "webhook_inbox",
     metadata,

@@ -31,6 +31,7 @@ class ApplyReport:
     tags_changed: int = 0
     tasks_created: int = 0
     tasks_found: int = 0
+    tasks_completed: int = 0  # csbridge's tasks seen completed in the CRM since the last run
     notifications_sent: int = 0
     notifications_skipped: int = 0
     failed: list[Failure] = field(default_factory=list)
@@ -49,6 +50,7 @@ class ApplyReport:
             "tags_changed": self.tags_changed,
             "tasks_created": self.tasks_created,
             "tasks_found_existing": self.tasks_found,
+            "tasks_completed": self.tasks_completed,
             "notifications_sent": self.notifications_sent,
             "notifications_skipped": self.notifications_skipped,
             "failed_records": [vars(f) for f in self.failed],

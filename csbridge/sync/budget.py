@@ -7,8 +7,12 @@ queue (`task_queue`, one row per CRM and key):
   released before passes again without counting twice (e.g. its create failed);
 - `deferred`: over its owner's budget; offered again on every following run, the
   most urgent first, until a day has room: created on a later day, exactly once (the
-  queue and the ledger both key it), never dropped, even if the rule stopped asking;
+  queue and the ledger both key it), never dropped while its rule still asks for it;
 - `skipped`: the backlog the first run left out (`tasks.first_run`); never created.
+
+A deferred task its rule no longer asks for (its episode ended, or a later step
+overtook it) is not a planned task any more: a run that evaluated its account drops it
+from the queue and reports it as `expired`. Without this the queue grows without end.
 
 `allot` is the pure decision; `budget_changes` reads and writes the queue around it.
 With neither a budget nor a first-run policy configured, nothing goes through the queue.
@@ -50,6 +54,7 @@ class Allotment:
     released: Counter[str] = field(default_factory=Counter)
     deferred: int = 0
     skipped: int = 0
+    expired: set[str] = field(default_factory=set)
 
     def report(self) -> dict[str, Any]:
         """The run report's `task_budget` entry for this CRM."""
@@ -58,6 +63,7 @@ class Allotment:
             "released_per_owner": dict(sorted(self.released.items())),
             "deferred": self.deferred,
             "skipped_first_run": self.skipped,
+            "expired": len(self.expired),
         }
 
 
@@ -73,16 +79,24 @@ def allot(
     today: date,
     *,
     first_run: bool,
+    evaluated: Collection[str] = (),
 ) -> Allotment:
     """Today's tasks: released ones pass, the first run drops its backlog, and the rest
-    are taken by priority (rule, then due date) while their owner's budget lasts."""
+    are taken by priority (rule, then due date) while their owner's budget lasts.
+
+    A deferred task of an account in `evaluated` (the accounts whose rules this run
+    evaluated) that today's plan no longer holds has expired."""
     records = {a.account_id: a.record_id for a in changes.accounts}
     candidates = {t.key: t for a in changes.accounts for t in a.tasks}
+    out = Allotment(changes)
     for key, row in queue.items():
-        if row.status == "deferred" and key not in candidates:
+        if row.status != "deferred" or key in candidates:
+            continue
+        if row.task.account_id in evaluated:
+            out.expired.add(key)
+        else:
             candidates[key] = row.task
             records.setdefault(row.task.account_id, row.record_id)
-    out = Allotment(changes)
     kept: set[str] = set()
     ranked = []
     for key, task in candidates.items():
@@ -141,10 +155,12 @@ def budget_changes(
     policy: TaskBudget,
     now: datetime,
     done: Collection[str],
+    evaluated: Collection[str] = (),
 ) -> tuple[ChangeSet, Allotment | None]:
     """`changes` with today's share of the tasks, the queue updated; (changes, None)
     when no budget and no first-run policy is configured. `done` are the task keys the
-    ledger holds as created in this CRM."""
+    ledger holds as created in this CRM; `evaluated` the accounts whose rules were
+    evaluated for `changes` (their deferred tasks no longer planned expire)."""
     if not policy.active:
         return changes, None
     today = now.date()
@@ -157,8 +173,8 @@ def budget_changes(
         _owner(r.task) for r in queue.values() if r.status == "released" and r.released_on == today
     )
     first_run = not ever and not _any_task(store, target)
-    allotted = allot(changes, queue, used, policy, today, first_run=first_run)
-    _store(store, target, allotted.rows, gone)
+    allotted = allot(changes, queue, used, policy, today, first_run=first_run, evaluated=evaluated)
+    _store(store, target, allotted.rows, gone | allotted.expired)
     return allotted.changes, allotted
 
 
@@ -195,8 +211,9 @@ def _any_task(store: Store, target: str) -> bool:
 
 
 def _store(store: Store, target: str, rows: Mapping[str, Queued], gone: Collection[str]) -> None:
-    """Replace the decided rows and drop the deferred ones the ledger now holds, in one
-    transaction. Released rows stay: they count against their day's budget."""
+    """Replace the decided rows and drop the deferred ones the ledger now holds or that
+    expired, in one transaction. Released rows stay: they count against their day's
+    budget."""
     q = task_queue.c
     keys = sorted(set(rows) | set(gone))
     with store.engine.begin() as conn:

@@ -48,6 +48,7 @@ from csbridge.sync.history import save_history
 from csbridge.sync.portfolio import load_portfolio
 from csbridge.sync.pull import pull
 from csbridge.sync.shard import Shard, shard_customers
+from csbridge.sync.task_readback import record_completed
 
 log = structlog.get_logger("csbridge.run")
 WriterFactory = Callable[[Crm, Settings, CallAccounting], CrmWriter]
@@ -270,7 +271,11 @@ def write_target(
     changes = cycle.plan(scored, target, now, ledger)
     if writer is None:
         return changes, None
-    changes, allotted = budget_changes(store, target, changes, cycle.rules.tasks, now, ledger[1])
+    completed = record_completed(store, writer, now)
+    evaluated = {s.facts.key for s in scored if any(a.source == target for a in s.facts.accounts)}
+    changes, allotted = budget_changes(
+        store, target, changes, cycle.rules.tasks, now, ledger[1], evaluated
+    )
     applied = apply_changes(
         changes,
         writer,
@@ -287,6 +292,7 @@ def write_target(
         ),
         notifier=notifier,
     )
+    applied.tasks_completed = completed
     if allotted is not None:
         applied.task_budget = allotted.report()
     log.info("run.applied", target=target, ok=applied.ok, failed=len(applied.failed))

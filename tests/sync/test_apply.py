@@ -15,7 +15,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from csbridge.connectors.protocol import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult
+from csbridge.connectors.protocol import (
+    BatchRejectedError,
+    RecordUpdate,
+    TaskCreate,
+    TaskState,
+    WriteResult,
+)
 from csbridge.http.errors import QuotaExhaustedError, UnknownOutcomeError
 from csbridge.store.store import Store, open_store
 from csbridge.sync import ledger
@@ -91,6 +97,9 @@ class FakeCrm:
     def find_tasks(self, keys: Sequence[str]) -> dict[str, str]:
         self.calls.append("find")
         return {k: f"T-{k}" for k in keys if k in self.tasks}
+
+    def task_states(self, keys: Sequence[str]) -> dict[str, TaskState]:
+        return {k: TaskState(i, False) for k, i in self.find_tasks(keys).items()}
 
     def close(self) -> None:
         self.calls.append("close")

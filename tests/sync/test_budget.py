@@ -2,8 +2,9 @@
 
 Driven day after day against the real store (SQLite file and PostgreSQL): each task is
 released exactly once, on the first day its owner's budget has room, by priority; the
-deferred ones wait in the queue even when the rules stop asking for them; the first run
-skips the non-urgent backlog."""
+deferred ones wait in the queue while their account is not evaluated again, and expire
+once an evaluation of their account no longer asks for them; the first run skips the
+non-urgent backlog."""
 
 from __future__ import annotations
 
@@ -70,7 +71,8 @@ def test_budget_per_owner_by_priority_and_every_deferred_task_later_once(store: 
     per_day: list[Counter[str]] = []
     for day in range(4):
         now = NOW + timedelta(days=day)
-        # the rules ask for the wall on day 0 only (e.g. stale answers): the queue keeps it
+        # the rules ask for the wall on day 0 only and the accounts are not evaluated
+        # again (e.g. a webhook reaction for another account): the queue keeps it
         plan = changes(wall if day == 0 else [])
         planned = ChangeSet(
             tuple(
@@ -114,6 +116,7 @@ def test_deferred_report_counts_and_record_of_a_queued_task(store: Store) -> Non
         "released_per_owner": {"u1": 1},
         "deferred": 1,
         "skipped_first_run": 0,
+        "expired": 0,
     }
     tomorrow, _ = budget_changes(
         store, "hubspot", ChangeSet(), policy, NOW + timedelta(days=1), {"a:silent:p"}
@@ -140,3 +143,24 @@ def test_first_run_keeps_urgent_and_due_now_and_skips_the_backlog(store: Store) 
     assert "c:expansion:p" not in keys(later)  # the skipped backlog stays skipped
     other, _ = budget_changes(store, "hubspot", plan, policy, NOW + timedelta(days=1), set())
     assert keys(other) == {"a:churn_risk:p", "b:renewal:p"}  # each CRM has its first run
+
+
+def test_a_deferred_task_its_rule_no_longer_asks_for_expires(store: Store) -> None:
+    policy = parse_rules("tasks: {per_owner_per_day: 1}").tasks
+    wall = [task("a", "churn_risk", "u1"), task("b", "silent", "u1"), task("c", "silent", "u1")]
+    today, _ = budget_changes(store, "hubspot", changes(wall), policy, NOW, set(), {"a", "b", "c"})
+    assert keys(today) == {"a:churn_risk:p"}
+    # next day: b's episode ended (its rules no longer ask), c still planned, d not evaluated
+    tomorrow = NOW + timedelta(days=1)
+    plan = changes([wall[2]])
+    out, allotted = budget_changes(
+        store, "hubspot", plan, policy, tomorrow, {"a:churn_risk:p"}, {"b", "c"}
+    )
+    assert keys(out) == {"c:silent:p"}
+    assert allotted is not None and allotted.report()["expired"] == 1
+    assert allotted.deferred == 0
+    later, after = budget_changes(
+        store, "hubspot", ChangeSet(), policy, tomorrow + timedelta(days=1), set(), ()
+    )
+    assert keys(later) == set() and after is not None  # b is out of the queue for good
+    assert after.report()["expired"] == 0 and after.deferred == 0

@@ -24,10 +24,12 @@ import requests
 from csbridge.config import Settings
 from csbridge.connectors.crm_schema import check_missing_field
 from csbridge.connectors.hubspot.client import hubspot_client
+from csbridge.connectors.hubspot.records import parse_time
 from csbridge.connectors.protocol import (
     BatchRejectedError,
     RecordUpdate,
     TaskCreate,
+    TaskState,
     WriteResult,
     chunks,
 )
@@ -39,6 +41,7 @@ from csbridge.mappings.fields import CrmFieldMapping, load_field_mapping
 from csbridge.models import FieldValue
 
 SYSTEM = "hubspot"
+TASK_STATE_PROPERTIES = ("hs_task_status", "hubspot_owner_id", "hs_lastmodifieddate")
 MAX_BATCH = 100  # HubSpot answers 400 to a batch of more than 100 inputs
 TASK_TO_COMPANY = ({"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 192},)
 T = TypeVar("T")
@@ -175,19 +178,24 @@ class HubspotWriter:
         return _outcomes([t.key for t in tasks], made, body)
 
     def find_tasks(self, keys: Sequence[str]) -> dict[str, str]:
-        """Search tasks whose key property is one of `keys` (IN of up to 100 values, paged).
+        """key → the oldest task's id (see `task_states`)."""
+        return {key: state.id for key, state in self.task_states(keys).items()}
+
+    def task_states(self, keys: Sequence[str]) -> dict[str, TaskState]:
+        """Search tasks whose key property is one of `keys` (IN of up to 100 values, paged):
+        key → the oldest task's state (hs_task_status COMPLETED is completed).
 
         Search is eventually consistent: a task created seconds ago may not show yet.
         """
         key_field = self.mapping.task.key_field
-        found: dict[str, str] = {}
+        found: dict[str, TaskState] = {}
         for batch in chunks(sorted(set(keys)), MAX_BATCH):
             after: str | None = None
             while True:
                 wanted = {"propertyName": key_field, "operator": "IN", "values": batch}
                 request: dict[str, Any] = {
                     "filterGroups": [{"filters": [wanted]}],
-                    "properties": [key_field],
+                    "properties": [key_field, *TASK_STATE_PROPERTIES],
                     "sorts": [{"propertyName": "hs_createdate", "direction": "ASCENDING"}],
                     "limit": MAX_BATCH,
                 }
@@ -201,9 +209,15 @@ class HubspotWriter:
                     bucket="search",
                 )
                 for row in body.get("results") or []:
-                    key = (row.get("properties") or {}).get(key_field)
-                    if key:
-                        found.setdefault(str(key), str(row.get("id")))  # the oldest one wins
+                    props = row.get("properties") or {}
+                    if props.get(key_field):
+                        state = TaskState(
+                            str(row.get("id")),
+                            props.get("hs_task_status") == "COMPLETED",
+                            props.get("hubspot_owner_id"),
+                            parse_time(props.get("hs_lastmodifieddate")),
+                        )
+                        found.setdefault(str(props[key_field]), state)  # the oldest one wins
                 after = ((body.get("paging") or {}).get("next") or {}).get("after")
                 if not after:
                     break

@@ -26,11 +26,12 @@ from csbridge.connectors.protocol import (
     BatchRejectedError,
     RecordUpdate,
     TaskCreate,
+    TaskState,
     WriteResult,
     chunks,
 )
 from csbridge.connectors.salesforce.client import salesforce_client
-from csbridge.connectors.salesforce.soql import soql_string
+from csbridge.connectors.salesforce.soql import parse_datetime, soql_string
 from csbridge.connectors.salesforce.streams import open_salesforce
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient, CallAccounting
@@ -174,19 +175,30 @@ class SalesforceWriter:
         return [_result(t.key, row) for t, row in zip(tasks, answer, strict=True)]
 
     def find_tasks(self, keys: Sequence[str]) -> dict[str, str]:
-        """SOQL on the task object by key field (300 keys a query): key → the oldest task's id."""
+        """key → the oldest task's id (see `task_states`)."""
+        return {key: state.id for key, state in self.task_states(keys).items()}
+
+    def task_states(self, keys: Sequence[str]) -> dict[str, TaskState]:
+        """SOQL on the task object by key field (300 keys a query): key → the oldest
+        task's state (Status 'Completed' is completed)."""
         task, key_field = self.mapping.task.object, self.mapping.task.key_field
-        found: dict[str, str] = {}
+        found: dict[str, TaskState] = {}
         for batch in chunks(sorted(set(keys)), IDS_PER_QUERY):
             listed = ", ".join(soql_string(k) for k in batch)
             soql = (
-                f"SELECT Id, {key_field} FROM {task} WHERE {key_field} IN ({listed}) "
-                "ORDER BY CreatedDate, Id"
+                f"SELECT Id, {key_field}, Status, OwnerId, LastModifiedDate FROM {task} "
+                f"WHERE {key_field} IN ({listed}) ORDER BY CreatedDate, Id"
             )
             body = self._call(f"query {task}", partial(self.sf.query_all, soql))
             for row in body.get("records") or []:
                 if row.get(key_field):
-                    found.setdefault(str(row[key_field]), str(row["Id"]))
+                    state = TaskState(
+                        str(row["Id"]),
+                        row.get("Status") == "Completed",
+                        row.get("OwnerId"),
+                        parse_datetime(row.get("LastModifiedDate")),
+                    )
+                    found.setdefault(str(row[key_field]), state)
         return found
 
     def _task_record(self, task: TaskCreate) -> dict[str, Any]:

@@ -17,7 +17,13 @@ from connector_cases import HTTP, HUBSPOT
 from csbridge.config import Settings
 from csbridge.connectors.hubspot.client import hubspot_client
 from csbridge.connectors.hubspot.write import HubspotWriter, hubspot_writer, render_value
-from csbridge.connectors.protocol import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult
+from csbridge.connectors.protocol import (
+    BatchRejectedError,
+    RecordUpdate,
+    TaskCreate,
+    TaskState,
+    WriteResult,
+)
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import CallAccounting
 from csbridge.http.errors import FatalHttpError, UnknownOutcomeError
@@ -273,6 +279,36 @@ def test_find_tasks_chunks_the_in_filter_and_pages(rsps: responses.RequestsMock)
     }
     assert "after" not in bodies[0] and bodies[1]["after"] == "1"
     assert values[2]["values"] == keys[100:]
+
+
+def test_task_states_read_status_owner_and_last_change(rsps: responses.RequestsMock) -> None:
+    done = {
+        "csbridge_task_key": "a",
+        "hs_task_status": "COMPLETED",
+        "hubspot_owner_id": "77",
+        "hs_lastmodifieddate": "2026-11-20T10:00:00.000Z",
+    }
+    call = rsps.post(
+        f"{BASE}/tasks/search",
+        json={
+            "total": 2,
+            "results": [
+                {"id": "1", "properties": done},
+                {"id": "2", "properties": {"csbridge_task_key": "b", "hs_task_status": "WAITING"}},
+            ],
+        },
+    )
+    assert writer().task_states(["a", "b"]) == {
+        "a": TaskState("1", True, "77", datetime(2026, 11, 20, 10, tzinfo=UTC)),
+        "b": TaskState("2", False),
+    }
+    asked = sent(call.calls[0])["properties"]
+    assert asked == [
+        "csbridge_task_key",
+        "hs_task_status",
+        "hubspot_owner_id",
+        "hs_lastmodifieddate",
+    ]
 
 
 @pytest.mark.usefixtures("sleeps")

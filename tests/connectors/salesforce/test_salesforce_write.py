@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -17,7 +17,13 @@ import responses
 from connector_cases import HTTP, SALESFORCE, SF_BASE
 
 from csbridge.config import Settings
-from csbridge.connectors.protocol import BatchRejectedError, RecordUpdate, TaskCreate, WriteResult
+from csbridge.connectors.protocol import (
+    BatchRejectedError,
+    RecordUpdate,
+    TaskCreate,
+    TaskState,
+    WriteResult,
+)
 from csbridge.connectors.salesforce.client import salesforce_client
 from csbridge.connectors.salesforce.streams import open_salesforce
 from csbridge.connectors.salesforce.write import SalesforceWriter, csv_value, salesforce_writer
@@ -266,23 +272,34 @@ def test_a_missing_custom_field_says_to_run_init_crm(rsps: responses.RequestsMoc
 
 
 @pytest.mark.usefixtures("sleeps")
-def test_find_tasks_queries_by_key_field(rsps: responses.RequestsMock) -> None:
+def test_task_states_query_by_key_field(rsps: responses.RequestsMock) -> None:
     call = rsps.get(
         f"{SF_BASE}/query/",
         json={
             "done": True,
             "totalSize": 2,
             "records": [
-                {"Id": "00T1", "Csbridge_Key__c": "a'b"},
+                {
+                    "Id": "00T1",
+                    "Csbridge_Key__c": "a'b",
+                    "Status": "Completed",
+                    "OwnerId": "005A",
+                    "LastModifiedDate": "2026-11-20T10:00:00.000+0000",
+                },
                 {"Id": "00T2", "Csbridge_Key__c": "a'b"},  # a duplicate: the oldest wins
+                {"Id": "00T3", "Csbridge_Key__c": "c", "Status": "Not Started"},
             ],
         },
     )
-    assert writer().find_tasks(["a'b", "c"]) == {"a'b": "00T1"}
+    states = writer().task_states(["a'b", "c"])
     assert soql_of(call.calls[0]) == (
-        "SELECT Id, Csbridge_Key__c FROM Task WHERE Csbridge_Key__c IN ('a\\'b', 'c') "
-        "ORDER BY CreatedDate, Id"
+        "SELECT Id, Csbridge_Key__c, Status, OwnerId, LastModifiedDate FROM Task "
+        "WHERE Csbridge_Key__c IN ('a\\'b', 'c') ORDER BY CreatedDate, Id"
     )
+    assert states == {
+        "a'b": TaskState("00T1", True, "005A", datetime(2026, 11, 20, 10, tzinfo=UTC)),
+        "c": TaskState("00T3", False),
+    }
 
 
 def test_factory_caps_the_batch_size_and_names_a_missing_source() -> None:

@@ -1,0 +1,63 @@
+"""Read csbridge's own open tasks back from a CRM on each run (issue 18, task lifecycle).
+
+The ledger (`task_keys`) holds every task csbridge created, by key. Each run looks the
+ones not yet known as completed up by key, in the same batched lookups the task
+creation uses (`CrmWriter.task_states`: Salesforce SOQL `IN` of 300 keys, HubSpot
+search `IN` of 100), and records in `task_outcomes` each task the CRM now shows as
+completed: who (the task's owner) and when (its last change). A completed task is not
+read again, so the cost follows the open tasks, not every task ever created.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import structlog
+from sqlalchemy import insert, select
+
+from csbridge.connectors.protocol import CrmWriter
+from csbridge.http.errors import HttpError, QuotaExhaustedError, SetupError
+from csbridge.store.store import Store
+from csbridge.store.tables import task_keys, task_outcomes
+
+log = structlog.get_logger("csbridge.tasks")
+
+
+def open_task_keys(store: Store, target: str) -> list[str]:
+    """The keys of the tasks csbridge created in `target` and has not seen completed."""
+    k, o = task_keys.c, task_outcomes.c
+    done = select(o.key).where(o.target == target)
+    query = select(k.key).where(k.target == target, k.status == "created", k.key.not_in(done))
+    with store.engine.connect() as conn:
+        return sorted(conn.execute(query).scalars())
+
+
+def record_completed(store: Store, writer: CrmWriter, now: datetime) -> int:
+    """Look the open tasks up in the CRM; store the completed ones. Returns their count."""
+    keys = open_task_keys(store, writer.name)
+    if not keys:
+        return 0
+    try:
+        states = writer.task_states(keys)
+    except (QuotaExhaustedError, SetupError):
+        raise
+    except HttpError as exc:  # retried by the HTTP policy already: read again next run
+        log.warning("tasks.read_back_failed", target=writer.name, reason=str(exc))
+        return 0
+    completed = {k: s for k, s in states.items() if s.completed}
+    if completed:
+        rows = [
+            {
+                "target": writer.name,
+                "key": key,
+                "task_id": state.id,
+                "completed_by": state.owner_id,
+                "completed_at": state.changed_at,
+                "recorded_at": now,
+            }
+            for key, state in sorted(completed.items())
+        ]
+        with store.engine.begin() as conn:
+            conn.execute(insert(task_outcomes), rows)
+    log.info("tasks.read_back", target=writer.name, open=len(keys), completed=len(completed))
+    return len(completed)
