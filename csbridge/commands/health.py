@@ -17,7 +17,7 @@ import orjson
 import yaml
 from pydantic import ValidationError
 
-from csbridge.commands.score import write_table
+from csbridge.commands.score import table_text
 from csbridge.config import Settings, describe_errors, load_config
 from csbridge.errors import CsbridgeError
 from csbridge.scoring import Engine, ScoreResult, load_model
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         write_json(engine, now, portfolio, signals, results, load, out)
     else:
-        write_table(engine, results, out)
+        out.write(table_text(engine, results))
         header, cells = load_table(load)
         out.write("\nCSM load (accounts / the segment's accounts per CSM):\n")
         out.write(format_table(header, cells, right=[2, 3, 4, 5]))

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "json":
             write_json(engine, json_chunks(engine, args.input, BATCH_SIZE), out)
         else:
-            write_table(engine, score_file(engine, args.input), out)
+            out.write(table_text(engine, score_file(engine, args.input)).encode())
     return 0
 
 
@@ -61,20 +61,20 @@ def score_file(engine: Engine, path: str) -> Iterator[ScoreResult]:
             raise CsbridgeError(f"{batch[exc.row].where}: {exc}") from None
 
 
-def write_json(engine: Engine, chunks: Iterable[bytes], out: IO[str]) -> None:
+def write_json(engine: Engine, chunks: Iterable[bytes], out: IO[bytes]) -> None:
     """Stream `{"model": ..., "accounts": [...]}`, one account per line, a chunk at a time
-    (each chunk is its accounts' JSON, ",\n"-joined)."""
+    (each chunk is its accounts' JSON, ",\n"-joined), as UTF-8 bytes."""
     model = json.dumps({"name": engine.model.name, "hash": engine.model_hash})
-    out.write(f'{{"model": {model}, "accounts": [')
-    sep = "\n"
+    out.write(f'{{"model": {model}, "accounts": ['.encode())
+    sep = b"\n"
     for chunk in chunks:
         out.write(sep)
-        out.write(chunk.decode())
-        sep = ",\n"
-    out.write("\n]}\n")
+        out.write(chunk)
+        sep = b",\n"
+    out.write(b"\n]}\n")
 
 
-def write_table(engine: Engine, results: Iterable[ScoreResult], out: IO[str]) -> None:
+def table_text(engine: Engine, results: Iterable[ScoreResult]) -> str:
     """A table sized to the data: score, status, segment, coverage, each dimension, top driver.
 
     Sizing columns needs every row first: the table is for people; JSON streams.
@@ -88,7 +88,7 @@ def write_table(engine: Engine, results: Iterable[ScoreResult], out: IO[str]) ->
         cells = [r.account_id, _num(r.score), r.status, r.segment, f"{r.coverage:.0%}"]
         rows.append([*cells, *dim_cells, weakest])
     numbers = [1, 4, *range(5, 5 + len(dims))]  # score, coverage, the dimensions
-    out.write(format_table(header, rows, right=numbers))
+    return format_table(header, rows, right=numbers)
 
 
 def _num(x: float | None) -> str:
@@ -96,22 +96,24 @@ def _num(x: float | None) -> str:
 
 
 @contextmanager
-def _output(path: str | None) -> Iterator[IO[str]]:
+def _output(path: str | None) -> Iterator[IO[bytes]]:
     """Where results go: nothing is written unless every account scored.
 
     To a file: a temporary file beside it, renamed at the end. To stdout: a spooled
     buffer (spilling to disk past 8 MiB, so memory stays flat) copied out at the end.
     """
     if path is None:
-        with tempfile.SpooledTemporaryFile(8 << 20, mode="w+", encoding="utf-8") as buffer:
+        with tempfile.SpooledTemporaryFile(8 << 20) as buffer:
             yield buffer
             buffer.seek(0)
-            shutil.copyfileobj(buffer, sys.stdout)
+            sys.stdout.flush()
+            shutil.copyfileobj(buffer, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
         return
     target = Path(path)
     tmp = target.with_name(f".{target.name}.partial")
     try:
-        stream = tmp.open("w", encoding="utf-8")
+        stream = tmp.open("wb")
     except OSError as exc:
         raise CsbridgeError(f"{path}: cannot write the output ({exc.strerror})") from None
     try:

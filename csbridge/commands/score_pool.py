@@ -62,12 +62,12 @@ def score_chunk(engine: Engine, chunk: LineChunk | list[AccountInput]) -> Outcom
     """Parse (JSON Lines) and score one chunk; a bad account is returned as its message."""
     try:
         batch = parse_chunk(chunk) if isinstance(chunk, LineChunk) else chunk
-        rows = engine.score_json([account[:4] for account in batch])
+        text = engine.score_json([account[:4] for account in batch])
     except ScoringInputError as exc:
         return b"", f"{batch[exc.row].where}: {exc}"
     except CsbridgeError as exc:
         return b"", str(exc)
-    return b",\n".join(rows), None
+    return text, None
 
 
 def _score_in_worker(chunk: LineChunk) -> Outcome:

@@ -40,7 +40,7 @@ def portfolio(engine: Engine, n: int, seed: int) -> list[tuple[str, dict, dict, 
     rng = random.Random(seed)
     keys = [(f"{d}.{i}", ind.transform) for d, dim in engine.model.dimensions.items()
             for i, ind in dim.indicators.items()]  # fmt: skip
-    ids = ["plain", 'quo"te', "back\\slash", "per%cent", "ünï", "tab\there", "line\nbreak"]
+    ids = ["plain", 'quo"te', "back\\slash", "per%cent", "ünï", "tab\there", "line\nbreak", 'x",']
     attributes = [
         {},
         {"arr": 4_999},
@@ -84,7 +84,7 @@ def portfolio(engine: Engine, n: int, seed: int) -> list[tuple[str, dict, dict, 
 def test_score_json_is_the_results_as_orjson_writes_them(engine):
     accounts = portfolio(engine, 400, seed=len(engine.keys))
     expected = [orjson.dumps(r.as_dict()) for r in engine.score_many(accounts)]
-    assert engine.score_json(accounts) == expected
+    assert engine.score_json(accounts) == b",\n".join(expected)
     assert any(b'"imputed":true' in row for row in expected) == (engine.fill is not None)
     calibrated = engine.model.calibration is not None
     assert all((b'"churn_probability":' in row) == calibrated for row in expected)
@@ -96,3 +96,16 @@ def test_score_json_raises_like_score_many():
     with pytest.raises(ScoringInputError, match=r"account .b.: attributes\.arr") as raised:
         engine.score_json(accounts)
     assert raised.value.row == 1
+
+
+@pytest.mark.parametrize("ids", [["a-1", "b,2", "ünï 3"], ['x",', 'y","z', "w"]])
+def test_ids_are_written_exactly_with_or_without_characters_json_escapes(ids):
+    engine = Engine(load_model("seed-6d"))
+    accounts = [(i, {}, {}, {"arr": 30_000, "potential": "low"}) for i in ids]
+    expected = [orjson.dumps(r.as_dict()) for r in engine.score_many(accounts)]
+    assert engine.score_json(accounts) == b",\n".join(expected)
+    assert [orjson.loads(row)["id"] for row in expected] == ids
+
+
+def test_an_empty_batch_is_no_text():
+    assert Engine(load_model("seed-5d")).score_json([]) == b""

@@ -132,3 +132,8 @@ def test_unknown_fallback_preset_is_named():
 def test_bad_attributes_are_named(attributes, message):
     with pytest.raises(ScoringInputError, match=message):
         Engine(load_model("seed-5d")).score("acct", attributes=attributes)
+
+
+def test_an_arr_too_large_for_a_float_is_a_clear_error():
+    with pytest.raises(ScoringInputError, match=r"attributes.arr must be a number"):
+        Engine(load_model("seed-6d")).score("a", attributes={"arr": 10**400, "potential": "low"})
