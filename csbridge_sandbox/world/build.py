@@ -4,6 +4,7 @@
 behaviour `profile` that shapes their tickets, NPS answers and usage; Mixpanel events are
 not stored but derived per (group, day) by `iter_events` (see `world_usage.py`). About 2 %
 of Zendesk organizations and of Mixpanel group keys match no CRM account, on purpose.
+The fields CSMs fill in and last year's closed contracts come from `csm_input.py`.
 """
 
 from __future__ import annotations
