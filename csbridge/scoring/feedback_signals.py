@@ -105,6 +105,8 @@ def exec_logins(facts: CustomerFacts, now: datetime, options: SignalOptions) -> 
     execs = executives(present, options.exec_titles)
     if execs is None:
         return None
+    if not execs:
+        return 0  # no executive among the contacts: none logs in
     today = now.date()
     days = rule.days_between(facts.usage, today - timedelta(days=30), today - timedelta(days=1))
     forms = {c.email.strip().lower(): {c.email, c.email.strip().lower()} for c in execs if c.email}

@@ -161,6 +161,8 @@ def test_exec_logins_is_zero_when_no_executive_logs_in_and_missing_when_unknowab
     quiet = [usage_day(1, ["cy@acme.com"])]
     assert values(contacts=CONTACTS, usage=quiet)["engagement.exec_logins"] == 0
     assert "engagement.exec_logins" not in values(contacts=CONTACTS)  # no usage data
+    analysts = [person(3, "cy@acme.com", "Analyst")]  # no executive at all
+    assert values(contacts=analysts, usage=quiet)["engagement.exec_logins"] == 0
     untitled = [person(9, "bo@acme.com", None)]
     assert "engagement.exec_logins" not in values(contacts=untitled, usage=quiet)
     crowd = [f"user{k}@acme.com" for k in range(EXACT_LIMIT + 1)] + ["bo@acme.com"]
