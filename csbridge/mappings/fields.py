@@ -46,10 +46,10 @@ class CrmFieldMapping(BaseModel):
 
     `group` is the HubSpot property group `init-crm` creates the properties in (unused
     for Salesforce). The `tags` field is a multi-select holding the owned tags. `read`
-    lists the fields CSMs fill in, which
-    `init-crm` creates and csbridge only reads: segment attributes (`fit`, `potential`) and
-    the inputs of indicators no API holds (relationship quality, community level,
-    referrals, days past due).
+    lists the fields CSMs fill in, which `init-crm` creates and csbridge only reads:
+    segment attributes (`fit`, `potential`) and the inputs of indicators no API holds
+    (relationship quality, community level, referrals, days past due); a read picklist
+    without `options` offers high / medium / low.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

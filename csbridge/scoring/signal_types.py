@@ -77,9 +77,12 @@ class SignalSettings(BaseModel):
         default_factory=lambda: dict(SEGMENT_ATTRIBUTE_FIELDS),
         description="segment attribute → account fields it is read from (first non-empty)",
     )
-    input_fields: dict[str, FieldNames] = Field(
-        default_factory=lambda: dict(INPUT_FIELDS),
-        description="indicator → account fields CSMs or billing fill (first non-empty)",
+    input_fields: Annotated[dict[str, FieldNames], AfterValidator(lambda v: INPUT_FIELDS | v)] = (
+        Field(
+            default_factory=lambda: dict(INPUT_FIELDS),
+            description="indicator → account fields CSMs or billing fill (first non-empty); "
+            "entries given replace the default of their indicator",
+        )
     )
     exec_titles: Annotated[str, AfterValidator(_regex)] = Field(
         default=EXEC_TITLES,

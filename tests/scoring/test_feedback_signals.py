@@ -194,12 +194,15 @@ def test_csm_input_fields_feed_their_indicators_in_both_crms() -> None:
 
 
 def test_input_fields_are_configurable_and_custom_fields_still_win() -> None:
-    acme = account(Billing_DPD__c=12, Days_Past_Due__c=30, Rel__c="excellent")
+    acme = account(
+        Billing_DPD__c=12, Days_Past_Due__c=30, Rel__c="excellent", Community_Level__c="active"
+    )
     options = SignalOptions(
         input_fields={"payment_delay": "Billing_DPD__c"},
         custom_fields={"relationship.relationship_quality": "Rel__c"},
     )
     out = values(options=options, accounts=(acme,))
+    assert values(M5, options, accounts=(acme,))["engagement.community_activity"] == "active"
     assert (out["financial.payment_delay"], out["relationship.relationship_quality"]) == (
         12,
         "excellent",
