@@ -53,6 +53,12 @@ class DistinctUsers:
             for value in other._hashes or ():
                 self._add_hash(value)
 
+    def contains(self, user: str) -> bool | None:
+        """Whether `user` was counted: known while exact, None once only estimated."""
+        if self._hashes is None:
+            return None
+        return user_hash(user) in self._hashes
+
     @property
     def exact(self) -> bool:
         """True while the count is exact (no more than EXACT_LIMIT users seen)."""

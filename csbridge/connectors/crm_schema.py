@@ -137,7 +137,8 @@ def wanted_schema(
             WantedField(mapping.object, spec.api_name, spec.label, kind, options, False, note)
         )
     for spec in mapping.read.values():
-        options = ATTRIBUTE_LEVELS if spec.type in ("picklist", "multipicklist") else ()
+        picklist = spec.type in ("picklist", "multipicklist")
+        options = (spec.options or ATTRIBUTE_LEVELS) if picklist else ()
         fields.append(WantedField(mapping.object, spec.api_name, spec.label, spec.type, options))
     task = mapping.task
     fields.append(WantedField(task.object, task.key_field, TASK_KEY_LABEL, "text", key=True))

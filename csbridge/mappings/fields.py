@@ -22,13 +22,14 @@ FieldType = Literal["number", "text", "date", "datetime", "picklist", "multipick
 
 
 class FieldSpec(BaseModel):
-    """One CRM field csbridge writes."""
+    """One CRM field csbridge writes, or reads back (`options`: a read picklist's values)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     api_name: str = Field(min_length=1)
     type: FieldType
     label: str
+    options: tuple[str, ...] = ()
 
 
 class TaskMapping(BaseModel):
@@ -45,8 +46,10 @@ class CrmFieldMapping(BaseModel):
 
     `group` is the HubSpot property group `init-crm` creates the properties in (unused
     for Salesforce). The `tags` field is a multi-select holding the owned tags. `read`
-    lists the picklists CSMs fill in (segment attributes: `fit`, `potential`), which
-    `init-crm` creates and csbridge only reads.
+    lists the fields CSMs fill in, which `init-crm` creates and csbridge only reads:
+    segment attributes (`fit`, `potential`) and the inputs of indicators no API holds
+    (relationship quality, community level, referrals, days past due); a read picklist
+    without `options` offers high / medium / low.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

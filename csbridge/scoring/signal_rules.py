@@ -61,10 +61,9 @@ Engagement and relationship from CRM activities (email_open_rate, webinar_attend
 event_participation, support_engagement, comms_response, qbr_participation,
 last_contact_days, meetings_90d): see `csbridge.scoring.activity_signals`.
 
-Not fed by these sources (missing unless mapped to a custom field): community_activity,
-referrals, exec_logins (Mixpanel usage keeps only hashed user ids per day, so logins are
-not joined to contacts' emails), ticket_sentiment, feedback_sentiment, payment_delay,
-relationship_quality.
+Sentiment (ticket_sentiment, feedback_sentiment), exec_logins and the fields CSMs or
+billing fill in (relationship_quality, community_activity, referrals, payment_delay):
+see `csbridge.scoring.feedback_signals`.
 """
 
 from __future__ import annotations

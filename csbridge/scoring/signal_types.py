@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from csbridge.models import (
     Account,
@@ -31,6 +32,23 @@ SEGMENT_ATTRIBUTE_FIELDS: dict[str, tuple[str, ...]] = {
     "potential": ("Expansion_Potential__c", "cs_expansion_potential"),
 }
 """The picklists `init-crm` creates for CSMs (Salesforce Account, HubSpot company)."""
+INPUT_FIELDS: dict[str, tuple[str, ...]] = {
+    "relationship_quality": ("Relationship_Quality__c", "cs_relationship_quality"),
+    "community_activity": ("Community_Level__c", "cs_community_level"),
+    "referrals": ("Referrals_12m__c", "cs_referrals_12m"),
+    "payment_delay": ("Days_Past_Due__c", "cs_days_past_due"),
+}
+"""The fields `init-crm` creates for CSMs (and, days past due, a billing integration)."""
+EXEC_TITLES = r"\b(chief|c[a-z]{1,2}o|c-level|founder|president|vp|svp|evp|director|head of)\b"
+"""Contact titles that make an executive for exec_logins: C-level, VP, director."""
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression ({exc})") from None
+    return value
 
 
 class SignalSettings(BaseModel):
@@ -58,6 +76,17 @@ class SignalSettings(BaseModel):
     attribute_fields: dict[str, FieldNames] = Field(
         default_factory=lambda: dict(SEGMENT_ATTRIBUTE_FIELDS),
         description="segment attribute → account fields it is read from (first non-empty)",
+    )
+    input_fields: Annotated[dict[str, FieldNames], AfterValidator(lambda v: INPUT_FIELDS | v)] = (
+        Field(
+            default_factory=lambda: dict(INPUT_FIELDS),
+            description="indicator → account fields CSMs or billing fill (first non-empty); "
+            "entries given replace the default of their indicator",
+        )
+    )
+    exec_titles: Annotated[str, AfterValidator(_regex)] = Field(
+        default=EXEC_TITLES,
+        description="regular expression (case-insensitive) on contact titles: executives",
     )
 
 

@@ -20,7 +20,8 @@ all (then 30 silent days give 0, not "missing"); ticket indicators need a matche
 Zendesk organization or tickets.
 
 The rule behind each indicator is in `signal_rules.py`, where it is computed; the
-engagement and relationship signals from CRM activities are in `activity_signals.py`.
+engagement and relationship signals from CRM activities are in `activity_signals.py`;
+sentiment, executive logins and the fields CSMs fill in are in `feedback_signals.py`.
 Beside the model-keyed values, `CustomerSignals` carries `last_seen_at` (the last
 product event, for the silent-account rule), `catalogue` (every signal with data by
 indicator name, whatever the model: the playbooks read `champion_present` or
@@ -37,6 +38,7 @@ from typing import Any, Literal
 
 from csbridge.scoring import signal_rules as rule
 from csbridge.scoring.activity_signals import activity_signals
+from csbridge.scoring.feedback_signals import feedback_signals
 from csbridge.scoring.model import LinearTransform, ScoringModel
 from csbridge.scoring.signal_groups import (
     crm_signals,
@@ -152,6 +154,7 @@ def catalogue(
     out.update(survey_signals(facts, now, unit))
     out.update(crm_signals(facts, now, options))
     out.update(activity_signals(facts, now, options))
+    out.update(feedback_signals(facts, now, options))
     return out
 
 

@@ -135,6 +135,23 @@ def default_properties() -> dict[str, dict[str, Prop]]:
             _p("seats", "number", "number", **cs),
             _p("plan", "enumeration", "select", options=("starter", "growth", "enterprise"), **cs),
             _p("renewal_date", "date", "date", **cs),
+            # properties `csbridge init-crm` created for CSMs (and billing), filled in since
+            _p(
+                "cs_relationship_quality",
+                "enumeration",
+                "select",
+                options=("excellent", "good", "neutral", "difficult"),
+                **cs,
+            ),
+            _p(
+                "cs_community_level",
+                "enumeration",
+                "select",
+                options=("active", "contributor", "lurker", "none"),
+                **cs,
+            ),
+            _p("cs_referrals_12m", "number", "number", **cs),
+            _p("cs_days_past_due", "number", "number", **cs),
         ],
         "contacts": [
             *_base("createdate", "lastmodifieddate"),

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from csbridge_sandbox.hubspot.seed_activities import seed_activities
 from csbridge_sandbox.hubspot.store import HS_CREATEDATE, HsObject, HubSpotStore, iso
 from csbridge_sandbox.world.build import World
+from csbridge_sandbox.world.csm_input import CsmInputs, inputs
 
 STAGES = {
     "Prospecting": "appointmentscheduled",
@@ -42,6 +43,17 @@ def _put(
     clean: dict[str, str | None] = {k: v for k, v in props.items() if v not in (None, "")}
     clean.update({"hs_object_id": object_id, created_key: iso(created), modified_key: updated})
     store.objects[obj_type][object_id] = HsObject(object_id, obj_type, clean, iso(created), updated)
+
+
+def _inputs(filled: CsmInputs) -> dict[str, str]:
+    """The CSM-input properties filled in (HubSpot returns every value as text)."""
+    values = {
+        "cs_relationship_quality": filled.relationship,
+        "cs_community_level": filled.community,
+        "cs_referrals_12m": filled.referrals,
+        "cs_days_past_due": filled.days_past_due,
+    }
+    return {name: str(value) for name, value in values.items() if value is not None}
 
 
 def seed_portal(store: HubSpotStore, world: World) -> None:
@@ -85,6 +97,7 @@ def seed_portal(store: HubSpotStore, world: World) -> None:
                 "seats": str(a.seats),
                 "plan": a.plan,
                 "renewal_date": a.renewal_date.isoformat(),
+                **_inputs(inputs(world.seed, a)),
             },
         )
     contacts = {}

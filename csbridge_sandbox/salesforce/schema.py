@@ -199,6 +199,32 @@ def build_schema() -> dict[str, ObjectDef]:
                 picklist=("starter", "growth", "enterprise"),
             ),
             FieldDef("Renewal_Date__c", "date", "Renewal Date", custom=True),
+            # fields `csbridge init-crm` created for CSMs (and billing), filled in since
+            FieldDef(
+                "Relationship_Quality__c",
+                "picklist",
+                "Relationship Quality",
+                custom=True,
+                picklist=("excellent", "good", "neutral", "difficult"),
+            ),
+            FieldDef(
+                "Community_Level__c",
+                "picklist",
+                "Community Level",
+                custom=True,
+                picklist=("active", "contributor", "lurker", "none"),
+            ),
+            FieldDef(
+                "Referrals_12m__c",
+                "double",
+                "Referrals (12 months)",
+                custom=True,
+                precision=18,
+                scale=2,
+            ),
+            FieldDef(
+                "Days_Past_Due__c", "double", "Days Past Due", custom=True, precision=18, scale=2
+            ),
         ],
         "Contact": [
             FieldDef("FirstName", "string", "First Name", length=40),

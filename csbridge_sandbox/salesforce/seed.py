@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from csbridge_sandbox.salesforce.seed_activities import seed_activities
 from csbridge_sandbox.world.build import World
+from csbridge_sandbox.world.csm_input import inputs
 
 if TYPE_CHECKING:
     from csbridge_sandbox.salesforce.store import SalesforceStore
@@ -26,6 +27,10 @@ def _stamp(base: datetime, now: datetime, index: int) -> datetime:
     """A deterministic last-modified time between `base` and `now`."""
     span = max((now - base).total_seconds(), 1.0)
     return base + timedelta(seconds=(index * 7919) % int(span))
+
+
+def _number(value: int | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def seed_org(store: SalesforceStore, world: World) -> None:
@@ -80,6 +85,7 @@ def seed_org(store: SalesforceStore, world: World) -> None:
     )
     accounts = {a.key: a for a in world.accounts}
     for i, a in enumerate(world.accounts):
+        filled = inputs(world.seed, a)
         put(
             "Account",
             a.salesforce_id,
@@ -95,6 +101,10 @@ def seed_org(store: SalesforceStore, world: World) -> None:
             Seats__c=float(a.seats),
             Plan__c=a.plan,
             Renewal_Date__c=a.renewal_date,
+            Relationship_Quality__c=filled.relationship,
+            Community_Level__c=filled.community,
+            Referrals_12m__c=_number(filled.referrals),
+            Days_Past_Due__c=_number(filled.days_past_due),
         )
     contacts = {}
     for i, c in enumerate(world.contacts):

@@ -4,6 +4,7 @@
 behaviour `profile` that shapes their tickets, NPS answers and usage; Mixpanel events are
 not stored but derived per (group, day) by `iter_events` (see `world_usage.py`). About 2 %
 of Zendesk organizations and of Mixpanel group keys match no CRM account, on purpose.
+The fields CSMs fill in and last year's closed contracts come from `csm_input.py`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 from csbridge_sandbox.world import names
+from csbridge_sandbox.world.csm_input import contract_history
 from csbridge_sandbox.world.model import (
     Account,
     Contact,
@@ -218,6 +220,7 @@ def _build(accounts: int, seed: int, now: datetime | None) -> World:
         tickets.for_org(org_id, profile, [c.zendesk_user_id for c in people], created)
         plans.append(_usage_plan(rng, len(plans), domain, profile, people, created, today))
     _orphans(rng, accounts, used_domains, orgs, users, plans, tickets, anchor)
+    opps.extend(contract_history(seed, accts, len(opps), HUBSPOT_BASES["deal"], anchor))
     return World(
         seed=seed,
         now=anchor,

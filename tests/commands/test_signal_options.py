@@ -106,14 +106,23 @@ def test_the_signals_flag_says_it_is_deprecated(capsys: pytest.CaptureFixture[st
 
 
 def test_init_crm_creates_the_fields_the_pull_and_the_signals_read() -> None:
-    attributes = Settings().signal_options().attribute_fields
+    options = Settings().signal_options()
+    attributes, inputs = options.attribute_fields, options.input_fields
     read_by_pull = {
         "salesforce": set(SalesforceMapping().account.custom),
         "hubspot": {k.removeprefix("custom.") for k in HubspotMapping().company},
     }
     for crm in ("salesforce", "hubspot"):
         created = load_field_mapping(crm).read  # type: ignore[arg-type]
-        assert set(created) == set(attributes) == {"fit", "potential"}
-        for attribute, spec in created.items():
-            assert spec.type == "picklist" and spec.api_name in attributes[attribute]
+        assert set(attributes) == {"fit", "potential"}
+        assert set(inputs) == {
+            "relationship_quality",
+            "community_activity",
+            "referrals",
+            "payment_delay",
+        }
+        assert set(created) == set(attributes) | set(inputs)
+        for name, spec in created.items():
+            assert spec.api_name in (attributes | inputs)[name]
             assert spec.api_name in read_by_pull[crm]
+            assert spec.type in ("picklist", "number")

@@ -53,10 +53,15 @@ def existing(fields: list[WantedField]) -> list[ExistingField]:
 
 def test_wanted_fields_take_values_from_model_and_rules() -> None:
     fields = {f.name: f for f in sf_wanted()}
-    assert len(fields) == 15
+    assert len(fields) == 19
     for attribute in ("Strategic_Fit__c", "Expansion_Potential__c"):  # read, for CSMs
         assert fields[attribute].type == "picklist"
         assert fields[attribute].options == ("high", "medium", "low")
+    quality, community = fields["Relationship_Quality__c"], fields["Community_Level__c"]
+    assert quality.options == ("excellent", "good", "neutral", "difficult")
+    assert community.options == ("active", "contributor", "lurker", "none")
+    for number in ("Referrals_12m__c", "Days_Past_Due__c"):  # read: CSMs, billing
+        assert (fields[number].type, fields[number].options) == ("number", ())
     assert fields["Health_Status__c"].options == BANDS
     assert fields["NPS_Category__c"].options == ("detractor", "passive", "promoter")
     assert fields["CS_Segment__c"].options == ("high_touch", "low_touch", "tech_touch", "mid_touch")
@@ -91,7 +96,7 @@ def test_unknown_picklist_or_no_tags_is_an_error_naming_the_field(tmp_path: Path
 def test_diff_creates_what_is_missing_then_nothing() -> None:
     wanted = wanted_schema(load_field_mapping("hubspot"), BANDS, SEGMENTS, TAGS)
     first = diff(wanted, [], [])
-    assert [s.action for s in first] == ["create"] * 17
+    assert [s.action for s in first] == ["create"] * 21
     assert [s.kind for s in first[:2]] == ["group", "group"]
     again = diff(wanted, wanted.groups, existing(list(wanted.fields)))
     assert {s.action for s in again} == {"ok"}
@@ -152,6 +157,10 @@ def test_hubspot_property_bodies() -> None:
         "cs_marketing_paused": ("bool", "booleancheckbox"),
         "cs_strategic_fit": ("enumeration", "select"),
         "cs_expansion_potential": ("enumeration", "select"),
+        "cs_relationship_quality": ("enumeration", "select"),
+        "cs_community_level": ("enumeration", "select"),
+        "cs_referrals_12m": ("number", "number"),
+        "cs_days_past_due": ("number", "number"),
         "csbridge_task_key": ("string", "text"),
     }
     paused = property_body(wanted["cs_marketing_paused"], "csbridge")
@@ -186,7 +195,7 @@ def test_salesforce_metadata_and_setup_steps() -> None:
         'Text: Field Label "csbridge Task Key", Field Name Csbridge_Key, Length 255, '
         "check External ID" in text
     )
-    assert "field-level security" in text and text.count("New →") == 15
+    assert "field-level security" in text and text.count("New →") == 19
 
 
 # -- Salesforce over `responses` ---------------------------------------------------------
@@ -277,7 +286,7 @@ def test_refused_tooling_prints_setup_steps_and_exits_2(
     assert 'Number: Field Label "Health Score"' in out
     assert 'Picklist (Multi-Select): Field Label "CS Tags"' in out
     assert out.count("New →") == 2
-    assert "init-crm: 0 created, 0 updated, 2 refused, 18 ok, 0 conflicts" in out
+    assert "init-crm: 0 created, 0 updated, 2 refused, 22 ok, 0 conflicts" in out
 
 
 def test_refusals_reach_the_caller_but_quota_and_retries_keep_their_meaning() -> None:

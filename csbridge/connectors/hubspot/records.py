@@ -36,7 +36,7 @@ class HubspotMapping:
     """Canonical field → candidate HubSpot property names, per object.
 
     A company key `custom.<name>` copies the first candidate's value into
-    `Account.custom[<name>]` (the segment picklists `init-crm` creates for CSMs).
+    `Account.custom[<name>]` (the fields `init-crm` creates for CSMs to fill in).
     """
 
     company: Mapping[str, tuple[str, ...]] = field(
@@ -55,6 +55,10 @@ class HubspotMapping:
             "external_id": ("external_id",),
             "custom.cs_strategic_fit": ("cs_strategic_fit",),
             "custom.cs_expansion_potential": ("cs_expansion_potential",),
+            "custom.cs_relationship_quality": ("cs_relationship_quality",),
+            "custom.cs_community_level": ("cs_community_level",),
+            "custom.cs_referrals_12m": ("cs_referrals_12m",),
+            "custom.cs_days_past_due": ("cs_days_past_due",),
         }
     )
     contact: Mapping[str, tuple[str, ...]] = field(

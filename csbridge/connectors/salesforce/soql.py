@@ -152,7 +152,14 @@ class SalesforceMapping:
                 "created_at": ("CreatedDate",),
                 "external_id": ("External_Id__c",),
             },
-            custom=("Strategic_Fit__c", "Expansion_Potential__c"),  # init-crm's, for CSMs
+            custom=(  # init-crm's, for CSMs (and billing) to fill in
+                "Strategic_Fit__c",
+                "Expansion_Potential__c",
+                "Relationship_Quality__c",
+                "Community_Level__c",
+                "Referrals_12m__c",
+                "Days_Past_Due__c",
+            ),
         )
     )
     contact: FieldMap = field(
