@@ -78,7 +78,7 @@ def load_segment_models(model: str, per_segment: Mapping[str, str]) -> SegmentMo
         return SegmentModels(Engine(default))
     if default.segments is None:
         raise CsbridgeError(
-            f"model_per_segment: model {model!r} has no segments: to place accounts; "
+            f"model_per_segment: model {model!r} has no segments to place accounts in; "
             "give it a segments: matrix (e.g. segments: arr-touch)"
         )
     names = default.segments.segment_names()
