@@ -48,6 +48,7 @@ from csbridge.reports.review import every_review, portfolio_benchmark
 from csbridge.reports.source import ReportSource
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import load_rules
+from csbridge.scoring.segment_models import SegmentModels
 from csbridge.scoring.signal_types import SANDBOX_KEY_FEATURES
 from csbridge.store.store import open_store
 from csbridge.sync.cycle import history_entries, score_customers
@@ -129,7 +130,7 @@ def fill(url: str, accounts: int, months: int, now: datetime) -> None:
     engine = Engine(load_model("seed-5d"))
     rules = load_rules(None)
     portfolio = load_portfolio(store, "domain", now)
-    scored = score_customers(portfolio.customers, engine, rules, now)
+    scored = score_customers(portfolio.customers, SegmentModels(engine), rules, now)
     entries = history_entries(scored)
     for back in range(months - 1, -1, -1):
         save_history(store, entries, now - timedelta(days=30 * back), model_hash=engine.model_hash)

@@ -258,6 +258,10 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     model: str = "seed-5d"
+    model_per_segment: dict[str, str] = Field(
+        default_factory=dict,
+        description="segment → the model (preset or YAML file) that scores its accounts",
+    )
     http: HttpSettings = Field(default_factory=HttpSettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     crm: CrmSettings = Field(default_factory=CrmSettings)

@@ -38,8 +38,8 @@ from csbridge.connectors.salesforce.schema import (
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient, CallAccounting
 from csbridge.mappings.fields import Crm
-from csbridge.scoring import load_model
 from csbridge.scoring.rules_config import load_rules
+from csbridge.scoring.segment_models import load_segment_models
 from csbridge.sync.cycle import model_mapping
 from csbridge.tables import format_table
 
@@ -142,11 +142,15 @@ def outcome_error(results: list[TargetResult]) -> CsbridgeError | None:
 
 def wanted_for(settings: Settings, target: Crm) -> WantedSchema:
     """What csbridge needs in `target`, from the mapping, the model and the rules."""
-    model = load_model(settings.model)
-    mapping = model_mapping(target, getattr(settings.crm, target).mapping, model)
+    models = [
+        e.model for e in load_segment_models(settings.model, settings.model_per_segment).engines()
+    ]
+    model = models[0]
+    mapping = model_mapping(target, getattr(settings.crm, target).mapping, *models)
     segments = None if model.segments is None else model.segments.segment_names()
     rules = load_rules(settings.rules)
-    return wanted_schema(mapping, [b.name for b in model.bands], segments, rules.owned_tags)
+    bands = list(dict.fromkeys(b.name for m in models for b in m.bands))
+    return wanted_schema(mapping, bands, segments, rules.owned_tags)
 
 
 def connect(

@@ -169,6 +169,14 @@ def summary(report: RunReport) -> str:
             lines.append(f"    stopped: {crm['stopped']}")
     calls = ", ".join(f"{k}={v}" for k, v in data["api_calls"].items()) or "none"
     lines.append(f"  API calls: {calls}")
+    if len(report.models) > 1:
+        lines.append("  models: " + ", ".join(f"{m} {n}" for m, n in report.models.items()))
+    cadence = report.cadence
+    if cadence.get("measured"):
+        lines.append(
+            f"  touchpoint cadence: {cadence['on_cadence']} of {cadence['measured']} accounts "
+            f"on cadence ({100 * cadence['share']:.1f} %)"
+        )
     if report.pull.get("stopped"):
         lines.append(f"  pull stopped early: {', '.join(sorted(report.pull['stopped']))}")
     if report.dry_run:

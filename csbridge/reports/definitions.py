@@ -36,6 +36,9 @@ DEFINITIONS: dict[str, str] = {
     "churn_risk_recovery": "Of the times an account's score fell below the churn-risk "
     "threshold, the share back at or above it within 60 days (drops less than 60 days old "
     "and not yet back are left out).",
+    "touchpoint_cadence": "Accounts whose every touchpoint of their segment's cadence was "
+    "met within its period (a CRM activity it counts) / accounts measured, as the latest "
+    "run found them; segments without a cadence (low and tech touch) are not measured.",
 }
 
 NAMES: dict[str, str] = {
@@ -55,5 +58,6 @@ NAMES: dict[str, str] = {
     "csm_load": "CSM load",
     "tasks_per_rule": "Tasks per rule",
     "churn_risk_recovery": "Churn-risk recovery",
+    "touchpoint_cadence": "Touchpoint cadence",
 }
 """What a person reads for each metric in DEFINITIONS."""

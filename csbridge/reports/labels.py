@@ -28,6 +28,7 @@ RULES = {
     "renewal": "Renewal step",
     "silent": "Silent account",
     "onboarding": "Onboarding",
+    "cadence": "Missed touchpoint (cadence)",
 }
 
 

@@ -27,6 +27,7 @@ from csbridge.reports.document import (
 from csbridge.reports.periods import Period, months_back
 from csbridge.reports.portfolio_data import AccountLine, PortfolioFacts, gather
 from csbridge.reports.portfolio_sections import (
+    cadence_section,
     health_section,
     in_period,
     load_section,
@@ -35,6 +36,7 @@ from csbridge.reports.portfolio_sections import (
 )
 from csbridge.reports.review import first_value
 from csbridge.reports.source import ReportSource
+from csbridge.scoring.cadence import share_on_cadence
 
 RETENTION_MONTHS = 6
 
@@ -125,6 +127,7 @@ def build_portfolio(source: ReportSource, period: Period) -> Document:
         health_section(lines, facts, source.model),
         load_section(lines, currency),
         playbook_section(facts, source.rules.rules.churn_risk.below),
+        cadence_section(lines),
         Section(
             "Definitions",
             [
@@ -156,6 +159,7 @@ def build_portfolio(source: ReportSource, period: Period) -> Document:
         ),
         "monthly": [{"month": m.label, "grr": r.grr, "nrr": r.nrr} for m, r in monthly],
         "tasks_per_rule": dict(facts.tasks),
+        "cadence": share_on_cadence([line.cadence for line in lines]),
         "churn_risk_recovery": {**asdict(facts.recovery), "share": facts.recovery.share},
     }
     document.definitions = dict(DEFINITIONS)

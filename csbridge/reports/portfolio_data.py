@@ -17,6 +17,7 @@ from csbridge.models import Account, Opportunity, SurveyResponse
 from csbridge.reports import metrics
 from csbridge.reports.periods import Period, months_back
 from csbridge.reports.source import ReportSource, Scorepoint
+from csbridge.scoring.cadence import CadenceStatus
 
 
 @dataclass
@@ -37,6 +38,7 @@ class AccountLine:
     segment: str | None = None
     ratio: int | None = None
     score_30d_ago: float | None = None
+    cadence: CadenceStatus | None = None  # as the latest run measured it
     monthly: list[str | None] = field(default_factory=list)  # last band of each month
 
     def arr_on(self, day: date) -> float:
@@ -122,6 +124,8 @@ def _summarise(line: AccountLine, points: Sequence[Scorepoint]) -> None:
     line.score, line.band = latest.score, latest.band
     line.segment = latest.payload.get("segment")
     line.ratio = latest.payload.get("accounts_per_csm")
+    cadence = latest.payload.get("cadence")
+    line.cadence = CadenceStatus.from_dict(cadence) if isinstance(cadence, dict) else None
     cutoff = latest.at.toordinal() - 30
     older = [p for p in points if p.at.toordinal() <= cutoff]
     line.score_30d_ago = older[-1].score if older else None

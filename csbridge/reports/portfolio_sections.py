@@ -13,6 +13,7 @@ from csbridge.models import SurveyResponse
 from csbridge.reports import labels, metrics
 from csbridge.reports.document import Chart, Items, Section, Series, Table, money, number, percent
 from csbridge.reports.portfolio_data import AccountLine, PortfolioFacts
+from csbridge.scoring.cadence import cadence_rows, share_on_cadence
 from csbridge.scoring.csm_load import BookEntry, LoadRow, csm_load
 from csbridge.scoring.model import ScoringModel
 
@@ -141,6 +142,30 @@ def playbook_section(facts: PortfolioFacts, threshold: float) -> Section:
                     "less than 60 days old)",
                     f"Back at or above {threshold:g} within 60 days: {recovery.recovered} "
                     f"({percent(recovery.share, 0)})",
+                ]
+            ),
+        ],
+    )
+
+
+def cadence_section(lines: Sequence[AccountLine]) -> Section:
+    """Seed 002's "touchpoint cadence respect" (target > 90 %), overall and per segment,
+    as the latest run measured it; and the accounts missing each touchpoint."""
+    summary = share_on_cadence([line.cadence for line in lines])
+    rows = [[labels.name(r[0]) if r[0] != "all" else "All", *r[1:]] for r in cadence_rows(summary)]
+    return Section(
+        "Touchpoint cadence",
+        [
+            Table(["Segment", "Accounts measured", "On cadence", "Share (target > 90 %)"], rows),
+            Table(
+                ["Touchpoint", "Accounts missing it"],
+                [[labels.name(k), str(n)] for k, n in summary["missed"].items()],
+                empty="No measured account misses a touchpoint.",
+            ),
+            Items(
+                [
+                    f"{summary['not_measured']} accounts are in a segment without a cadence "
+                    "(low and tech touch: reached on triggers only) or have no segment."
                 ]
             ),
         ],

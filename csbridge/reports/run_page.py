@@ -1,4 +1,5 @@
-"""The page of one `csbridge run` (`--report run.html`): what was written into each CRM,
+"""The page of one `csbridge run` (`--report run.html`): the scores (and the models that
+made them), the share of accounts on touchpoint cadence, what was written into each CRM,
 what failed and why, API calls per system and the time each step took.
 
 It reads the run's JSON report (`RunReport.as_dict()`), so the page and the JSON never
@@ -14,6 +15,7 @@ from typing import Any
 from csbridge.reports import labels
 from csbridge.reports.document import Document, Items, Section, Table, number
 from csbridge.reports.render_html import render_html
+from csbridge.scoring.cadence import cadence_rows
 
 WRITTEN = (
     ("records_updated", "Records updated"),
@@ -69,12 +71,26 @@ def build_run_page(report: dict[str, Any]) -> Document:
         for system, why in sorted(report["pull"].get("stopped", {}).items())
     ]
     bands = report["bands"]
+    models = [f"Scored with {m}: {n} accounts" for m, n in report.get("models", {}).items()]
+    cadence = report.get("cadence")
     document.sections = [
         Section(
             "Scores",
             [
                 Table(["Status", "Accounts"], [[labels.name(b), str(n)] for b, n in bands.items()]),
-                Items([f"Records that joined no CRM account: {report['unmatched_records']}"]),
+                Items(
+                    [f"Records that joined no CRM account: {report['unmatched_records']}", *models]
+                ),
+            ],
+        ),
+        Section(
+            "Touchpoint cadence",
+            [
+                Table(
+                    ["Segment", "Accounts measured", "On cadence", "Share (target > 90 %)"],
+                    [[labels.name(r[0]), *r[1:]] for r in cadence_rows(cadence)] if cadence else [],
+                    empty="No account in a segment with a touchpoint cadence.",
+                )
             ],
         ),
         Section("What was written" if not dry else "What would be written", [written]),

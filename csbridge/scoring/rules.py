@@ -13,6 +13,7 @@ retry or a duplicate webhook asks for the same object again and the plan skips i
 | renewal | `{renewal_date}:{days}` | step of one renewal date |
 | silent | the date of the last activity | silence |
 | onboarding_no_login / onboarding_no_value | the onboarding start date | onboarding |
+| cadence | the calendar period and touchpoint (`2026Q4:qbr`) | missed touchpoint, period |
 
 Sequences: the `steps:` of detractor, churn_risk, silent and onboarding follow the
 rule's own task on day offsets from the episode's start (the answer's day, the episode
@@ -32,6 +33,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from csbridge.models import FieldValue
+from csbridge.scoring.cadence import WINDOW_DAYS, CadenceStatus, cadence_status, period_label
 from csbridge.scoring.rules_config import Assignee, NotifyTarget, RulesConfig, Step
 from csbridge.scoring.rules_context import (
     Action,
@@ -338,6 +340,26 @@ def _adoption(b: _Builder) -> None:
         b.steps("adoption", start.isoformat(), start, rule.steps)
 
 
+def _cadence(b: _Builder) -> CadenceStatus | None:
+    """The account's touchpoint cadence; with `create_tasks`, a task per missed
+    touchpoint, keyed by the touchpoint's calendar period (once per period)."""
+    config = b.config.cadence
+    status = cadence_status(config, b.ctx.segment, b.ctx.touches, b.ctx.onboarding_started, b.today)
+    if status is None or not config.create_tasks:
+        return status
+    points = config.segments[status.segment]
+    for name in status.missed:
+        point = points[name]
+        assert point is not None  # `missed` names configured touchpoints only
+        seen = [b.ctx.touches[c] for c in point.counts if c in b.ctx.touches]
+        window = WINDOW_DAYS[point.every]
+        days = f"over {window}" if not seen else str((b.today - max(seen).date()).days)
+        period = f"{period_label(point.every, b.today)}:{name}"
+        due = b.today + timedelta(days=point.due_days)
+        b.task("cadence", period, point.subject, point.description, due, point.assignee, days=days)
+    return status
+
+
 def evaluate(ctx: RuleContext, config: RulesConfig, now: datetime) -> Evaluation:
     """The actions every enabled playbook asks for, and the states active after this run."""
     if now.tzinfo is None:
@@ -361,4 +383,5 @@ def evaluate(ctx: RuleContext, config: RulesConfig, now: datetime) -> Evaluation
         _onboarding(b)
     if rules.adoption.applies_to(*account):
         _adoption(b)
-    return Evaluation(tuple(b.actions), dict(b.episodes))
+    cadence = _cadence(b)
+    return Evaluation(tuple(b.actions), dict(b.episodes), cadence)

@@ -23,6 +23,7 @@ DEFAULT_PRIORITY = (
     "detractor_remeasure",
     "promoter",
     "expansion",
+    "cadence",
 )
 
 

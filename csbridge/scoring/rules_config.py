@@ -8,7 +8,6 @@ Errors are one line naming the file and the key.
 
 from __future__ import annotations
 
-import string
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -24,41 +23,14 @@ from pydantic import (
 )
 
 from csbridge.errors import CsbridgeError
+from csbridge.scoring.cadence import Cadence
 from csbridge.scoring.rules_budget import TaskBudget
 from csbridge.scoring.rules_steps import Assignee, Assignees, Stage, Step, ordered_steps
+from csbridge.scoring.rules_templates import check_template
 
 __all__ = ["Assignee", "NotifyTarget", "RulesConfig", "Step", "load_rules", "parse_rules"]
 
 NotifyTarget = Literal["csm", "cs_manager"]
-
-TEMPLATE_FIELDS = frozenset(
-    {
-        "score",
-        "status",
-        "nps",
-        "verbatim",
-        "reasons",
-        "days",
-        "renewal_date",
-        "license",
-        "last_activity",
-        "context",
-    }
-)
-"""The names a task subject or description may use in braces."""
-
-
-def _check_template(text: str) -> str:
-    try:
-        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
-    except ValueError as exc:
-        raise ValueError(f"bad braces in {text!r}: {exc}") from None
-    unknown = sorted(names - TEMPLATE_FIELDS)
-    if unknown:
-        raise ValueError(
-            f"unknown placeholder {{{unknown[0]}}}; use {', '.join(sorted(TEMPLATE_FIELDS))}"
-        )
-    return text
 
 
 class _Rule(BaseModel):
@@ -72,11 +44,11 @@ class _Rule(BaseModel):
     def _templates(self) -> _Rule:
         for name, value in self:
             if name.endswith(("subject", "description")) and isinstance(value, str):
-                _check_template(value)
+                check_template(value)
         for step in getattr(self, "steps", ()):
             if isinstance(step, Step):
-                _check_template(step.subject)
-                _check_template(step.description)
+                check_template(step.subject)
+                check_template(step.description)
         return self
 
     def applies_to(self, segment: str | None, stage: str | None) -> bool:
@@ -211,6 +183,7 @@ class RulesConfig(BaseModel):
     score_margin: float = Field(5, ge=0, le=50)
     assignees: Assignees = Field(default_factory=Assignees)
     tasks: TaskBudget = Field(default_factory=TaskBudget)
+    cadence: Cadence = Field(default_factory=Cadence)
     rules: Rules
 
     @model_validator(mode="after")
@@ -222,6 +195,19 @@ class RulesConfig(BaseModel):
             if tag is not None and tag not in self.owned_tags:
                 raise ValueError(f"rules.{name}.tag {tag!r} must be listed in owned_tags")
         queues = self.assignees.queue_names()
+        touchpoints = [
+            (f"cadence.segments.{segment}", point)
+            for segment, points in self.cadence.segments.items()
+            for point in points.values()
+            if point is not None
+        ]
+        for where, point in touchpoints:
+            queue = point.assignee.removeprefix("queue:")
+            if point.assignee.startswith("queue:") and queue not in queues:
+                raise ValueError(
+                    f"{where} goes to {point.assignee}; add {queue}: <id> under "
+                    "assignees.<crm>.queues"
+                )
         for name, rule in self.rules:
             for step in (*getattr(rule, "steps", ()),):
                 queue = step.assignee.removeprefix("queue:")

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from csbridge.models import FieldValue
+from csbridge.scoring.cadence import CadenceStatus
 from csbridge.scoring.rules_config import Assignee, NotifyTarget
 from csbridge.text_fit import KEY_MAX, fit_key
 
@@ -47,6 +48,7 @@ class RuleContext:
     first_login: date | None = None
     first_value: date | None = None
     segment: str | None = None  # the touch-model segment of this run's score
+    touches: Mapping[str, datetime] = field(default_factory=dict)  # cadence.last_touches
 
     @property
     def latest_nps(self) -> NpsAnswer | None:
@@ -77,6 +79,7 @@ class Action:
 class Evaluation:
     actions: tuple[Action, ...]
     episodes: Mapping[str, date]
+    cadence: CadenceStatus | None = None  # None: the account's segment has no cadence
 
 
 def task_key(account_id: str, rule: str, period: object) -> str:

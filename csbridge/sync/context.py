@@ -110,6 +110,7 @@ def rule_context(
     champion_left: bool = False,
     key_features: Collection[str] = (),
     segment: str | None = None,
+    touches: Mapping[str, datetime] | None = None,
 ) -> RuleContext:
     """The RuleContext of one customer at `now` (see the module doc for each choice)."""
     account = facts.accounts[0] if facts.accounts else None
@@ -143,4 +144,5 @@ def rule_context(
         first_login=login,
         first_value=value,
         segment=segment,
+        touches=dict(touches or {}),
     )

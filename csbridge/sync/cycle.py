@@ -1,13 +1,13 @@
 """One scoring cycle: facts → signals → score → rules → desired CRM state → plan.
 
 `Cycle` holds what a process scores and plans with, built once (`Cycle.build`): the
-engine (the model), the playbook rules, each CRM's field mapping and how long a CS
-platform's score alert holds. `csbridge run`, `csbridge plan` and the webhook worker's
-reactions all go through one, so every path computes the same fields, tags and task
-keys, and the worker reads no model, rules or mapping file per alert. Writers are not
-part of it: they are built per run or per reaction from the registry, since a
-Salesforce session expires and our client does not renew it, so a writer kept for a
-worker's lifetime would fail after an idle night.
+models (`model:`, `model_per_segment:`), the playbook rules, each CRM's field mapping
+and how long a CS platform's score alert holds. `csbridge run`, `csbridge plan` and the
+webhook worker's reactions all go through one, so every path computes the same fields,
+tags and task keys, and the worker reads no model, rules or mapping file per alert.
+Writers are not part of it: they are built per run or per reaction from the registry,
+since a Salesforce session expires and our client does not renew it, so a writer kept
+for a worker's lifetime would fail after an idle night.
 
 Scoring and planning are pure apart from their inputs; `Cycle.history` and
 `Cycle.ledger` read them from the store (score history, episodes, platform scores; the
@@ -20,16 +20,19 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from csbridge.config import Settings
 from csbridge.mappings.fields import Crm, CrmFieldMapping, load_field_mapping
-from csbridge.scoring import Engine, ScoringModel, load_model
+from csbridge.scoring import Engine, ScoringModel
+from csbridge.scoring.cadence import last_touches
 from csbridge.scoring.explain import explain
 from csbridge.scoring.results import ScoreResult
 from csbridge.scoring.rules import Evaluation, RuleContext, evaluate
 from csbridge.scoring.rules_config import RulesConfig, load_rules
+from csbridge.scoring.segment_models import SegmentModels, load_segment_models
 from csbridge.scoring.signal_types import CustomerSignals
-from csbridge.scoring.signals import CustomerFacts, SignalOptions, portfolio_signals
+from csbridge.scoring.signals import CustomerFacts, SignalOptions
 from csbridge.store.store import Store
 from csbridge.sync.changes import ChangeSet, DesiredState, LedgerState
 from csbridge.sync.context import rule_context
@@ -52,13 +55,14 @@ class Scored:
     ctx: RuleContext
     evaluation: Evaluation
     status: str | None  # the band written (sticky), None without a score
+    engine: Engine  # the model that scored it (`model_per_segment`, else `model`)
 
 
 @dataclass(frozen=True)
 class Cycle:
-    """The engine, rules and CRM field mappings of one process (see the module doc)."""
+    """The models, rules and CRM field mappings of one process (see the module doc)."""
 
-    engine: Engine
+    models: SegmentModels
     rules: RulesConfig
     mappings: Mapping[Crm, CrmFieldMapping]
     alert_hold: timedelta
@@ -73,15 +77,16 @@ class Cycle:
     ) -> Cycle:
         """Read the model, the rules (`rules` over `settings.rules`) and the mapping of
         each CRM of `crm.targets` (plus `mappings`: CRM → mapping file override)."""
-        engine = Engine(load_model(settings.model))
+        models = load_segment_models(settings.model, settings.model_per_segment)
         paths: dict[Crm, str | None] = {
             t: getattr(settings.crm, t).mapping for t in settings.crm.targets
         }
         paths.update(mappings or {})
+        every = [e.model for e in models.engines()]
         return cls(
-            engine,
+            models,
             load_rules(rules or settings.rules),
-            {t: model_mapping(t, path, engine.model) for t, path in paths.items()},
+            {t: model_mapping(t, path, *every) for t, path in paths.items()},
             timedelta(days=settings.webhooks.alert_hold_days),
         )
 
@@ -98,8 +103,8 @@ class Cycle:
         history: Mapping[str, History] | None = None,
         options: SignalOptions | None = None,
     ) -> list[Scored]:
-        """`score_customers` with this cycle's engine and rules."""
-        return score_customers(customers, self.engine, self.rules, now, history, options)
+        """`score_customers` with this cycle's models and rules."""
+        return score_customers(customers, self.models, self.rules, now, history, options)
 
     def ledger(self, store: Store, target: Crm) -> Ledger:
         """What csbridge last wrote into `target`: fields and tags per record, the task
@@ -111,9 +116,7 @@ class Cycle:
         self, scored: Sequence[Scored], target: Crm, now: datetime, ledger: Ledger
     ) -> ChangeSet:
         """The desired state of `scored` in `target` against its `ledger`."""
-        desired = desired_states(
-            scored, target, self.mappings[target], self.engine, self.rules, now
-        )
+        desired = desired_states(scored, target, self.mappings[target], self.rules, now)
         written, done, notified = ledger
         return plan(
             desired,
@@ -124,7 +127,7 @@ class Cycle:
 
 def score_customers(
     customers: Sequence[CustomerFacts],
-    engine: Engine,
+    models: SegmentModels,
     rules: RulesConfig,
     now: datetime,
     history: Mapping[str, History] | None = None,
@@ -138,10 +141,9 @@ def score_customers(
     previous score is never written as our trend (`csbridge.sync.platform_scores`).
     """
     history = history or {}
-    signals = portfolio_signals(customers, now, engine.model, options)
-    results = engine.score_many([(s.key, s.values, None, s.attributes) for s in signals])
+    signals, results, engines = models.score(customers, now, options)
     scored = []
-    for facts, signal, result in zip(customers, signals, results, strict=True):
+    for facts, signal, result, engine in zip(customers, signals, results, engines, strict=True):
         past = history.get(facts.key, NO_HISTORY)
         status = None
         if result.score is not None:
@@ -164,6 +166,7 @@ def score_customers(
             champion_left=champion,
             key_features=options.key_features if options else (),
             segment=result.segment,
+            touches=last_touches(facts.activities, facts.contacts, now),
         )
         # the rules read a fresh platform score; the fields written (trend, previous
         # score) keep csbridge's own history
@@ -174,15 +177,15 @@ def score_customers(
             else replace(ctx, score=alert.score, score_30d_ago=alert.previous_score)
         )
         evaluation = evaluate(seen, rules, now)
-        scored.append(Scored(facts, signal, result, ctx, evaluation, status))
+        scored.append(Scored(facts, signal, result, ctx, evaluation, status, engine))
     return scored
 
 
-def model_mapping(crm: Crm, path: str | Path | None, model: ScoringModel) -> CrmFieldMapping:
-    """The CRM's field mapping with the fields the model brings (dimensions, probability)."""
-    return load_field_mapping(
-        crm, path, list(model.dimensions), churn_probability=model.calibration is not None
-    )
+def model_mapping(crm: Crm, path: str | Path | None, *models: ScoringModel) -> CrmFieldMapping:
+    """The CRM's field mapping with the fields the models bring (dimensions, probability)."""
+    dimensions = list(dict.fromkeys(d for m in models for d in m.dimensions))
+    calibrated = any(m.calibration is not None for m in models)
+    return load_field_mapping(crm, path, dimensions, churn_probability=calibrated)
 
 
 def in_targets(customers: Sequence[CustomerFacts], targets: Collection[str]) -> list[CustomerFacts]:
@@ -194,7 +197,6 @@ def desired_states(
     scored: Sequence[Scored],
     target: str,
     mapping: CrmFieldMapping,
-    engine: Engine,
     rules: RulesConfig,
     now: datetime,
 ) -> dict[str, DesiredState]:
@@ -217,9 +219,9 @@ def desired_states(
             mapping,
             now,
             record_id=account.id,
-            bands=engine.model.bands,
+            bands=item.engine.model.bands,
             margin=rules.score_margin,
-            explanation=explain(engine.model, item.result, item.signals.values),
+            explanation=explain(item.engine.model, item.result, item.signals.values),
         )
     return states
 
@@ -232,9 +234,17 @@ def history_entries(scored: Sequence[Scored]) -> list[HistoryEntry]:
             score=item.result.score,
             status=item.status,
             coverage=item.result.coverage,
-            payload=item.result.as_dict(),
+            payload=_payload(item),
             episodes=item.evaluation.episodes,
             signals=item.signals.values,
+            model_hash=item.engine.model_hash,
         )
         for item in scored
     ]
+
+
+def _payload(item: Scored) -> dict[str, Any]:
+    """The stored result, with the account's touchpoint cadence (for the reports)."""
+    cadence = item.evaluation.cadence
+    payload = item.result.as_dict()
+    return payload if cadence is None else {**payload, "cadence": cadence.as_dict()}

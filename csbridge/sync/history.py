@@ -52,6 +52,7 @@ class HistoryEntry:
     payload: dict[str, Any]
     episodes: Mapping[str, date]
     signals: Mapping[str, Any] | None = None  # the raw signals scored, kept for calibration
+    model_hash: str | None = None  # the model that scored it, when not the run's default
 
 
 def load_history(
@@ -128,7 +129,7 @@ def save_history(
                 {
                     "account_key": e.account_key,
                     "scored_at": now,
-                    "model_hash": model_hash,
+                    "model_hash": e.model_hash or model_hash,
                     "score": e.score,
                     "band": e.status,
                     "coverage": e.coverage,

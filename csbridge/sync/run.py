@@ -34,7 +34,9 @@ from csbridge.connectors.protocol import CrmWriter
 from csbridge.connectors.registry import WRITERS
 from csbridge.http.client import CallAccounting
 from csbridge.mappings.fields import Crm
+from csbridge.scoring.cadence import share_on_cadence
 from csbridge.scoring.csm_load import book_entry, csm_load, load_json
+from csbridge.scoring.segment_models import models_used
 from csbridge.scoring.signals import SignalOptions
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
@@ -67,6 +69,8 @@ class RunReport:
     accounting: CallAccounting = field(default_factory=CallAccounting)
     unmatched: int = 0
     csm_load: list[dict[str, Any]] = field(default_factory=list)  # per owner and segment
+    cadence: dict[str, Any] = field(default_factory=dict)  # share of accounts on cadence
+    models: dict[str, int] = field(default_factory=dict)  # accounts scored per model
     seconds: float = 0.0
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step, in order
     ok: bool = True
@@ -99,6 +103,8 @@ class RunReport:
             "pull": self.pull,
             "unmatched_records": self.unmatched,
             "csm_load": self.csm_load,
+            "cadence": self.cadence,
+            "models": self.models,
             "duration_seconds": round(self.seconds, 3),
             "steps_seconds": self.steps,
         } | ({"events": self.events} if self.events else {})
@@ -203,6 +209,8 @@ def _score_and_write(
     report.accounts_scored = sum(1 for s in scored if s.result.score is not None)
     progress.current().done("score", accounts=report.accounts_scored)
     report.bands = dict(sorted(Counter(s.status or "unscored" for s in scored).items()))
+    report.cadence = share_on_cadence([s.evaluation.cadence for s in scored])
+    report.models = models_used(s.engine for s in scored)
     report.csm_load = load_json(
         csm_load(
             book_entry(
@@ -243,7 +251,7 @@ def _score_and_write(
             store,
             history_entries(scored),
             now,
-            model_hash=cycle.engine.model_hash,
+            model_hash=cycle.models.default.model_hash,
             run_id=report.run_id,
         )
         report.lap("history")

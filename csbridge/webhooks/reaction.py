@@ -164,7 +164,7 @@ def sync_reaction(
             "customer": key,
             "crm": {t: {"planned": c.summary(), **a.as_dict()} for t, (c, a) in outcomes.items()},
         }
-        model_hash = cycle.engine.model_hash
+        model_hash = cycle.models.default.model_hash
         save_history(store, history_entries(scored), now, model_hash=model_hash, run_id=run_id)
         store.finish_run(run_id, "ok" if ok else "partial", report)
         if not ok:

@@ -165,6 +165,7 @@ PORTFOLIO_SECTIONS = (
     "Health distribution",
     "CSM load",
     "Playbook outcomes",
+    "Touchpoint cadence",
     "Definitions",
 )
 
@@ -188,7 +189,11 @@ def test_portfolio_reports_the_seed_metrics_with_their_definitions(
     assert set(document["definitions"]) == {"grr", "nrr", "churned_arr", "contraction",
         "expansion", "logo_churn", "renewal_rate", "expansion_share", "time_to_first_value",
         "nps", "csat", "ces", "health_distribution", "csm_load", "tasks_per_rule",
-        "churn_risk_recovery"}  # fmt: skip
+        "churn_risk_recovery", "touchpoint_cadence"}  # fmt: skip
+    # every account's cadence as the latest run measured it
+    cadence = data["cadence"]
+    assert cadence["measured"] > 0 and cadence["measured"] + cadence["not_measured"] == 30
+    assert sum(s["measured"] for s in cadence["per_segment"].values()) == cadence["measured"]
     markdown = _build(filled, args, "md", capsys)
     _readable(markdown)
     _build(filled, args, "html", capsys)

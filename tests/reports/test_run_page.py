@@ -35,6 +35,10 @@ REPORT = {
     "api_calls": {"hubspot": 7, "zendesk": 3},
     "pull": {"records": 12, "stopped": {}},
     "unmatched_records": 0,
+    "models": {"seed-5d (c1a2b3c4d5e6)": 1, "strategic (0f1e2d3c4b5a)": 1},
+    "cadence": {"measured": 2, "on_cadence": 1, "share": 0.5, "not_measured": 0,
+                "per_segment": {"high_touch": {"measured": 2, "on_cadence": 1, "share": 0.5}},
+                "missed": {"qbr": 1}},
     "duration_seconds": 1.5,
     "steps_seconds": {"pull": 0.5, "score": 0.25, "write hubspot": 0.7, "history": 0.05},
 }  # fmt: skip
@@ -49,6 +53,8 @@ def test_the_page_lists_each_failure_with_its_reason(tmp_path: Path) -> None:
     assert "HubSpot stopped: daily quota share reached" in html
     assert "some writes did not land" in html
     assert "<td>Write HubSpot</td><td>0.70</td>" in html
+    assert "Scored with strategic (0f1e2d3c4b5a): 1 accounts" in html
+    assert "<td>High Touch</td><td>2</td><td>1</td><td>50.0 %</td>" in html
 
 
 def test_a_json_path_gets_the_json(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from csbridge.mappings.fields import load_field_mapping
 from csbridge.models import Account, SurveyResponse
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import load_rules
+from csbridge.scoring.segment_models import SegmentModels
 from csbridge.scoring.signal_types import CustomerFacts
 from csbridge.sync.cycle import desired_states, score_customers
 from csbridge.sync.history import History
@@ -51,9 +52,9 @@ def test_a_platform_score_drives_the_rules_but_not_the_trend_written() -> None:
     past = History(previous_status="Healthy", score_30d_ago=70.0, previous_score=71.0)
     gainsight = PlatformScore("gainsight", 35.0, 75.0, NOW, "gs-1")  # the platform's own
 
-    own = score_customers([FACTS], engine, rules, NOW, {KEY: past})[0]
+    own = score_customers([FACTS], SegmentModels(engine), rules, NOW, {KEY: past})[0]
     alerted = score_customers(
-        [FACTS], engine, rules, NOW, {KEY: replace(past, platform=gainsight)}
+        [FACTS], SegmentModels(engine), rules, NOW, {KEY: replace(past, platform=gainsight)}
     )[0]
     assert own.result.score is not None and own.result.score > 60
 
@@ -62,7 +63,7 @@ def test_a_platform_score_drives_the_rules_but_not_the_trend_written() -> None:
     assert alerted.ctx.score_30d_ago == 70.0 and alerted.ctx.score == own.result.score
 
     mapping = load_field_mapping("salesforce", None)
-    written = desired_states([alerted], "salesforce", mapping, engine, rules, NOW)[KEY]
-    planned = desired_states([own], "salesforce", mapping, engine, rules, NOW)[KEY]
+    written = desired_states([alerted], "salesforce", mapping, rules, NOW)[KEY]
+    planned = desired_states([own], "salesforce", mapping, rules, NOW)[KEY]
     trend = written.fields["Health_Trend__c"]
     assert trend == planned.fields["Health_Trend__c"] == round(own.result.score - 70.0, 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from csbridge.scoring import Engine, load_model
 from csbridge.scoring.results import ScoreResult
 from csbridge.scoring.rules_context import Evaluation, RuleContext
 from csbridge.scoring.signal_types import CustomerFacts, CustomerSignals
@@ -14,6 +15,7 @@ from csbridge.sync.history import History
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 START = date(2026, 11, 1)
+ENGINE = Engine(load_model("seed-5d"))
 
 
 def scored(
@@ -34,6 +36,7 @@ def scored(
         ctx,
         Evaluation((), after or {}),
         status,
+        ENGINE,
     )
 
 

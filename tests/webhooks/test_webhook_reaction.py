@@ -38,6 +38,7 @@ from csbridge.connectors.salesforce.streams import open_salesforce
 from csbridge.models import Account, Contact
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.rules_config import load_rules
+from csbridge.scoring.segment_models import SegmentModels
 from csbridge.scoring.signals import CustomerFacts
 from csbridge.store.store import Store, open_store
 from csbridge.sync.cycle import in_targets, score_customers
@@ -164,7 +165,9 @@ def calm_customers(world: World) -> list[CustomerFacts]:
     portfolio = load_portfolio(world.store, "domain", now)
     customers = in_targets(portfolio.customers, world.settings.crm.targets)
     rules = load_rules(world.settings.rules)
-    scored = score_customers(customers, Engine(load_model(world.settings.model)), rules, now)
+    scored = score_customers(
+        customers, SegmentModels(Engine(load_model(world.settings.model))), rules, now
+    )
     return [
         s.facts
         for s in scored
@@ -358,7 +361,9 @@ def test_a_platform_alert_holds_its_churn_risk_at_the_next_run_until_its_window_
     }
     now = datetime.now(UTC)
     engine, rules = Engine(load_model(world.settings.model)), load_rules(world.settings.rules)
-    scored = score_customers([c for c in calm if c.key not in taken], engine, rules, now)
+    scored = score_customers(
+        [c for c in calm if c.key not in taken], SegmentModels(engine), rules, now
+    )
     customer = next(s.facts for s in scored if s.result.score is not None and s.result.score >= 70)
     targets = world.settings.crm.targets
     records = {a.source: a.id for a in customer.accounts if a.source in targets}
