@@ -29,8 +29,12 @@ from csbridge.config import CrmNoteSettings, Settings
 from csbridge.connectors.protocol import NoteCreate, NoteWriter, WriteResult, chunks
 from csbridge.http.errors import HttpError, QuotaExhaustedError, SetupError, UnknownOutcomeError
 from csbridge.mappings.fields import Crm
+from csbridge.reports.metrics import Surveys
 from csbridge.reports.periods import Period, month_of, quarter_of
+from csbridge.reports.qbr import build_qbr
 from csbridge.reports.render_note import render_note
+from csbridge.reports.review import every_review, portfolio_benchmark
+from csbridge.reports.source import ReportSource
 from csbridge.store.facts import as_utc
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
@@ -155,16 +159,10 @@ def attach_notes(
         return report
     report.found = len(found)
     missing = [n for n in notes if n.key not in found]
-    batches = chunks(missing, writer.note_batch_size)
-    for done_batches, batch in enumerate(batches):
-        try:
-            verify_lock()
-        except LockLostError:
-            rest = [n for b in batches[done_batches:] for n in b]
-            _fail(report, rest, "not attempted: run lock lost")
-            raise
-        built = list(_with_bodies(settings, now, batch, periods))
-        _create(writer, store, name, built, report, clock)
+    if missing:
+        _create_all(
+            writer, store, name, missing, settings, now, periods, report, verify_lock, clock
+        )
     log.info("notes.attached", target=target, created=report.created, found=report.found)
     return report
 
@@ -191,30 +189,51 @@ def _look_up(
     return found
 
 
-def _with_bodies(
-    settings: Settings, now: datetime, batch: list[NoteCreate], periods: dict[str, Period]
-) -> Iterator[NoteCreate]:
-    """The batch's notes with their report rendered as note HTML."""
-    from csbridge.reports.qbr import build_qbr
-    from csbridge.reports.review import every_review, portfolio_benchmark
-    from csbridge.reports.source import ReportSource
-
+def _create_all(
+    writer: NoteWriter,
+    store: Store,
+    name: str,
+    missing: list[NoteCreate],
+    settings: Settings,
+    now: datetime,
+    periods: dict[str, Period],
+    report: NoteReport,
+    verify_lock: Callable[[], None],
+    clock: Callable[[], datetime],
+) -> None:
+    """Build and create the missing notes a batch at a time (one report source for all)."""
     source = ReportSource(settings, now)
     try:
-        reviews = {n.key.split(":")[0] for n in batch if ":note-review:" in n.key}
-        documents = {}
-        if reviews:
-            for document in every_review(source, portfolio_benchmark(source), sorted(reviews)):
-                documents[f"{document.data['account']}:note-review"] = document
-        for note in batch:
-            account, kind, _ = note.key.rsplit(":", 2)
-            document = documents.get(f"{account}:{kind}") or build_qbr(
-                source, account, periods["qbr"]
-            )
-            html = render_note(document, note.title)
-            yield replace(note, html=html if len(html) <= MAX_HTML else _cut(html))
+        benchmark = portfolio_benchmark(source)  # the review's portfolio column, once
+        batches = chunks(missing, writer.note_batch_size)
+        for done, batch in enumerate(batches):
+            try:
+                verify_lock()
+            except LockLostError:
+                _fail(
+                    report, [n for b in batches[done:] for n in b], "not attempted: run lock lost"
+                )
+                raise
+            built = list(_with_bodies(source, benchmark, batch, periods))
+            _create(writer, store, name, built, report, clock)
     finally:
         source.close()
+
+
+def _with_bodies(
+    source: ReportSource, benchmark: Surveys, batch: list[NoteCreate], periods: dict[str, Period]
+) -> Iterator[NoteCreate]:
+    """The batch's notes with their report rendered as note HTML."""
+    reviews = sorted({n.key.split(":")[0] for n in batch if ":note-review:" in n.key})
+    documents = {
+        f"{document.data['account']}:note-review": document
+        for document in every_review(source, benchmark, reviews)
+    }
+    for note in batch:
+        account, kind, _ = note.key.rsplit(":", 2)
+        document = documents.get(f"{account}:{kind}") or build_qbr(source, account, periods["qbr"])
+        html = render_note(document, note.title)
+        yield replace(note, html=html if len(html) <= MAX_HTML else _cut(html))
 
 
 def _cut(html: str) -> str:

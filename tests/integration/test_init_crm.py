@@ -96,16 +96,16 @@ def test_dry_run_then_run_then_rerun(
     running, config = sandbox
     before = snapshot(running)
     dry = init_crm(config, capsys, "--dry-run")
-    assert dry["summary"] == {"create": 42, "update": 0, "ok": 0, "conflict": 0}
+    assert dry["summary"] == {"create": 44, "update": 0, "ok": 0, "conflict": 0}
     assert dry["write_calls"] == {"salesforce": 0, "hubspot": 0}
     assert {s["result"] for s in dry["steps"]} == {"dry-run"}
     assert snapshot(running) == before  # nothing created
     assert writes(running) == (0, 0)
 
     done = init_crm(config, capsys)
-    assert done["summary"]["create"] == 42 and {s["result"] for s in done["steps"]} == {"done"}
-    assert done["write_calls"] == {"salesforce": 20, "hubspot": 22}  # one call per field
-    assert writes(running) == (20, 22)
+    assert done["summary"]["create"] == 44 and {s["result"] for s in done["steps"]} == {"done"}
+    assert done["write_calls"] == {"salesforce": 20, "hubspot": 24}  # one call per field
+    assert writes(running) == (20, 24)
     assert any("field-level security" in note for note in done["notes"])
 
     account = sf_fields(running, "Account")
@@ -164,23 +164,20 @@ def test_dry_run_then_run_then_rerun(
         assert [o["value"] for o in ours[attribute]["options"]] == ["high", "medium", "low"]
     assert [o["value"] for o in ours["cs_tags"]["options"]] == TAGS
     assert [o["value"] for o in ours["cs_health_status"]["options"]] == BANDS
-    task_key = hs_props(running, "tasks")["csbridge_task_key"]
-    assert (task_key["type"], task_key["fieldType"], task_key["groupName"]) == (
-        "string",
-        "text",
-        "csbridge",
-    )
+    for obj, key in (("tasks", "csbridge_task_key"), ("notes", "csbridge_note_key")):
+        prop = hs_props(running, obj)[key]
+        assert (prop["type"], prop["fieldType"], prop["groupName"]) == ("string", "text", "csbridge")
 
     created = snapshot(running)
     again = init_crm(config, capsys)
-    assert again["summary"] == {"create": 0, "update": 0, "ok": 42, "conflict": 0}
+    assert again["summary"] == {"create": 0, "update": 0, "ok": 44, "conflict": 0}
     assert again["write_calls"] == {"salesforce": 0, "hubspot": 0}
     assert snapshot(running) == created
     assert writes(running) == (0, 0)
 
     assert main(["init-crm", "--config", str(config)]) == 0
     table = capsys.readouterr().out
-    assert "init-crm: 0 created, 0 updated, 42 ok, 0 conflicts" in table
+    assert "init-crm: 0 created, 0 updated, 44 ok, 0 conflicts" in table
     assert "hubspot     companies  cs_tags" in table
 
 
@@ -202,7 +199,7 @@ def test_new_owned_tag_adds_one_option(
     ]
     writes(running)  # start counting here
     done = init_crm(config, capsys)
-    assert done["summary"] == {"create": 0, "update": 2, "ok": 40, "conflict": 0}
+    assert done["summary"] == {"create": 0, "update": 2, "ok": 42, "conflict": 0}
     assert writes(running) == (1, 1)
     options = hs_props(running, "companies")["cs_tags"]["options"]
     assert [(o["value"], o["label"]) for o in options] == [
