@@ -44,6 +44,7 @@ def run(argv: list[str], report: Path) -> dict[str, Any]:
 
 
 def bench(accounts: int) -> None:
+    configure_logs("error")
     with (
         tempfile.TemporaryDirectory() as tmp,
         run_sandbox(port_base=0, accounts=accounts, seed=11, rate_limits="off") as sandbox,

@@ -166,7 +166,8 @@ def test_dry_run_then_run_then_rerun(
     assert [o["value"] for o in ours["cs_health_status"]["options"]] == BANDS
     for obj, key in (("tasks", "csbridge_task_key"), ("notes", "csbridge_note_key")):
         prop = hs_props(running, obj)[key]
-        assert (prop["type"], prop["fieldType"], prop["groupName"]) == ("string", "text", "csbridge")
+        shape = (prop["type"], prop["fieldType"], prop["groupName"])
+        assert shape == ("string", "text", "csbridge")
 
     created = snapshot(running)
     again = init_crm(config, capsys)

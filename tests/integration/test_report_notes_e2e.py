@@ -7,7 +7,6 @@ month creates one review each; a crash between create and record duplicates noth
 
 from __future__ import annotations
 
-import base64
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import yaml
 from hubspot import HubSpot
 from hubspot.crm.objects.notes import Filter, FilterGroup, PublicObjectSearchRequest
