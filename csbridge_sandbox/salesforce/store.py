@@ -37,6 +37,8 @@ from csbridge_sandbox.salesforce.soql_eval import check_types, execute
 from csbridge_sandbox.salesforce.values import RecordError, coerce, render
 from csbridge_sandbox.world.build import World
 
+NOTE_MARK = "_content_note"  # never a field: only `_type_of` reads it
+
 RESPONDED_STATUSES = frozenset({"Responded", "Attended"})
 
 Record = dict[str, Any]
@@ -269,6 +271,7 @@ class SalesforceStore:
 
     def _note_document(self, note: Record) -> None:
         """A note's derived fields, and the ContentDocument that shares its id."""
+        note[NOTE_MARK] = True
         body = base64.b64decode(note.get("Content") or "")
         words = html.unescape(re.sub(r"<[^>]+>", " ", body.decode("utf-8", "replace"))).split()
         note.update(
@@ -339,6 +342,8 @@ class SalesforceStore:
         return record.get(fdef.name) if fdef else None
 
     def _type_of(self, record: Record) -> ObjectDef | None:
+        if record.get(NOTE_MARK):  # a ContentNote shares its id prefix with ContentDocument
+            return self.schema["contentnote"]
         return self._by_prefix.get(str(record["Id"])[:3])
 
     def query(self, text: str, *, include_deleted: bool, version: str) -> QueryResult:
