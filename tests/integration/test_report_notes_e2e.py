@@ -25,6 +25,7 @@ from csbridge.connectors.salesforce.client import salesforce_client
 from csbridge.connectors.salesforce.streams import open_salesforce
 from csbridge.models import Account, Activity
 from csbridge.reports.periods import month_of, quarter_of
+from csbridge.reports.source import ReportSource
 from csbridge.scoring.activity_signals import engaging
 from csbridge.store.store import open_store
 from csbridge.sync import notes as notes_step
@@ -138,6 +139,12 @@ def test_notes_land_once_per_period_in_both_crms(
     assert linked == set(hs_accounts)
     reviews = [n for n in notes if f":note-review:{month}" in n.properties["csbridge_note_key"]]
     assert all(f"<h2>{s}</h2>" in reviews[0].properties["hs_note_body"] for s in REVIEW_SECTIONS)
+
+    # the notes' keys are in the ledger beside the tasks, yet no report lists them as tasks
+    source = ReportSource(load_config(config), now)
+    listed = source.tasks()
+    source.close()
+    assert listed and not [t for t in listed if ":note-" in t.key]
 
     # Rerun in the same period: nothing created, and not one note call is made
     for vendor in ("salesforce", "hubspot"):
