@@ -64,7 +64,11 @@ def bench(accounts: int) -> None:
         config.write_text(yaml.safe_dump(data))
         notes = run([*argv, "--no-pull"], report)
         again = run([*argv, "--no-pull"], report)
-        print(f"{accounts} sandbox customers, review monthly + QBR prep quarterly")
+        seconds = notes["steps_seconds"]["notes"]
+        print(
+            f"{accounts} sandbox customers, review monthly + QBR prep quarterly: "
+            f"notes step {seconds:.1f} s (both CRMs, reports built and sent)"
+        )
         for crm in ("hubspot", "salesforce"):
             made = notes["crm"][crm]["notes_created"]
             linked = made // 2

@@ -152,13 +152,10 @@ def success_plan_section(
     )
 
 
-def every_review(
-    source: ReportSource, benchmark: Surveys, keys: Sequence[str] | None = None
-) -> Iterator[Document]:
-    """Every account's review (or those of `keys`), one at a time: facts and score
-    history are read a slice of accounts at a time, so memory does not grow with the
-    portfolio."""
-    keys = source.keys if keys is None else list(keys)
+def every_review(source: ReportSource, benchmark: Surveys) -> Iterator[Document]:
+    """Every account's review, one at a time: facts and score history are read a slice of
+    accounts at a time, so memory does not grow with the portfolio."""
+    keys = source.keys
     for start in range(0, len(keys), SLICE):
         part = keys[start : start + SLICE]
         histories = dict(source.history(part))

@@ -33,8 +33,8 @@ from csbridge.reports.metrics import Surveys
 from csbridge.reports.periods import Period, month_of, quarter_of
 from csbridge.reports.qbr import build_qbr
 from csbridge.reports.render_note import render_note
-from csbridge.reports.review import every_review, portfolio_benchmark
-from csbridge.reports.source import ReportSource
+from csbridge.reports.review import build_review, portfolio_benchmark
+from csbridge.reports.source import ReportSource, TaskRow
 from csbridge.store.facts import as_utc
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
@@ -223,15 +223,30 @@ def _create_all(
 def _with_bodies(
     source: ReportSource, benchmark: Surveys, batch: list[NoteCreate], periods: dict[str, Period]
 ) -> Iterator[NoteCreate]:
-    """The batch's notes with their report rendered as note HTML."""
-    reviews = sorted({n.key.split(":")[0] for n in batch if ":note-review:" in n.key})
-    documents = {
-        f"{document.data['account']}:note-review": document
-        for document in every_review(source, benchmark, reviews)
-    }
+    """The batch's notes with their report rendered as note HTML; the batch's facts,
+    scores, tasks and playbooks are read once for all its accounts."""
+    keys = sorted({n.key.split(":")[0] for n in batch})
+    facts = {f.key: f for f in source.customers(keys)}
+    histories = dict(source.history(keys))
+    episodes = source.episodes(keys)
+    tasks: dict[str, list[TaskRow]] = {}
+    for task in source.tasks(keys):
+        tasks.setdefault(task.key.split(":")[0], []).append(task)
     for note in batch:
-        account, kind, _ = note.key.rsplit(":", 2)
-        document = documents.get(f"{account}:{kind}") or build_qbr(source, account, periods["qbr"])
+        key, kind, _ = note.key.rsplit(":", 2)
+        points = histories.get(key, [])
+        if kind == "note-review":
+            document = build_review(
+                source,
+                key,
+                benchmark,
+                facts[key],
+                points,
+                tasks.get(key, []),
+                episodes.get(key, {}),
+            )
+        else:
+            document = build_qbr(source, key, periods["qbr"], facts[key], points)
         html = render_note(document, note.title)
         yield replace(note, html=html if len(html) <= MAX_HTML else _cut(html))
 
