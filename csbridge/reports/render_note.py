@@ -11,15 +11,21 @@ from html import escape
 from csbridge.reports.document import Block, Chart, Document, Items, Missing, Table, Text
 from csbridge.reports.document import number as fmt_number
 
+CUT = "<p><em>(cut here: the whole report is in csbridge report)</em></p>"
 
-def render_note(document: Document, title: str) -> str:
-    """The document under `title` (the note's heading) as one line of HTML."""
+
+def render_note(document: Document, title: str, limit: int | None = None) -> str:
+    """The document under `title` (the note's heading) as one line of HTML, of at most
+    `limit` characters: cut after its last whole section, saying so."""
     out = [f"<h1>{escape(title)}</h1>", f"<p><em>{escape(document.subtitle)}</em></p>"]
     for section in document.sections:
         level = min(max(section.level, 2), 3)
         out.append(f"<h{level}>{escape(section.title)}</h{level}>")
         out += [_block(b) for b in section.blocks]
-    return "".join(out).replace("\n", " ")
+    html = "".join(out).replace("\n", " ")
+    if limit is None or len(html) <= limit:
+        return html
+    return html[: html.rfind("<h2>", 0, limit - len(CUT))] + CUT
 
 
 def _block(block: Block) -> str:

@@ -104,9 +104,14 @@ def run_notes(
     writer_for: Callable[[Crm], Any],
     verify_lock: Callable[[], None],
 ) -> dict[Crm, NoteReport]:
-    """The notes step of a run, CRM by CRM; `writer_for(target)` builds its writer."""
+    """The notes step of a run, CRM by CRM; `writer_for(target)` builds its writer, only
+    for a CRM with notes due (between two periods, no call at all)."""
     reports: dict[Crm, NoteReport] = {}
     for target in note_targets(settings):
+        due = due_notes(target, store, settings, scored, now)
+        if not due:
+            reports[target] = NoteReport()
+            continue
         writer = writer_for(target)
         try:
             notes = getattr(writer, "notes", None)
@@ -115,7 +120,7 @@ def run_notes(
                 continue
             try:
                 reports[target] = attach_notes(
-                    target, notes(), store, settings, scored, now, verify_lock
+                    target, notes(), store, settings, due, now, verify_lock
                 )
             except QuotaExhaustedError as exc:
                 reports[target] = NoteReport(stopped=f"{exc}; the rest goes out on the next run")
@@ -124,32 +129,35 @@ def run_notes(
     return reports
 
 
-def attach_notes(
-    target: str,
-    writer: NoteWriter,
-    store: Store,
-    settings: Settings,
-    scored: Sequence[Scored],
-    now: datetime,
-    verify_lock: Callable[[], None] = lambda: None,
-    clock: Callable[[], datetime] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> NoteReport:
-    """Attach the due report notes of `scored`'s accounts in `target` (see module doc)."""
-    clock = clock or (lambda: datetime.now(now.tzinfo))
-    report = NoteReport()
-    name = NOTES_TARGET.format(target)
+def due_notes(
+    target: str, store: Store, settings: Settings, scored: Sequence[Scored], now: datetime
+) -> list[NoteCreate]:
+    """The notes of `scored`'s accounts in `target` due this period and not yet created."""
     accounts: dict[str, tuple[str, str, str]] = {}
     for s in scored:
         account = next((a for a in s.facts.accounts if a.source == target), None)
         if account is not None:
             accounts.setdefault(s.facts.key, (s.facts.key, account.id, account.name or s.facts.key))
-    done = ledger.done_keys(store, name)
+    done = ledger.done_keys(store, NOTES_TARGET.format(target))
     periods = note_periods(settings.reports.crm_notes, now.date())
-    notes = plan_notes(list(accounts.values()), periods, done)
-    report.planned = len(notes)
-    if not notes:
-        return report
+    return plan_notes(list(accounts.values()), periods, done)
+
+
+def attach_notes(
+    target: str,
+    writer: NoteWriter,
+    store: Store,
+    settings: Settings,
+    notes: list[NoteCreate],
+    now: datetime,
+    verify_lock: Callable[[], None] = lambda: None,
+    clock: Callable[[], datetime] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> NoteReport:
+    """Look the due `notes` up, then create the missing ones (see module doc)."""
+    clock = clock or (lambda: datetime.now(now.tzinfo))
+    report = NoteReport(planned=len(notes))
+    name = NOTES_TARGET.format(target)
     try:
         found = _look_up(writer, store, name, notes, clock, sleep)
     except (QuotaExhaustedError, SetupError):
@@ -160,6 +168,7 @@ def attach_notes(
     report.found = len(found)
     missing = [n for n in notes if n.key not in found]
     if missing:
+        periods = note_periods(settings.reports.crm_notes, now.date())
         _create_all(
             writer, store, name, missing, settings, now, periods, report, verify_lock, clock
         )
@@ -247,14 +256,7 @@ def _with_bodies(
             )
         else:
             document = build_qbr(source, key, periods["qbr"], facts[key], points)
-        html = render_note(document, note.title)
-        yield replace(note, html=html if len(html) <= MAX_HTML else _cut(html))
-
-
-def _cut(html: str) -> str:
-    """A body over the limit, cut at the last section that fits (sections are whole)."""
-    end = html.rfind("<h2>", 0, MAX_HTML - 80)
-    return html[:end] + "<p><em>(cut: the rest is in `csbridge report`)</em></p>"
+        yield replace(note, html=render_note(document, note.title, MAX_HTML))
 
 
 def _create(

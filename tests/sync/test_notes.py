@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from csbridge.config import CrmNoteSettings
-from csbridge.reports.document import Chart, Document, Items, Section, Series, Table
-from csbridge.reports.render_note import render_note
-from csbridge.sync.notes import MAX_HTML, _cut, note_periods, plan_notes
+from csbridge.reports.document import Chart, Document, Items, Section, Series, Table, Text
+from csbridge.reports.render_note import CUT, render_note
+from csbridge.sync.notes import MAX_HTML, note_periods, plan_notes
 
 
 def test_periods_follow_the_settings() -> None:
@@ -46,7 +46,9 @@ def test_note_html_is_escaped_one_line_and_charts_are_tables() -> None:
 
 
 def test_a_body_too_long_is_cut_after_a_whole_section() -> None:
-    sections = "".join(f"<h2>S{i}</h2><p>{'x' * 5000}</p>" for i in range(20))
-    cut = _cut("<h1>T</h1>" + sections)
-    assert len(cut) <= MAX_HTML and cut.count("<h2>") == cut.count("</p>") - 1
-    assert cut.endswith("the rest is in `csbridge report`)</em></p>")
+    document = Document("review", "Review", "acme.com")
+    document.sections = [Section(f"S{i}", [Text("x" * 5000)]) for i in range(20)]
+    cut = render_note(document, "T", MAX_HTML)
+    assert len(render_note(document, "T")) > MAX_HTML >= len(cut)
+    assert cut.count("<h2>") == cut.count("</p>") - 2  # the subtitle and the cut notice
+    assert cut.endswith(CUT) and cut[: -len(CUT)].endswith("x</p>")
