@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from types import SimpleNamespace
+from typing import Any
 
-from csbridge.config import CrmNoteSettings
+import pytest
+
+from csbridge.config import CrmNoteSettings, Settings
+from csbridge.connectors.protocol import NoteCreate, WriteResult
 from csbridge.reports.document import Chart, Document, Items, Section, Series, Table, Text
 from csbridge.reports.render_note import CUT, render_note
+from csbridge.store.store import Store, open_store
+from csbridge.sync import ledger
+from csbridge.sync import notes as notes_step
 from csbridge.sync.notes import MAX_HTML, note_periods, plan_notes
 
 
@@ -52,3 +62,61 @@ def test_a_body_too_long_is_cut_after_a_whole_section() -> None:
     assert len(render_note(document, "T")) > MAX_HTML >= len(cut)
     assert cut.count("<h2>") == cut.count("</p>") - 2  # the subtitle and the cut notice
     assert cut.endswith(CUT) and cut[: -len(CUT)].endswith("x</p>")
+
+
+class FakeNotes:
+    """A CRM whose notes are a dict; create calls are recorded by their keys."""
+
+    name = "salesforce"
+    note_batch_size = 12
+    search_lag = 0.0
+
+    def __init__(self) -> None:
+        self.notes: dict[str, NoteCreate] = {}
+        self.creates: list[list[str]] = []
+
+    def create_notes(self, notes: Sequence[NoteCreate]) -> list[WriteResult]:
+        self.creates.append([n.key for n in notes])
+        self.notes.update({n.key: n for n in notes})
+        return [WriteResult(n.key, True, id=f"069{i}") for i, n in enumerate(notes)]
+
+    def find_notes(self, notes: Sequence[NoteCreate]) -> dict[str, str]:
+        return {n.key: "069" for n in notes if n.key in self.notes}
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    s = open_store(database_url)
+    yield s
+    s.close()
+
+
+def test_notes_built_in_slices_are_each_created_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bodies are built 30 at a time and sent 12 at a time: every note once, in order."""
+
+    def bodies(source: object, benchmark: object, batch: list[NoteCreate], periods: object) -> Any:
+        built.append(len(batch))
+        return [replace(n, html=f"<h1>{n.title}</h1>") for n in batch]
+
+    built: list[int] = []
+    monkeypatch.setattr(notes_step, "BUILD", 30)
+    monkeypatch.setattr(notes_step, "_with_bodies", bodies)
+    monkeypatch.setattr(
+        notes_step, "ReportSource", lambda settings, now: SimpleNamespace(close=list)
+    )
+    monkeypatch.setattr(notes_step, "portfolio_benchmark", lambda source: None)
+    settings = Settings(reports={"crm_notes": {"review": "monthly"}})
+    now = datetime(2026, 12, 3, tzinfo=UTC)
+    accounts = [(f"a{i}.com", f"001{i}", f"A{i}") for i in range(50)]
+    due = plan_notes(accounts, note_periods(settings.reports.crm_notes, now.date()), frozenset())
+    crm = FakeNotes()
+    report = notes_step.attach_notes("salesforce", crm, store, settings, due, now)
+    assert (report.created, report.found, report.failed) == (50, 0, [])
+    assert [len(c) for c in crm.creates] == [12, 12, 12, 12, 2]
+    assert [k for c in crm.creates for k in c] == [n.key for n in due]
+    assert built == [30, 20]
+    assert all(n.html == f"<h1>{n.title}</h1>" for n in crm.notes.values())
+    # the rerun of the period plans nothing: the ledger holds every key as created
+    assert ledger.done_keys(store, "salesforce:notes") == {n.key for n in due}
