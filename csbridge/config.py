@@ -246,6 +246,26 @@ class WebhookSettings(_Section):
     sources: dict[WebhookSource, WebhookSourceSettings] = Field(default_factory=dict)
 
 
+class CrmNoteSettings(_Section):
+    """Reports attached to each account in the CRM as a note, once per period (off by default)."""
+
+    review: Literal["monthly", "quarterly", "off"] = Field(
+        default="off", description="the Customer Success Review: once a month or a quarter"
+    )
+    qbr: Literal["quarterly", "off"] = Field(
+        default="off", description="the QBR prep of the quarter, at its first run"
+    )
+    crms: list[Literal["salesforce", "hubspot"]] = Field(
+        default_factory=list, description="CRMs the notes go to; empty: every crm.targets"
+    )
+
+
+class ReportSettings(_Section):
+    """What `csbridge run` does with the reports."""
+
+    crm_notes: CrmNoteSettings = Field(default_factory=CrmNoteSettings)
+
+
 class Settings(BaseSettings):
     """The whole configuration of a csbridge deployment."""
 
@@ -270,6 +290,7 @@ class Settings(BaseSettings):
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     signals: SignalSettings = Field(default_factory=SignalSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
 
     def signal_options(self) -> SignalOptions:
         """The `signals:` section with the Mixpanel project's key features."""

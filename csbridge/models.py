@@ -172,8 +172,8 @@ class Activity(Record):
 
     `opened` is known for a tracked email we sent (Salesforce EmailMessage).
     `subject` is kept (short) because it is how a CSM marks a meeting as a QBR;
-    `csbridge_key` is set on the tasks csbridge created itself, which never count as
-    customer engagement.
+    `csbridge_key` is set on the tasks and report notes csbridge created itself, which
+    never count as customer engagement.
     """
 
     account_id: str | None = None

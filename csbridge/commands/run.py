@@ -81,6 +81,12 @@ def run(args: argparse.Namespace) -> int:
             f"{args.config or 'environment'}: crm.targets is empty; name the CRMs to write "
             "(salesforce, hubspot)"
         )
+    outside = sorted(set(settings.reports.crm_notes.crms) - set(settings.crm.targets))
+    if outside:
+        raise CsbridgeError(
+            f"{args.config or 'environment'}: reports.crm_notes.crms: {', '.join(outside)} is "
+            "not in crm.targets; add it there or leave it out"
+        )
     options = load_options(args.signals, settings)
     now = parse_now(args.now)
     cycle = Cycle.build(settings)  # a bad model, rules or mapping file fails before the lock
@@ -157,6 +163,12 @@ def summary(report: RunReport) -> str:
                 f" ({crm['notifications_skipped']} skipped: no channel configured), "
                 if crm["notifications_skipped"]
                 else ", "
+            )
+            + (
+                f"{crm['notes_created']} report notes attached "
+                f"({crm['notes_found_existing']} found already there), "
+                if "notes_created" in crm
+                else ""
             )
             + f"{len(crm['failed_records'])} failed"
         )

@@ -30,6 +30,7 @@ Action = Literal["create", "update", "ok", "conflict"]
 NPS_CATEGORIES = ("detractor", "passive", "promoter")
 ATTRIBUTE_LEVELS = ("high", "medium", "low")
 TASK_KEY_LABEL = "csbridge Task Key"
+NOTE_KEY_LABEL = "csbridge Note Key"
 TASK_KEY_LENGTH = 255
 
 
@@ -142,11 +143,16 @@ def wanted_schema(
         fields.append(WantedField(mapping.object, spec.api_name, spec.label, spec.type, options))
     task = mapping.task
     fields.append(WantedField(task.object, task.key_field, TASK_KEY_LABEL, "text", key=True))
+    keyed = [task.object]
+    if mapping.note is not None:
+        notes = mapping.note
+        fields.append(WantedField(notes.object, notes.key_field, NOTE_KEY_LABEL, "text", key=True))
+        keyed.append(notes.object)
     groups: tuple[tuple[str, str], ...] = ()
     if mapping.crm == "hubspot" and not mapping.group:
         raise CsbridgeError("hubspot mapping: group is missing; name the property group to use")
     if mapping.group:
-        groups = tuple((obj, mapping.group) for obj in dict.fromkeys((mapping.object, task.object)))
+        groups = tuple((obj, mapping.group) for obj in dict.fromkeys((mapping.object, *keyed)))
     return WantedSchema(mapping.crm, groups, tuple(fields))
 
 

@@ -91,6 +91,18 @@ class TaskCreate:
 
 
 @dataclass(frozen=True, slots=True)
+class NoteCreate:
+    """A report attached to an account record as a note: `key` (account:note-kind:period)
+    finds it again; `html` is the body (HubSpot `hs_note_body`, Salesforce Content)."""
+
+    key: str
+    record_id: str
+    title: str
+    html: str
+    owner_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TaskState:
     """A csbridge task as the CRM holds it now: completed or still open, and who
     completed it when (the task's owner and its last change: the CRMs' APIs do not name
@@ -184,4 +196,30 @@ class CrmWriter(Protocol):
 
     def close(self) -> None:
         """Release the HTTP connections."""
+        ...
+
+
+class NoteWriter(Protocol):
+    """A CRM's notes: created in batches, found again by csbridge's key (see `sync.notes`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def note_batch_size(self) -> int:
+        """The most notes one create request may carry."""
+        ...
+
+    @property
+    def search_lag(self) -> float:
+        """Seconds a created note may take to show up in `find_notes` (0: at once)."""
+        ...
+
+    def create_notes(self, notes: Sequence[NoteCreate]) -> list[WriteResult]:
+        """Create up to `note_batch_size` notes on their records, each linked (associated)
+        to its account in the same request; `WriteResult.ref` is the note's key."""
+        ...
+
+    def find_notes(self, notes: Sequence[NoteCreate]) -> dict[str, str]:
+        """The notes of `notes` that already exist on their records: key → note id."""
         ...

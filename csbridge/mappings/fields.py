@@ -60,6 +60,7 @@ class CrmFieldMapping(BaseModel):
     write: dict[str, FieldSpec]
     read: dict[str, FieldSpec] = Field(default_factory=dict)
     task: TaskMapping
+    note: TaskMapping | None = None  # HubSpot: the note property holding a report note's key
     group: str | None = None
 
     @property
@@ -130,10 +131,11 @@ def load_field_mapping(
             raise CsbridgeError(f"{file}: field mapping file not found")
         label = str(file)
         override = _read_yaml(file.read_text(encoding="utf-8"), label)
-        for section in ("write", "read", "identity", "task"):
+        for section in ("write", "read", "identity", "task", "note"):
             merged = dict(data.get(section) or {})
             merged.update(override.pop(section, None) or {})
-            data[section] = merged
+            if merged or section != "note":
+                data[section] = merged
         data.update(override)
     try:
         mapping = CrmFieldMapping.model_validate(data)

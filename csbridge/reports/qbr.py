@@ -81,11 +81,21 @@ def review_items(
     return highlights, challenges
 
 
-def build_qbr(source: ReportSource, key: str, quarter: Period) -> Document:
-    """The QBR prep of `key` for the meeting in `quarter`, reviewing the quarter before."""
+def build_qbr(
+    source: ReportSource,
+    key: str,
+    quarter: Period,
+    facts: CustomerFacts | None = None,
+    points: Sequence[Scorepoint] | None = None,
+) -> Document:
+    """The QBR prep of `key` for the meeting in `quarter`, reviewing the quarter before
+    (what is not given is read for it)."""
     now = source.now
-    facts = next(source.customers([key])).primary_crm_only()
-    points = next((p for _, p in source.history([key])), [])
+    if facts is None:
+        facts = next(source.customers([key]))
+    facts = facts.primary_crm_only()
+    if points is None:
+        points = next((p for _, p in source.history([key])), [])
     account = facts.accounts[0] if facts.accounts else None
     name = account.name if account else key
     latest = at_or_before(points, now)

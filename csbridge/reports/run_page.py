@@ -25,6 +25,8 @@ WRITTEN = (
     ("tasks_found_existing", "Tasks found already there"),
     ("notifications_sent", "Notifications sent"),
     ("notifications_skipped", "Notifications skipped (no channel configured)"),
+    ("notes_created", "Report notes attached"),
+    ("notes_found_existing", "Report notes found already there"),
 )
 PLANNED = (
     ("records", "Records to update"),

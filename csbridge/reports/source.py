@@ -183,7 +183,9 @@ class ReportSource:
             return [
                 TaskRow(k, t, s, as_utc(c) or self.now)
                 for k, t, s, c in conn.execute(query)
-                if not k.endswith(":notify") and (wanted is None or k.split(":")[0] in wanted)
+                if not k.endswith(":notify")
+                and not t.endswith(":notes")  # report notes (`sync.notes`) are no tasks
+                and (wanted is None or k.split(":")[0] in wanted)
             ]
 
     def episodes(self, keys: Sequence[str]) -> dict[str, dict[str, date]]:

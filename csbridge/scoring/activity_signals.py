@@ -1,7 +1,8 @@
 """Engagement and relationship signals from CRM activities, contacts and tickets (pure).
 
-Tasks csbridge created itself (`Activity.csbridge_key` set) never count: they are our
-own follow-ups, not the customer engaging. Deleted activities do not count either.
+Tasks and report notes csbridge created itself (`Activity.csbridge_key` set) never
+count: they are our own follow-ups, not the customer engaging. Deleted activities do
+not count either.
 
 - email_open_rate: tracked CS emails we sent in the last 90 d that were opened /
   those sent (Salesforce EmailMessage); without any, marketing emails opened /

@@ -63,6 +63,12 @@ def read_ledger(
     return ledger, done, notified
 
 
+def done_keys(store: Store, target: str) -> frozenset[str]:
+    """The keys created in `target` (report notes use `<crm>:notes`)."""
+    with store.engine.connect() as conn:
+        return _keys(conn, target, (DONE_TASK,))
+
+
 def _keys(conn: Connection, target: str, statuses: tuple[str, ...]) -> frozenset[str]:
     query = select(task_keys.c.key).where(
         task_keys.c.target == target, task_keys.c.status.in_(statuses)

@@ -7,7 +7,8 @@ be writing already; it stores no score history then. Each
 CRM of `crm.targets` is planned against its ledger and applied in turn; planning the
 next target after applying the previous one means a notification sent for the first is
 not sent again for the second. Score history and rule episodes are stored after the
-writes (a dry run stores nothing and writes nothing).
+writes (a dry run stores nothing and writes nothing); then, with `reports.crm_notes`,
+the reports due this period are attached to the accounts as notes (`sync.notes`).
 
 With a `shard`, only that shard's customers are scored, planned, written and stored
 (`csbridge.sync.shard`); the pull is left to a `csbridge pull` run before the shards.
@@ -47,6 +48,7 @@ from csbridge.sync.changes import ChangeSet
 from csbridge.sync.cycle import Cycle, Scored, history_entries, in_targets
 from csbridge.sync.events import account_events, run_event, send_events
 from csbridge.sync.history import save_history
+from csbridge.sync.notes import note_targets, run_notes
 from csbridge.sync.portfolio import load_portfolio
 from csbridge.sync.pull import pull
 from csbridge.sync.shard import Shard, shard_customers
@@ -257,6 +259,22 @@ def _score_and_write(
         report.lap("history")
         events = account_events(scored, history, now)
         report.events = send_events(events, notifier, store, settings.notifications.events, now)
+        if note_targets(settings):
+            notes = run_notes(
+                settings,
+                store,
+                now,
+                scored,
+                lambda crm: writer_factory(crm, settings, report.accounting),
+                verify_lock,
+            )
+            for name, done in notes.items():
+                crm = report.crm[name]
+                crm.update(notes_created=done.created, notes_found_existing=done.found)
+                crm["failed_records"] = crm["failed_records"] + [vars(f) for f in done.failed]
+                crm["stopped"] = crm["stopped"] or done.stopped
+                report.ok = report.ok and done.ok
+            report.lap("notes")
 
 
 def write_target(

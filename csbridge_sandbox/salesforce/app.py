@@ -277,6 +277,14 @@ def _routes(
     async def by_external_id(request: Request) -> Response:
         v, odef = version_of(request), sobject_of(request)
         fname, value = str(request.path_params["field"]), str(request.path_params["value"])
+        blob, blob_id = odef.get(value), normalise_id(fname)
+        if blob is not None and blob.type == "base64" and blob_id and request.method == "GET":
+            with store.lock:  # GET /sobjects/ContentNote/{id}/Content: the blob itself
+                found = store.live(odef, blob_id)
+                if found is None:
+                    raise not_found()
+                data = base64.b64decode(found.get(blob.name) or "")
+            return Response(data, media_type="application/octet-stream")
         fdef = odef.get(fname)
         if fdef is None or not (fdef.external_id or fdef.name == "Id"):
             raise SfHttpError(

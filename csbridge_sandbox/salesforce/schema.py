@@ -22,6 +22,9 @@ KEY_PREFIXES = {
     "EmailMessage": "02s",
     "User": "005",
     "NPS_Response__c": "a0N",
+    "ContentDocument": "069",
+    "ContentNote": "069",  # a note *is* a ContentDocument: same id
+    "ContentDocumentLink": "06A",
 }
 _CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -414,6 +417,59 @@ def build_schema() -> dict[str, ObjectDef]:
             FieldDef("Name", "string", "Full Name", length=121, **ro),
             FieldDef("IsActive", "boolean", "Active", **ro),
             FieldDef("Title", "string", **ro),
+        ],
+        "ContentDocument": [
+            FieldDef("Title", "string", **ro),
+            FieldDef("FileType", "string", "File Type", **ro),
+            FieldDef("OwnerId", "reference", "Owner ID", reference_to=("User",), **ro),
+        ],
+        # Enhanced notes: Content is base64 of (escaped) HTML; FileType is always SNOTE
+        "ContentNote": [
+            FieldDef("Title", "string", nillable=False, required=True),
+            FieldDef("Content", "base64", length=50 * 1024 * 1024),
+            FieldDef("TextPreview", "string", "Text Preview", **ro),
+            FieldDef("FileType", "string", "File Type", **ro),
+            FieldDef("FileExtension", "string", "File Extension", **ro),
+            FieldDef("ContentSize", "int", "Size", **ro),
+            FieldDef("OwnerId", "reference", "Owner ID", reference_to=("User",), **ro),
+        ],
+        "ContentDocumentLink": [
+            _ref(
+                "ContentDocumentId",
+                "ContentDocument",
+                "ContentDocument",
+                label="ContentDocument ID",
+                nillable=False,
+                required=True,
+                updateable=False,
+            ),
+            FieldDef(
+                "LinkedEntityId",
+                "reference",
+                "Linked Entity ID",
+                length=18,
+                reference_to=("Account", "Contact", "Opportunity", "User"),
+                relationship_name="LinkedEntity",
+                nillable=False,
+                required=True,
+                updateable=False,
+            ),
+            FieldDef(
+                "ShareType",
+                "picklist",
+                "Share Type",
+                picklist=("V", "C", "I"),
+                restricted=True,
+                nillable=False,
+                required=True,
+            ),
+            FieldDef(
+                "Visibility",
+                "picklist",
+                picklist=("AllUsers", "InternalUsers", "SharedUsers"),
+                restricted=True,
+                default="InternalUsers",
+            ),
         ],
         "NPS_Response__c": [
             FieldDef("Name", "string", "NPS Response Name", length=80, **ro),

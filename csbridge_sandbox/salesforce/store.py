@@ -6,7 +6,10 @@ with `IsDeleted = True` (the recycle bin), visible only to queryAll.
 
 from __future__ import annotations
 
+import base64
+import html
 import itertools
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,10 +24,20 @@ from csbridge_sandbox.salesforce.schema import (
     normalise_id,
 )
 from csbridge_sandbox.salesforce.seed import seed_org
-from csbridge_sandbox.salesforce.soql import Query, SoqlError, parse
+from csbridge_sandbox.salesforce.soql import (
+    BoolOp,
+    Comparison,
+    Condition,
+    InList,
+    Query,
+    SoqlError,
+    parse,
+)
 from csbridge_sandbox.salesforce.soql_eval import check_types, execute
 from csbridge_sandbox.salesforce.values import RecordError, coerce, render
 from csbridge_sandbox.world.build import World
+
+NOTE_MARK = "_content_note"  # never a field: only `_type_of` reads it
 
 RESPONDED_STATUSES = frozenset({"Responded", "Attended"})
 
@@ -62,7 +75,8 @@ class SalesforceStore:
         self.lock = threading.RLock()
         self._counter = itertools.count(1)
         self.integration_user = make_id("005", 999_999)
-        self._by_prefix = {o.key_prefix: o for o in self.schema.values()}
+        # first wins: a ContentNote's 069 id is its ContentDocument's
+        self._by_prefix = {o.key_prefix: o for o in reversed(self.schema.values())}
         # fault injection for tests: record id -> how many more writes fail UNABLE_TO_LOCK_ROW
         self.lock_failures: dict[str, int] = {}
         # the reject_record fault (control.py): (sObject, id) -> rejection message or None
@@ -150,7 +164,21 @@ class SalesforceStore:
                     f"Required fields are missing: [{', '.join(missing)}]",
                     missing,
                 )
+        if creating and odef.name == "ContentDocumentLink":
+            self._check_link(values)
         return values
+
+    def _check_link(self, values: Record) -> None:
+        """A document is linked to an entity at most once."""
+        document, entity = values.get("ContentDocumentId"), values.get("LinkedEntityId")
+        for link in self.records["contentdocumentlink"].values():
+            if link["ContentDocumentId"] == document and link["LinkedEntityId"] == entity:
+                raise RecordError(
+                    "DUPLICATE_VALUE",
+                    f"Document with ID: {document} is already linked with the entity with "
+                    f"ID: {entity}",
+                    [],
+                )
 
     def _check_reference(self, fdef: FieldDef, value: str) -> None:
         found = self.find(value)
@@ -235,9 +263,27 @@ class SalesforceStore:
         if odef.name == "Event":
             record["AccountId"] = self._task_account(record)
             record["EventSubtype"] = "Event"
+        if odef.name == "ContentNote":
+            self._note_document(record)
         if odef.name == "CampaignMember":
             # the member status implies the flag, as the org's CampaignMemberStatus says
             record["HasResponded"] = record.get("Status") in RESPONDED_STATUSES
+
+    def _note_document(self, note: Record) -> None:
+        """A note's derived fields, and the ContentDocument that shares its id."""
+        note[NOTE_MARK] = True
+        body = base64.b64decode(note.get("Content") or "")
+        words = html.unescape(re.sub(r"<[^>]+>", " ", body.decode("utf-8", "replace"))).split()
+        note.update(
+            FileType="SNOTE",
+            FileExtension="snote",
+            ContentSize=len(body),
+            TextPreview=" ".join(words)[:255] or None,
+        )
+        keep = ("Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate")
+        document = {k: note[k] for k in (*keep, "LastModifiedById", "SystemModstamp")}
+        document.update(Title=note["Title"], FileType="SNOTE", OwnerId=note["OwnerId"])
+        self.records["contentdocument"][note["Id"]] = document
 
     def _task_account(self, record: Record) -> str | None:
         for key in ("WhatId", "WhoId"):
@@ -296,6 +342,8 @@ class SalesforceStore:
         return record.get(fdef.name) if fdef else None
 
     def _type_of(self, record: Record) -> ObjectDef | None:
+        if record.get(NOTE_MARK):  # a ContentNote shares its id prefix with ContentDocument
+            return self.schema["contentnote"]
         return self._by_prefix.get(str(record["Id"])[:3])
 
     def query(self, text: str, *, include_deleted: bool, version: str) -> QueryResult:
@@ -317,6 +365,13 @@ class SalesforceStore:
         for item in parsed.order_by:
             self.resolve_path(odef, item.path)
         check_types(parsed.where, lambda p: self.resolve_path(odef, p)[-1].type)
+        if odef.name == "ContentDocumentLink" and not _filters_link(parsed.where):
+            raise SoqlError(
+                "MALFORMED_QUERY",
+                "Implementation restriction: ContentDocumentLink requires a filter by a single "
+                "Id on ContentDocumentId or LinkedEntityId using the equals operator or multiple "
+                "Id's using the IN operator.",
+            )
         with self.lock:
             rows = [
                 r
@@ -347,6 +402,8 @@ class SalesforceStore:
             fdef = odef.get(path[0])
             assert fdef is not None
             out[fdef.name] = render(record.get(fdef.name))
+            if fdef.type == "base64" and record.get(fdef.name) is not None:  # a blob's URL
+                out[fdef.name] = f"{self.attributes(odef, record, version)['url']}/{fdef.name}"
             return
         rel = odef.relationship(path[0])
         assert rel is not None
@@ -358,3 +415,17 @@ class SalesforceStore:
         nested = out.get(name) or {"attributes": self.attributes(target[0], target[1], version)}
         out[name] = nested
         self._put(nested, target[1], path[1:], version)
+
+
+def _filters_link(where: Condition | None) -> bool:
+    """True when a top-level AND term filters ContentDocumentId or LinkedEntityId by = or IN."""
+    terms = where.items if isinstance(where, BoolOp) and where.op == "AND" else (where,)
+    wanted = {("contentdocumentid",), ("linkedentityid",)}
+    for term in terms:
+        path = tuple(p.lower() for p in getattr(term, "path", ()))
+        if path in wanted and (
+            (isinstance(term, Comparison) and term.op == "=")
+            or (isinstance(term, InList) and not term.negate)
+        ):
+            return True
+    return False

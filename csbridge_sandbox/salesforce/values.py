@@ -4,6 +4,7 @@ and typed value -> JSON output (`2013-05-20T20:49:32.000+0000` datetimes, `YYYY-
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -70,6 +71,13 @@ def coerce(f: FieldDef, raw: Any, *, from_csv: bool = False) -> Any:
                         [f.name],
                     )
         return text
+    if f.type == "base64":
+        try:
+            base64.b64decode(str(raw), validate=True)
+        except (ValueError, TypeError):
+            message = f"{f.label}: value not of required type: not base64"
+            raise RecordError("INVALID_TYPE_ON_FIELD_IN_RECORD", message, [f.name]) from None
+        return str(raw)
     if f.type in NUMBERS:
         return _number(f, raw)
     if f.type == "boolean":

@@ -76,10 +76,16 @@ def test_segment_is_text_without_a_segment_matrix() -> None:
     assert segment.type == "text" and segment.options == () and "segment" in segment.note
 
 
-def test_hubspot_wants_its_group_on_companies_and_tasks() -> None:
+def test_hubspot_wants_its_group_on_companies_tasks_and_notes() -> None:
     schema = wanted_schema(load_field_mapping("hubspot"), BANDS, SEGMENTS, TAGS)
-    assert schema.groups == (("companies", "csbridge"), ("tasks", "csbridge"))
-    assert {f.object for f in schema.fields} == {"companies", "tasks"}
+    assert schema.groups == (
+        ("companies", "csbridge"),
+        ("tasks", "csbridge"),
+        ("notes", "csbridge"),
+    )
+    assert {f.object for f in schema.fields} == {"companies", "tasks", "notes"}
+    note_key = next(f for f in schema.fields if f.object == "notes")
+    assert (note_key.name, note_key.key) == ("csbridge_note_key", True)
 
 
 def test_unknown_picklist_or_no_tags_is_an_error_naming_the_field(tmp_path: Path) -> None:
@@ -96,8 +102,8 @@ def test_unknown_picklist_or_no_tags_is_an_error_naming_the_field(tmp_path: Path
 def test_diff_creates_what_is_missing_then_nothing() -> None:
     wanted = wanted_schema(load_field_mapping("hubspot"), BANDS, SEGMENTS, TAGS)
     first = diff(wanted, [], [])
-    assert [s.action for s in first] == ["create"] * 21
-    assert [s.kind for s in first[:2]] == ["group", "group"]
+    assert [s.action for s in first] == ["create"] * 23  # 3 groups, 20 properties
+    assert [s.kind for s in first[:3]] == ["group", "group", "group"]
     again = diff(wanted, wanted.groups, existing(list(wanted.fields)))
     assert {s.action for s in again} == {"ok"}
 
@@ -162,6 +168,7 @@ def test_hubspot_property_bodies() -> None:
         "cs_referrals_12m": ("number", "number"),
         "cs_days_past_due": ("number", "number"),
         "csbridge_task_key": ("string", "text"),
+        "csbridge_note_key": ("string", "text"),
     }
     paused = property_body(wanted["cs_marketing_paused"], "csbridge")
     assert [o["value"] for o in paused["options"]] == ["true", "false"]

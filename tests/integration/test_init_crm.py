@@ -98,7 +98,7 @@ def test_dry_run_then_run_then_rerun(
     dry = init_crm(config, capsys, "--dry-run")
     # the sandbox already holds the fields CSMs and billing fill in, as an org where
     # init-crm ran before: they are found as they are wanted
-    assert dry["summary"] == {"create": 42, "update": 0, "ok": 8, "conflict": 0}
+    assert dry["summary"] == {"create": 44, "update": 0, "ok": 8, "conflict": 0}
     assert {s["field"] for s in dry["steps"] if s["action"] == "ok"} == {
         *("Relationship_Quality__c", "Community_Level__c", "Referrals_12m__c"),
         *("Days_Past_Due__c", "cs_relationship_quality", "cs_community_level"),
@@ -110,10 +110,10 @@ def test_dry_run_then_run_then_rerun(
     assert writes(running) == (0, 0)
 
     done = init_crm(config, capsys)
-    assert done["summary"]["create"] == 42
+    assert done["summary"]["create"] == 44
     assert {s["result"] for s in done["steps"] if s["action"] != "ok"} == {"done"}
-    assert done["write_calls"] == {"salesforce": 20, "hubspot": 22}  # one call per field
-    assert writes(running) == (20, 22)
+    assert done["write_calls"] == {"salesforce": 20, "hubspot": 24}  # one call per field
+    assert writes(running) == (20, 24)
     assert any("field-level security" in note for note in done["notes"])
 
     account = sf_fields(running, "Account")
@@ -172,23 +172,21 @@ def test_dry_run_then_run_then_rerun(
         assert [o["value"] for o in ours[attribute]["options"]] == ["high", "medium", "low"]
     assert [o["value"] for o in ours["cs_tags"]["options"]] == TAGS
     assert [o["value"] for o in ours["cs_health_status"]["options"]] == BANDS
-    task_key = hs_props(running, "tasks")["csbridge_task_key"]
-    assert (task_key["type"], task_key["fieldType"], task_key["groupName"]) == (
-        "string",
-        "text",
-        "csbridge",
-    )
+    for obj, key in (("tasks", "csbridge_task_key"), ("notes", "csbridge_note_key")):
+        prop = hs_props(running, obj)[key]
+        shape = (prop["type"], prop["fieldType"], prop["groupName"])
+        assert shape == ("string", "text", "csbridge")
 
     created = snapshot(running)
     again = init_crm(config, capsys)
-    assert again["summary"] == {"create": 0, "update": 0, "ok": 50, "conflict": 0}
+    assert again["summary"] == {"create": 0, "update": 0, "ok": 52, "conflict": 0}
     assert again["write_calls"] == {"salesforce": 0, "hubspot": 0}
     assert snapshot(running) == created
     assert writes(running) == (0, 0)
 
     assert main(["init-crm", "--config", str(config)]) == 0
     table = capsys.readouterr().out
-    assert "init-crm: 0 created, 0 updated, 50 ok, 0 conflicts" in table
+    assert "init-crm: 0 created, 0 updated, 52 ok, 0 conflicts" in table
     assert "hubspot     companies  cs_tags" in table
 
 
@@ -210,7 +208,7 @@ def test_new_owned_tag_adds_one_option(
     ]
     writes(running)  # start counting here
     done = init_crm(config, capsys)
-    assert done["summary"] == {"create": 0, "update": 2, "ok": 48, "conflict": 0}
+    assert done["summary"] == {"create": 0, "update": 2, "ok": 50, "conflict": 0}
     assert writes(running) == (1, 1)
     options = hs_props(running, "companies")["cs_tags"]["options"]
     assert [(o["value"], o["label"]) for o in options] == [

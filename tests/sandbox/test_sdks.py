@@ -4,6 +4,7 @@ hubspot-api-client through `host=`. Paging is driven to the last page."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -114,6 +115,69 @@ def test_salesforce_sobject_create_update_get_and_errors(sf: Salesforce) -> None
     with pytest.raises(SalesforceMalformedRequest) as info:
         sf.query("SELECT Id FROM Account GROUP BY Name")
     assert info.value.content[0]["errorCode"] == "MALFORMED_QUERY"
+
+
+def test_salesforce_content_note_linked_to_an_account(sf: Salesforce) -> None:
+    account = WORLD.accounts[1].salesforce_id
+    html = "<h1>Review &amp; plan</h1><p>Usage up</p>"
+    note = sf.ContentNote.create(
+        {"Title": "Review", "Content": base64.b64encode(html.encode()).decode()}
+    )
+    assert note["id"].startswith("069")  # a note is a ContentDocument
+    link = {"ContentDocumentId": note["id"], "LinkedEntityId": account, "ShareType": "I"}
+    assert sf.ContentDocumentLink.create(link)["success"] is True
+    with pytest.raises(SalesforceMalformedRequest) as twice:
+        sf.ContentDocumentLink.create(link)
+    assert twice.value.content[0]["errorCode"] == "DUPLICATE_VALUE"
+    row = sf.query(
+        "SELECT ContentDocumentId, Visibility, ContentDocument.Title, ContentDocument.FileType "
+        f"FROM ContentDocumentLink WHERE LinkedEntityId = '{account}'"
+    )["records"][0]
+    assert (row["ContentDocument"]["Title"], row["ContentDocument"]["FileType"]) == (
+        "Review",
+        "SNOTE",
+    )
+    assert row["Visibility"] == "InternalUsers"  # the default
+    stored = sf.query(f"SELECT TextPreview, Content FROM ContentNote WHERE Id = '{note['id']}'")
+    record = stored["records"][0]
+    assert record["TextPreview"] == "Review & plan Usage up"
+    url = f"https://{sf.sf_instance}{record['Content']}"  # the blob's URL, as Salesforce gives
+    blob = sf.session.get(url, headers=sf.headers, timeout=10)
+    assert blob.content.decode() == html
+    with pytest.raises(SalesforceMalformedRequest) as unfiltered:
+        sf.query("SELECT Id FROM ContentDocumentLink")
+    assert "requires a filter" in unfiltered.value.content[0]["message"]
+    # all or none: a refused link rolls its note back
+    base = f"/services/data/v{sf.sf_version}/sobjects"
+    answer = sf.restful(
+        "composite",
+        method="POST",
+        json={
+            "allOrNone": True,
+            "compositeRequest": [
+                {
+                    "method": "POST",
+                    "url": f"{base}/ContentNote",
+                    "referenceId": "n",
+                    "body": {"Title": "Rolled back", "Content": "aGk="},
+                },
+                {
+                    "method": "POST",
+                    "url": f"{base}/ContentDocumentLink",
+                    "referenceId": "l",
+                    "body": {
+                        "ContentDocumentId": "@{n.id}",
+                        "LinkedEntityId": account,
+                        "ShareType": "X",
+                    },
+                },
+            ],
+        },
+    )
+    codes = [r["httpStatusCode"] for r in answer["compositeResponse"]]
+    assert codes == [400, 400]
+    gone = sf.query("SELECT Id FROM ContentNote WHERE Title = 'Rolled back'")
+    assert gone["totalSize"] == 0
 
 
 def test_salesforce_tooling_custom_field_then_describe(sf: Salesforce) -> None:

@@ -4,7 +4,8 @@ Every engagement is dated by `hs_timestamp` (when it happened). Direction: calls
 `hs_call_direction` (INBOUND / OUTBOUND), emails by `hs_email_direction` (EMAIL is one
 we sent, INCOMING_EMAIL a reply; a FORWARDED_EMAIL has none). Meetings keep
 `hs_meeting_outcome` (COMPLETED, NO_SHOW, CANCELED...) as their status. The company
-comes from the object's company association (filled by the stream).
+comes from the object's company association (filled by the stream). A note csbridge
+attached (a report, `csbridge_note_key` set) keeps its key, so it never counts as engagement.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ ACTIVITY_SPECS: dict[str, Mapping[str, tuple[str, ...]]] = {
         "status": ("hs_meeting_outcome",),
         "occurred_at": ("hs_meeting_start_time", "hs_timestamp"),
     },
-    "notes": {"occurred_at": ("hs_timestamp",)},
+    # csbridge's own report notes carry their key: stored as ours, never engagement
+    "notes": {"occurred_at": ("hs_timestamp",), "key": ("csbridge_note_key",)},
 }
 KINDS: dict[str, ActivityKind] = {
     "calls": "call",
@@ -68,6 +70,7 @@ def activity_parser(object_type: str) -> ActivityParser:
             occurred_at=parse_time(v.get("occurred_at")),
             subject=_text(v.get("subject")),
             status=_text(v.get("status")),
+            csbridge_key=_text(v.get("key")),
         )
 
     return parse

@@ -27,6 +27,7 @@ from csbridge.connectors.hubspot.client import hubspot_client
 from csbridge.connectors.hubspot.records import parse_time
 from csbridge.connectors.protocol import (
     BatchRejectedError,
+    NoteWriter,
     RecordUpdate,
     TaskCreate,
     TaskState,
@@ -108,6 +109,12 @@ class HubspotWriter:
     def search_lag(self) -> float:
         """A created task reaches HubSpot's search index seconds later (`task_lookup_delay`)."""
         return self._search_lag
+
+    def notes(self) -> NoteWriter:
+        """Report notes on the companies (`csbridge.connectors.hubspot.notes`)."""
+        from csbridge.connectors.hubspot.notes import HubspotNotes
+
+        return HubspotNotes(self)
 
     def update_records(self, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
         """One `batch/update` of the account object; 207 errors fail only their records."""

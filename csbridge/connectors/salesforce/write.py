@@ -24,6 +24,7 @@ from csbridge.config import SalesforceSettings, Settings
 from csbridge.connectors.crm_schema import check_missing_field
 from csbridge.connectors.protocol import (
     BatchRejectedError,
+    NoteWriter,
     RecordUpdate,
     TaskCreate,
     TaskState,
@@ -100,6 +101,12 @@ class SalesforceWriter:
     def search_lag(self) -> float:
         """SOQL sees a created task at once."""
         return 0.0
+
+    def notes(self) -> NoteWriter:
+        """Report notes on the accounts (`csbridge.connectors.salesforce.notes`)."""
+        from csbridge.connectors.salesforce.notes import SalesforceNotes
+
+        return SalesforceNotes(self)
 
     def update_records(self, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
         """One `PATCH composite/sobjects` of the account object."""
