@@ -106,11 +106,15 @@ def follow_up(
     if not seen.open:
         return
     today = now.date()
-    report.steps_overdue = overdue_report(overdue_steps(seen.open, config, today))
     status = config.tasks.end_status(writer.name)
-    if status is None or report.stopped is not None:
+    ended = []
+    if status is not None and report.stopped is None:
+        ended = closings(scored, seen.open, config, status, today)
+    closing = {c.update.key for c in ended}
+    still = {k: s for k, s in seen.open.items() if k not in closing}
+    report.steps_overdue = overdue_report(overdue_steps(still, config, today))
+    if not ended:
         return
-    ended = closings(scored, seen.open, config, status, today)
     outcome = "closed" if config.tasks.on_episode_end == "close" else "cancelled"
     try:
         close_tasks(store, writer, ended, report, now, outcome, verify_lock)
