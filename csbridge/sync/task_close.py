@@ -11,8 +11,8 @@ considered, and only the open ones: a task a CSM completed is never touched.
 The writes go in batches of the CRM's maximum (Salesforce Collections update, HubSpot
 batch update), split on a rejected batch like the record updates; each landed one is
 recorded in `task_outcomes` (outcome `closed` / `cancelled`), so it is not read nor
-written again: a rerun writes nothing. A task already showing the status and the
-comment (a run that crashed before recording) is recorded without a write.
+written again: a rerun writes nothing. A task already showing the status and a
+csbridge comment (a run that crashed before recording) is recorded without a write.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def closings(
             comment = f"{verb} by csbridge on {today.isoformat()}: {_reason(rule, item, config)}"
             state = open_tasks[key]
             before = (state.description or "").rstrip()
-            done = state.status == status and comment in before
+            # closed by a run that stopped before recording it (maybe on another day)
+            done = state.status == status and f"{verb} by csbridge on " in before
             text = before if done else (f"{before}\n\n{comment}" if before else comment)
             out.append(Closing(account, TaskUpdate(key, state.id, status, text), not done))
     return out

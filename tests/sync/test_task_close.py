@@ -85,7 +85,8 @@ def test_only_the_open_tasks_of_an_ended_episode_are_closed_with_a_comment() -> 
 
 
 def test_a_task_already_closed_with_the_comment_is_recorded_without_a_write() -> None:
-    comment = "Closed by csbridge on 2026-12-03: account back above 60 (health 72)"
+    # a run of 12-01 closed it and stopped before recording it
+    comment = "Closed by csbridge on 2026-12-01: account back above 60 (health 72)"
     open_tasks = {f"a.com:churn_risk:{START}": state("1", status="Completed", text=comment)}
     [only] = closings([scored("a.com", 72)], open_tasks, RULES, "Completed", TODAY)
     assert not only.written and only.update.description == comment
