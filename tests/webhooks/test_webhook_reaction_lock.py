@@ -21,7 +21,13 @@ from pg_schemas import terminate_lock_holder
 from sqlalchemy import select
 
 from csbridge.config import Settings
-from csbridge.connectors.protocol import RecordUpdate, TaskCreate, WriteResult
+from csbridge.connectors.protocol import (
+    CrmWriter,
+    RecordUpdate,
+    TaskCreate,
+    TaskState,
+    WriteResult,
+)
 from csbridge.models import Account
 from csbridge.store.store import Store, open_store
 from csbridge.store.tables import runs
@@ -66,6 +72,9 @@ class LockKillingCrm:
 
     def find_tasks(self, keys: Sequence[str]) -> dict[str, str]:
         return {k: f"T-{k}" for k in keys if k in self.tasks}
+
+    def task_states(self, keys: Sequence[str]) -> dict[str, TaskState]:
+        return {k: TaskState(f"T-{k}", completed=False) for k in keys if k in self.tasks}
 
     def close(self) -> None:
         pass
@@ -138,3 +147,9 @@ def test_the_model_rules_and_mapping_are_read_once_not_per_alert(
         assert worker.run_once(store.engine, react, clock=lambda: NOW) is not None
     assert [r["status"] for r in inbox.list_rows(store.engine)] == ["processed"] * 2
     assert len(crm.tasks) == 1  # the second alert: same episode, same task key
+
+
+def test_the_fake_crm_has_everything_a_crm_writer_has() -> None:
+    """So a new writer method fails here, not deep inside a reaction."""
+    wanted = [name for name in dir(CrmWriter) if not name.startswith("_")]
+    assert [name for name in wanted if not hasattr(LockKillingCrm, name)] == []

@@ -207,14 +207,12 @@ def test_killed_worker_leaves_the_row_to_be_claimed_again(store: Store, database
         assert connection.execute(select(webhook_inbox.c.attempts)).scalar_one() == 2
 
 
-def test_two_worker_processes_never_handle_the_same_row(store: Store, database_url: str) -> None:
+def test_two_worker_processes_never_handle_the_same_row(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
     put(store, "standard", [(f"e{i}", signing.standard_event()) for i in range(150)])
-    procs = [
-        subprocess.Popen(
-            [sys.executable, PROC, "drain", database_url], stdout=subprocess.PIPE, text=True
-        )
-        for _ in range(2)
-    ]
+    drain = [sys.executable, PROC, "drain", database_url, str(tmp_path), "2"]
+    procs = [subprocess.Popen(drain, stdout=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=120)[0].split() for p in procs]
     assert all(p.returncode == 0 for p in procs)
     first, second = (set(map(int, out)) for out in outputs)
