@@ -8,6 +8,10 @@ a second `run_sync` (pull included) on unchanged data, and prints, from that one
   the minimum ceil(records / batch) + ceil(tasks / batch), and against a naive writer
   making one request per record and per task (computed as records + tasks, not driven);
 - the rerun's write calls (must be 0);
+- the closing of ended episodes' tasks: a run whose rules end every churn-risk episode
+  (threshold 1) closes their open tasks; its task-update calls against the minimum
+  ceil(tasks closed / batch), its write calls in all against the minimum with the
+  record updates, and a rerun's write calls (must be 0);
 - the HubSpot apply time against the time its limits allow: the API calls it made
   during apply divided by the configured tier's rate (`sources.hubspot.tier`; the
   sandbox itself enforces 190 per rolling 10 s), with pull and scoring timed apart;
@@ -37,12 +41,14 @@ from csbridge.connectors.protocol import (
     RecordUpdate,
     TaskCreate,
     TaskState,
+    TaskUpdate,
     WriteResult,
 )
 from csbridge.http.client import CallAccounting
 from csbridge.logs import configure as configure_logs
 from csbridge.mappings.fields import Crm
 from csbridge.store.store import open_store
+from csbridge.sync.cycle import Cycle
 from csbridge.sync.pull import pull
 from csbridge.sync.run import RunReport, default_writer, run_sync
 from csbridge_sandbox.runner import Sandbox, run_sandbox
@@ -58,6 +64,7 @@ class TimedWriter:
         self.inner = inner
         self.first: float | None = None
         self.last = 0.0
+        self.task_updates = 0  # update_tasks calls (one request each)
 
     @property
     def name(self) -> str:
@@ -129,6 +136,14 @@ class TimedWriter:
         self._begin()
         try:
             return self.inner.task_states(keys)
+        finally:
+            self._end()
+
+    def update_tasks(self, updates: Sequence[TaskUpdate]) -> list[WriteResult]:
+        self._begin()
+        self.task_updates += 1
+        try:
+            return self.inner.update_tasks(updates)
         finally:
             self._end()
 
@@ -247,9 +262,44 @@ def bench(accounts: int, tier: str, bulk_threshold: int | None) -> None:
                 f"no-op rerun (pull included): write calls {writes} in {seconds:.1f} s; "
                 f"planned {planned}"
             )
+            bench_closing(sb, settings, store, now, Path(tmp))
             store.close()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {rss:.0f} MB (process, sandbox included)")
+
+
+def bench_closing(sandbox: Sandbox, settings: Settings, store: Any, now: Any, tmp: Path) -> None:
+    """Every churn-risk episode ends (a threshold of 1): the run closes their open tasks."""
+    rules = tmp / "recovered.yaml"
+    rules.write_text(
+        yaml.safe_dump(
+            {"rules": {"churn_risk": {"below": 1, "drop": 100, "urgent_tickets": 10_000}}}
+        )
+    )
+    cycle = Cycle.build(settings, rules=str(rules))
+    writers: dict[str, TimedWriter] = {}
+
+    def timed_writer(target: Crm, s: Settings, accounting: CallAccounting) -> CrmWriter:
+        writers[target] = TimedWriter(default_writer(target, s, accounting))
+        return writers[target]
+
+    for label in ("closing run", "its rerun"):
+        reset(sandbox)
+        report = run_sync(
+            settings, store, now, pull_first=False, writer_factory=timed_writer, cycle=cycle
+        )
+        for target in TARGETS:
+            crm, writes = report.crm[target], sandbox.control(target).stats()["writes"]
+            closed, records = crm["tasks_closed"], crm["records_updated"]
+            batch = writers[target].batch_size
+            least = math.ceil(closed / batch)
+            print(
+                f"{label}, {target}: {closed} tasks closed in {writers[target].task_updates} "
+                f"task-update calls, minimum {least} (ratio "
+                f"{writers[target].task_updates / max(1, least):.3f}); {records} records "
+                f"updated; write calls in all {writes}, minimum "
+                f"{least + math.ceil(records / batch)}; failed {len(crm['failed_records'])}"
+            )
 
 
 def main() -> None:

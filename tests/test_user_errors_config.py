@@ -119,3 +119,27 @@ def test_the_log_level_variable_is_not_an_unknown_setting(
     monkeypatch.setenv("CSBRIDGE_WEBHOOK_SECRET_GAINSIGHT", "s")
     line = pull_with(tmp_path, capsys, base_url="htp://x")
     assert "unknown" not in line and "sources.hubspot.base_url" in line
+
+
+def test_cancel_without_a_status_for_a_target_stops_the_run_before_any_write(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("tasks: {on_episode_end: cancel, cancel_status: {hubspot: DEFERRED}}\n")
+    config = tmp_path / "csbridge.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "database_url": f"sqlite:///{tmp_path}/s.db",
+                "sources": {"hubspot": HUBSPOT},
+                "crm": {"targets": ["salesforce", "hubspot"]},
+                "rules": str(rules),
+            }
+        )
+    )
+    capsys.readouterr()
+    assert main(["run", "--config", str(config), "--no-pull"]) == 2
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and "hs-secret-4" not in captured.err
+    [line] = captured.err.strip().splitlines()
+    assert "tasks.cancel_status.salesforce is missing" in line and "on_episode_end: leave" in line

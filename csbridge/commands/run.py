@@ -172,6 +172,13 @@ def summary(report: RunReport) -> str:
             )
             + f"{len(crm['failed_records'])} failed"
         )
+        overdue = (crm.get("steps_overdue") or {}).get("count", 0)
+        if crm["tasks_completed"] or crm["tasks_closed"] or overdue:
+            lines.append(
+                f"    tasks: {crm['tasks_completed']} completed in the CRM, "
+                f"{crm['tasks_closed']} closed by csbridge (episode ended), "
+                f"{overdue} steps overdue"
+            )
         for failure in crm["failed_records"][:SHOWN_FAILURES]:
             lines.append(
                 f"    failed {failure['kind']} {failure['ref']} "

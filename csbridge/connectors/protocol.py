@@ -112,6 +112,20 @@ class TaskState:
     completed: bool
     owner_id: str | None = None
     changed_at: datetime | None = None
+    status: str | None = None  # the CRM's own value (Salesforce Status, hs_task_status)
+    due: date | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskUpdate:
+    """A new status and description for one csbridge task (closing it when its episode
+    ended); `key` is csbridge's key, `task_id` the CRM's id."""
+
+    key: str
+    task_id: str
+    status: str
+    description: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +206,11 @@ class CrmWriter(Protocol):
     def task_states(self, keys: Sequence[str]) -> dict[str, TaskState]:
         """The state of csbridge's tasks by key (the oldest task of a key), read in the
         same batched lookups as `find_tasks`."""
+        ...
+
+    def update_tasks(self, updates: Sequence[TaskUpdate]) -> list[WriteResult]:
+        """Set the status and description of up to `batch_size` tasks in one request;
+        `WriteResult.ref` is the task key."""
         ...
 
     def close(self) -> None:

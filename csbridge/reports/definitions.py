@@ -32,10 +32,12 @@ DEFINITIONS: dict[str, str] = {
     "csm_load": "Per owner and segment: accounts / the segment's accounts-per-CSM ratio "
     "(1:30 and 15 accounts = 50 %); an owner's load is the sum over their segments, "
     "100 % being one CSM's full book. Accounts whose segment has no ratio are left out.",
-    "tasks_per_rule": "Tasks csbridge created in the CRMs, per playbook rule.",
-    "churn_risk_recovery": "Of the times an account's score fell below the churn-risk "
-    "threshold, the share back at or above it within 60 days (drops less than 60 days old "
-    "and not yet back are left out).",
+    "tasks_per_rule": "Tasks csbridge created in the CRMs, per playbook rule (a task in "
+    "both CRMs counts once); completion rate: the share a CSM completed, as read back from "
+    "the CRMs; closed by csbridge: still open when their episode ended.",
+    "churn_risk_recovery": "Of the churn-risk episodes opened, the share that ended (the "
+    "account back above the threshold, by the rules' margin) within 60 days of opening "
+    "(episodes running for less than 60 days are left out).",
     "touchpoint_cadence": "Accounts whose every touchpoint of their segment's cadence was "
     "met within its period (a CRM activity it counts) / accounts measured, as the latest "
     "run found them; segments without a cadence (low and tech touch) are not measured.",

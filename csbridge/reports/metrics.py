@@ -8,9 +8,9 @@ and at the end of a period, rebuilt from its closed deals by `arr_on`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from statistics import median
 
 from csbridge.models import SurveyResponse
@@ -190,57 +190,3 @@ def distribution(rows: Iterable[tuple[str, str]]) -> dict[str, Counter[str]]:
     for group, band in rows:
         out.setdefault(group, Counter())[band] += 1
     return out
-
-
-def tasks_per_rule(task_keys: Iterable[str]) -> Counter[str]:
-    """Created tasks per rule, from task keys `account:rule:period` (notifications excluded)."""
-    counts: Counter[str] = Counter()
-    for key in task_keys:
-        parts = key.split(":")
-        if len(parts) >= 3 and parts[-1] != "notify":
-            counts[parts[1]] += 1
-    return counts
-
-
-@dataclass(frozen=True, slots=True)
-class Recovery:
-    drops: int
-    recovered: int
-    pending: int
-
-    @property
-    def share(self) -> float | None:
-        return self.recovered / self.drops if self.drops else None
-
-
-def churn_risk_recovery(
-    histories: Iterable[Sequence[tuple[date, float]]],
-    threshold: float,
-    as_of: date,
-    window_days: int = 60,
-) -> Recovery:
-    """Drops below `threshold` and how many came back within `window_days`.
-
-    Each history is one account's (day, score) in time order. A drop is a score below
-    the threshold after one at or above it (or the first score); it recovers at the first
-    later score at or above the threshold no more than `window_days` after it.
-    """
-    drops = recovered = pending = 0
-    window = timedelta(days=window_days)
-    for history in histories:
-        below_since: date | None = None
-        for day, score in history:
-            if score < threshold:
-                if below_since is None:
-                    below_since = day
-                continue
-            if below_since is not None:
-                drops += 1
-                recovered += day - below_since <= window
-                below_since = None
-        if below_since is not None:
-            if as_of - below_since > window:
-                drops += 1
-            else:
-                pending += 1
-    return Recovery(drops, recovered, pending)

@@ -158,7 +158,10 @@ def build_portfolio(source: ReportSource, period: Period) -> Document:
             metrics.surveys(a for _, a in in_period(facts.answers, period.start, end))
         ),
         "monthly": [{"month": m.label, "grr": r.grr, "nrr": r.nrr} for m, r in monthly],
-        "tasks_per_rule": dict(facts.tasks),
+        "tasks_per_rule": {
+            rule: {**asdict(o), "completion_rate": o.completion_rate}
+            for rule, o in facts.tasks.items()
+        },
         "cadence": share_on_cadence([line.cadence for line in lines]),
         "churn_risk_recovery": {**asdict(facts.recovery), "share": facts.recovery.share},
     }

@@ -7,7 +7,6 @@ Score history is read one account at a time; only a few numbers per account are 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,6 +14,7 @@ from datetime import date
 from csbridge.mappings.identity import ANCHORS
 from csbridge.models import Account, Opportunity, SurveyResponse
 from csbridge.reports import metrics
+from csbridge.reports.outcomes import Recovery, RuleOutcome, playbook_outcomes
 from csbridge.reports.periods import Period, months_back
 from csbridge.reports.source import ReportSource, Scorepoint
 from csbridge.scoring.cadence import CadenceStatus
@@ -50,8 +50,8 @@ class PortfolioFacts:
     lines: dict[str, AccountLine]
     answers: list[tuple[str, SurveyResponse]]
     months: list[Period]
-    recovery: metrics.Recovery
-    tasks: Counter[str] = field(default_factory=Counter)
+    recovery: Recovery
+    tasks: dict[str, RuleOutcome] = field(default_factory=dict)  # per rule
 
 
 def _deal(o: Opportunity) -> metrics.Deal | None:
@@ -96,8 +96,6 @@ def gather(source: ReportSource, months: int = 6) -> PortfolioFacts:
     """Accounts, answers, monthly bands and playbook outcomes as of `source.now`."""
     lines = account_lines(source)
     periods = months_back(source.now.date(), months)
-    threshold = source.rules.rules.churn_risk.below
-    drops = recovered = pending = 0
     for key, points in source.history():
         line = lines.get(key)
         if line is not None and points:
@@ -105,16 +103,12 @@ def gather(source: ReportSource, months: int = 6) -> PortfolioFacts:
             for period in periods:
                 inside = [p for p in points if period.start <= p.at.date() < period.end]
                 line.monthly.append(inside[-1].band if inside else None)
-        scored = [(p.at.date(), p.score) for p in points if p.score is not None]
-        outcome = metrics.churn_risk_recovery([scored], threshold, source.now.date())
-        drops, recovered = drops + outcome.drops, recovered + outcome.recovered
-        pending += outcome.pending
-    tasks = metrics.tasks_per_rule({t.key for t in source.tasks()})  # once, not per CRM
+    tasks, recovery = playbook_outcomes(source.store, source.now.date())
     return PortfolioFacts(
         lines=lines,
         answers=source.portfolio_answers(),
         months=periods,
-        recovery=metrics.Recovery(drops, recovered, pending),
+        recovery=recovery,
         tasks=tasks,
     )
 

@@ -126,22 +126,32 @@ def _owner_load(rows: Sequence[LoadRow], owner: str) -> float | None:
 
 
 def playbook_section(facts: PortfolioFacts, threshold: float) -> Section:
-    """Tasks created per rule, and how many churn-risk drops came back within 60 days."""
+    """Per rule the tasks created, completed by a CSM and closed by csbridge; how many
+    churn-risk episodes ended within 60 days (`csbridge.reports.outcomes`)."""
     recovery = facts.recovery
     return Section(
         "Playbook outcomes",
         [
             Table(
-                ["Playbook", "Tasks created"],
-                [[labels.rule(r), str(n)] for r, n in sorted(facts.tasks.items())],
+                ["Playbook", "Tasks created", "Completed", "Completion rate", "Closed by csbridge"],
+                [
+                    [
+                        labels.rule(rule),
+                        str(o.created),
+                        str(o.completed),
+                        percent(o.completion_rate, 0),
+                        str(o.closed),
+                    ]
+                    for rule, o in sorted(facts.tasks.items())
+                ],
                 empty="csbridge has created no task yet.",
             ),
             Items(
                 [
-                    f"Score drops below {threshold:g}: {recovery.drops} (plus {recovery.pending} "
-                    "less than 60 days old)",
-                    f"Back at or above {threshold:g} within 60 days: {recovery.recovered} "
-                    f"({percent(recovery.share, 0)})",
+                    f"Churn-risk episodes opened: {recovery.opened} (plus {recovery.pending} "
+                    "running for less than 60 days)",
+                    f"Back above {threshold:g} (episode ended) within 60 days: "
+                    f"{recovery.recovered} ({percent(recovery.share, 0)})",
                 ]
             ),
         ],

@@ -23,6 +23,8 @@ WRITTEN = (
     ("tags_changed", "Tag changes"),
     ("tasks_created", "Tasks created"),
     ("tasks_found_existing", "Tasks found already there"),
+    ("tasks_completed", "Tasks completed in the CRM (read back)"),
+    ("tasks_closed", "Tasks closed by csbridge (episode ended)"),
     ("notifications_sent", "Notifications sent"),
     ("notifications_skipped", "Notifications skipped (no channel configured)"),
     ("notes_created", "Report notes attached"),

@@ -89,3 +89,41 @@ def task_key(account_id: str, rule: str, period: object) -> str:
     long domain) keeps its readable start and ends in a hash of the whole key.
     """
     return fit_key(f"{account_id}:{rule}:{period}", KEY_MAX)
+
+
+RULE_NAMES = (
+    "detractor_remeasure",
+    "detractor",
+    "promoter",
+    "churn_risk",
+    "expansion",
+    "renewal",
+    "silent",
+    "onboarding_no_login",
+    "onboarding_no_value",
+    "onboarding",
+    "adoption",
+)
+"""Every rule name a task key may carry (a longer name before its prefix)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyParts:
+    """A task key taken apart: `{account}:{rule}:{period}` (the period may hold a step)."""
+
+    account_id: str
+    rule: str
+    period: str
+
+
+def split_key(key: str) -> KeyParts | None:
+    """The account, rule and period of a task key; None for a key that is not one (a
+    notification's, or a long key `task_key` shortened with a hash)."""
+    found = [(key.find(f":{rule}:"), rule) for rule in RULE_NAMES if f":{rule}:" in key]
+    if not found:
+        return None
+    at, rule = min(found, key=lambda f: (f[0], -len(f[1])))
+    period = key[at + len(rule) + 2 :]
+    if not period or key.endswith(":notify"):
+        return None
+    return KeyParts(key[:at], rule, period)

@@ -195,6 +195,17 @@ task_outcomes = Table(  # csbridge.sync.task_readback: csbridge's tasks complete
     Column("completed_by", String(255), nullable=True),
     Column("completed_at", UTCDateTime, nullable=True),
     Column("recorded_at", UTCDateTime, nullable=False),
+    # completed (by a CSM, read back) | closed / cancelled (by csbridge: its episode ended)
+    Column("outcome", String(16), nullable=False, server_default="completed"),
+)
+
+episode_log = Table(  # csbridge.sync.history: every playbook episode, when it began and ended
+    "episode_log",
+    metadata,
+    Column("account_key", String(255), primary_key=True),
+    Column("rule", String(64), primary_key=True),
+    Column("started_on", Date, primary_key=True),
+    Column("ended_on", Date, nullable=True),
 )
 
 webhook_inbox = Table(

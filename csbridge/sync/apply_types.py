@@ -32,6 +32,8 @@ class ApplyReport:
     tasks_created: int = 0
     tasks_found: int = 0
     tasks_completed: int = 0  # csbridge's tasks seen completed in the CRM since the last run
+    tasks_closed: int = 0  # open tasks of ended episodes closed or cancelled by this run
+    steps_overdue: dict[str, Any] | None = None  # sequence tasks open past their due date
     notifications_sent: int = 0
     notifications_skipped: int = 0
     failed: list[Failure] = field(default_factory=list)
@@ -51,11 +53,19 @@ class ApplyReport:
             "tasks_created": self.tasks_created,
             "tasks_found_existing": self.tasks_found,
             "tasks_completed": self.tasks_completed,
+            "tasks_closed": self.tasks_closed,
             "notifications_sent": self.notifications_sent,
             "notifications_skipped": self.notifications_skipped,
             "failed_records": [vars(f) for f in self.failed],
             "stopped": self.stopped,
-        } | ({"task_budget": self.task_budget} if self.task_budget is not None else {})
+        } | {
+            name: value
+            for name, value in (
+                ("task_budget", self.task_budget),
+                ("steps_overdue", self.steps_overdue),
+            )
+            if value is not None
+        }
 
 
 @dataclass

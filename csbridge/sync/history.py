@@ -7,6 +7,8 @@
 - `rule_episodes`: the playbook states active after the run (rule → start date), so
   hysteresis holds between runs: an account hovering on a threshold keeps its episode,
   its tag and its one task.
+- `episode_log`: every episode with the day it began and the day it ended (the run
+  that no longer found it active), for the playbook outcomes of the reports.
 - `platform_scores` (`csbridge.sync.platform_scores`): a CS platform's fresh score
   alert, which the rules read instead of csbridge's own score (`History.platform`).
 """
@@ -18,11 +20,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, and_, delete, insert, select, update
 
 from csbridge.store.facts import as_utc
 from csbridge.store.store import Store
-from csbridge.store.tables import rule_episodes, score_history
+from csbridge.store.tables import episode_log, rule_episodes, score_history
 from csbridge.sync.platform_scores import PlatformScore, fresh_platform_scores
 
 TREND_DAYS = 30
@@ -141,6 +143,7 @@ def save_history(
             ],
         )
         keys = [e.account_key for e in items]
+        _log_episodes(conn, items, now.date())
         for start in range(0, len(keys), 500):
             conn.execute(
                 delete(rule_episodes).where(
@@ -155,3 +158,31 @@ def save_history(
         if episodes:
             conn.execute(insert(rule_episodes), episodes)
     return len(items)
+
+
+def _log_episodes(conn: Connection, items: Sequence[HistoryEntry], today: date) -> None:
+    """Begin the log of each new episode of `items`; end those no longer active."""
+    log = episode_log.c
+    now_active = {(e.account_key, rule, start) for e in items for rule, start in e.episodes.items()}
+    keys = [e.account_key for e in items]
+    logged: set[tuple[str, str, date]] = set()
+    running: set[tuple[str, str, date]] = set()
+    for at in range(0, len(keys), 500):
+        query = select(log.account_key, log.rule, log.started_on, log.ended_on).where(
+            log.account_key.in_(keys[at : at + 500])
+        )
+        for key, rule, started, ended in conn.execute(query):
+            logged.add((key, rule, started))
+            if ended is None:
+                running.add((key, rule, started))
+    for key, rule, started in sorted(running - now_active):
+        conn.execute(
+            update(episode_log)
+            .where(and_(log.account_key == key, log.rule == rule, log.started_on == started))
+            .values(ended_on=today)
+        )
+    new = sorted(now_active - logged)
+    if new:
+        conn.execute(
+            insert(episode_log), [{"account_key": k, "rule": r, "started_on": s} for k, r, s in new]
+        )

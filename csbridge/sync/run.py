@@ -52,7 +52,8 @@ from csbridge.sync.notes import note_targets, run_notes
 from csbridge.sync.portfolio import load_portfolio
 from csbridge.sync.pull import pull
 from csbridge.sync.shard import Shard, shard_customers
-from csbridge.sync.task_readback import record_completed
+from csbridge.sync.task_close import follow_up
+from csbridge.sync.task_readback import read_back
 
 log = structlog.get_logger("csbridge.run")
 WriterFactory = Callable[[Crm, Settings, CallAccounting], CrmWriter]
@@ -135,6 +136,9 @@ def run_sync(
     the run lock and passes its `verify` (raising `LockLostError`), called before each
     write batch. `cycle`: the process's (default: built from `settings`)."""
     began = time.monotonic()
+    cycle = cycle or Cycle.build(settings)
+    for target in settings.crm.targets:
+        cycle.rules.tasks.end_status(target)  # a missing status: exit 2 before any write
     run_id = store.start_run("run-dry" if dry_run else "run")
     report = RunReport(run_id, dry_run, shard=shard)
     try:
@@ -149,7 +153,7 @@ def run_sync(
             store,
             now,
             report,
-            cycle or Cycle.build(settings),
+            cycle,
             writer_factory,
             notifier,
             options,
@@ -297,7 +301,7 @@ def write_target(
     changes = cycle.plan(scored, target, now, ledger)
     if writer is None:
         return changes, None
-    completed = record_completed(store, writer, now)
+    seen = read_back(store, writer, now)
     evaluated = {s.facts.key for s in scored if any(a.source == target for a in s.facts.accounts)}
     changes, allotted = budget_changes(
         store, target, changes, cycle.rules.tasks, now, ledger[1], evaluated
@@ -318,7 +322,8 @@ def write_target(
         ),
         notifier=notifier,
     )
-    applied.tasks_completed = completed
+    lifecycle = [s for s in scored if s.facts.key in evaluated]
+    follow_up(store, writer, lifecycle, cycle.rules, seen, applied, now, verify_lock)
     if allotted is not None:
         applied.task_budget = allotted.report()
     log.info("run.applied", target=target, ok=applied.ok, failed=len(applied.failed))

@@ -4,18 +4,21 @@ The ledger (`task_keys`) holds every task csbridge created, by key. Each run loo
 ones not yet known as completed up by key, in the same batched lookups the task
 creation uses (`CrmWriter.task_states`: Salesforce SOQL `IN` of 300 keys, HubSpot
 search `IN` of 100), and records in `task_outcomes` each task the CRM now shows as
-completed: who (the task's owner) and when (its last change). A completed task is not
-read again, so the cost follows the open tasks, not every task ever created.
+completed: who (the task's owner) and when (its last change). A completed task, or one
+csbridge closed itself (`csbridge.sync.task_close`), is not read again, so the cost
+follows the open tasks, not every task ever created. The open ones, as read, go on to
+the closing of ended episodes and the overdue report.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
 from sqlalchemy import insert, select
 
-from csbridge.connectors.protocol import CrmWriter
+from csbridge.connectors.protocol import CrmWriter, TaskState
 from csbridge.http.errors import HttpError, QuotaExhaustedError, SetupError
 from csbridge.store.store import Store
 from csbridge.store.tables import task_keys, task_outcomes
@@ -23,8 +26,17 @@ from csbridge.store.tables import task_keys, task_outcomes
 log = structlog.get_logger("csbridge.tasks")
 
 
+@dataclass(frozen=True)
+class ReadBack:
+    """What one read-back found: the tasks newly completed, and the open ones by key."""
+
+    completed: int = 0
+    open: dict[str, TaskState] = field(default_factory=dict)
+
+
 def open_task_keys(store: Store, target: str) -> list[str]:
-    """The keys of the tasks csbridge created in `target` and has not seen completed."""
+    """The keys of the tasks csbridge created in `target` and has not seen completed
+    (nor closed itself)."""
     k, o = task_keys.c, task_outcomes.c
     done = select(o.key).where(o.target == target)
     query = select(k.key).where(k.target == target, k.status == "created", k.key.not_in(done))
@@ -32,18 +44,18 @@ def open_task_keys(store: Store, target: str) -> list[str]:
         return sorted(conn.execute(query).scalars())
 
 
-def record_completed(store: Store, writer: CrmWriter, now: datetime) -> int:
-    """Look the open tasks up in the CRM; store the completed ones. Returns their count."""
+def read_back(store: Store, writer: CrmWriter, now: datetime) -> ReadBack:
+    """Look the open tasks up in the CRM; store the completed ones."""
     keys = open_task_keys(store, writer.name)
     if not keys:
-        return 0
+        return ReadBack()
     try:
         states = writer.task_states(keys)
     except (QuotaExhaustedError, SetupError):
         raise
     except HttpError as exc:  # retried by the HTTP policy already: read again next run
         log.warning("tasks.read_back_failed", target=writer.name, reason=str(exc))
-        return 0
+        return ReadBack()
     completed = {k: s for k, s in states.items() if s.completed}
     if completed:
         rows = [
@@ -60,4 +72,5 @@ def record_completed(store: Store, writer: CrmWriter, now: datetime) -> int:
         with store.engine.begin() as conn:
             conn.execute(insert(task_outcomes), rows)
     log.info("tasks.read_back", target=writer.name, open=len(keys), completed=len(completed))
-    return len(completed)
+    still = {k: s for k, s in states.items() if not s.completed}
+    return ReadBack(len(completed), still)

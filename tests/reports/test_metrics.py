@@ -10,12 +10,10 @@ from csbridge.models import SurveyResponse
 from csbridge.reports.metrics import (
     Deal,
     arr_on,
-    churn_risk_recovery,
     distribution,
     renewals,
     retention,
     surveys,
-    tasks_per_rule,
     time_to_first_value,
 )
 from csbridge.reports.periods import parse_period
@@ -153,32 +151,6 @@ def test_health_distribution_and_csm_load() -> None:
     # one account of 1:10 and one of 1:30 in one segment: 1/10 + 1/30 = 2/15, ratio 1:15
     assert rows["bo", "mixed"].load == pytest.approx(2 / 15)
     assert rows["bo", "mixed"].accounts_per_csm == 15
-
-
-def test_tasks_per_rule_skips_notifications() -> None:
-    keys = [
-        "a.com:churn_risk:2026-07-01",
-        "a.com:churn_risk:2026-07-01:notify",
-        "b.com:renewal:2026-12-01:90",
-        "c.com:promoter:nps-1",
-    ]
-    assert tasks_per_rule(keys) == {"churn_risk": 1, "renewal": 1, "promoter": 1}
-
-
-def test_churn_risk_recovery_within_sixty_days() -> None:
-    histories = [
-        # below on 07-10, back on 08-01 (22 days): recovered
-        [(date(2026, 7, 1), 70.0), (date(2026, 7, 10), 50.0), (date(2026, 8, 1), 65.0)],
-        # below from its first score on 06-01, back only on 09-01 (92 days): not recovered
-        [(date(2026, 6, 1), 55.0), (date(2026, 9, 1), 62.0)],
-        # below since 09-15, 16 days ago: too early to say
-        [(date(2026, 9, 15), 40.0)],
-        # below since 05-01 and never back: not recovered
-        [(date(2026, 5, 1), 40.0)],
-    ]
-    result = churn_risk_recovery(histories, 60, date(2026, 10, 1))
-    assert (result.drops, result.recovered, result.pending) == (3, 1, 1)
-    assert result.share == pytest.approx(1 / 3)
 
 
 def test_periods_parse_quarters_and_months_and_refuse_the_rest() -> None:

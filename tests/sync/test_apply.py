@@ -20,6 +20,7 @@ from csbridge.connectors.protocol import (
     RecordUpdate,
     TaskCreate,
     TaskState,
+    TaskUpdate,
     WriteResult,
 )
 from csbridge.http.errors import QuotaExhaustedError, UnknownOutcomeError
@@ -100,6 +101,10 @@ class FakeCrm:
 
     def task_states(self, keys: Sequence[str]) -> dict[str, TaskState]:
         return {k: TaskState(i, False) for k, i in self.find_tasks(keys).items()}
+
+    def update_tasks(self, updates: Sequence[TaskUpdate]) -> list[WriteResult]:
+        self._call("update_tasks")
+        return [WriteResult(u.key, True, id=u.task_id) for u in updates]
 
     def close(self) -> None:
         self.calls.append("close")

@@ -48,3 +48,30 @@ def test_previous_status_score_30_days_ago_and_episodes(store: Store) -> None:
 def test_history_older_than_the_lookback_is_not_read(store: Store) -> None:
     save_history(store, [entry("a", 60.0, "attention")], NOW - timedelta(days=60), model_hash="m")
     assert "a" not in load_history(store, NOW)
+
+
+def test_the_episode_log_keeps_each_episode_with_its_end(store: Store) -> None:
+    from sqlalchemy import select
+
+    from csbridge.store.tables import episode_log
+
+    first, second = date(2026, 11, 1), date(2026, 11, 20)
+    days = [
+        (NOW - timedelta(days=22), {"churn_risk": first, "silent": first}),
+        (NOW - timedelta(days=21), {"churn_risk": first, "silent": first}),  # runs on
+        (NOW - timedelta(days=10), {"silent": first}),  # churn risk ended
+        (NOW - timedelta(days=3), {"silent": first, "churn_risk": second}),  # a new one
+    ]
+    for at, episodes in days:
+        save_history(store, [entry("a", 50.0, "critical", **episodes)], at, model_hash="m")
+    save_history(store, [entry("b", 90.0, "healthy")], NOW, model_hash="m")  # another account
+    log = episode_log.c
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(log.rule, log.started_on, log.ended_on).order_by(log.rule, log.started_on)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("churn_risk", first, (NOW - timedelta(days=10)).date()),
+        ("churn_risk", second, None),
+        ("silent", first, None),
+    ]

@@ -26,6 +26,7 @@ from csbridge.connectors.protocol import (
     RecordUpdate,
     TaskCreate,
     TaskState,
+    TaskUpdate,
     WriteResult,
 )
 from csbridge.models import Account
@@ -75,6 +76,9 @@ class LockKillingCrm:
 
     def task_states(self, keys: Sequence[str]) -> dict[str, TaskState]:
         return {k: TaskState(f"T-{k}", completed=False) for k in keys if k in self.tasks}
+
+    def update_tasks(self, updates: Sequence[TaskUpdate]) -> list[WriteResult]:
+        return [WriteResult(u.key, True, id=u.task_id) for u in updates]
 
     def close(self) -> None:
         pass

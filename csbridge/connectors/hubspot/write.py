@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, time
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -31,6 +32,7 @@ from csbridge.connectors.protocol import (
     RecordUpdate,
     TaskCreate,
     TaskState,
+    TaskUpdate,
     WriteResult,
     chunks,
 )
@@ -42,7 +44,13 @@ from csbridge.mappings.fields import CrmFieldMapping, load_field_mapping
 from csbridge.models import FieldValue
 
 SYSTEM = "hubspot"
-TASK_STATE_PROPERTIES = ("hs_task_status", "hubspot_owner_id", "hs_lastmodifieddate")
+TASK_STATE_PROPERTIES = (
+    "hs_task_status",
+    "hubspot_owner_id",
+    "hs_lastmodifieddate",
+    "hs_timestamp",
+    "hs_task_body",
+)
 MAX_BATCH = 100  # HubSpot answers 400 to a batch of more than 100 inputs
 TASK_TO_COMPANY = ({"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 192},)
 T = TypeVar("T")
@@ -223,12 +231,40 @@ class HubspotWriter:
                             props.get("hs_task_status") == "COMPLETED",
                             props.get("hubspot_owner_id"),
                             parse_time(props.get("hs_lastmodifieddate")),
+                            props.get("hs_task_status"),
+                            _day(parse_time(props.get("hs_timestamp"))),
+                            props.get("hs_task_body"),
                         )
                         found.setdefault(str(props[key_field]), state)  # the oldest one wins
                 after = ((body.get("paging") or {}).get("next") or {}).get("after")
                 if not after:
                     break
         return found
+
+    def update_tasks(self, updates: Sequence[TaskUpdate]) -> list[WriteResult]:
+        """One `tasks/batch/update`: hs_task_status and hs_task_body by id (multi-status:
+        an invalid value fails only its task)."""
+        if not updates:
+            return []
+        inputs = [
+            {
+                "id": u.task_id,
+                "objectWriteTraceId": u.task_id,
+                "properties": {"hs_task_status": u.status, "hs_task_body": u.description},
+            }
+            for u in updates
+        ]
+        body = self._post(
+            f"/crm/v3/objects/{self.mapping.task.object}/batch/update",
+            {"inputs": inputs},
+            f"{self.mapping.task.object} batch update",
+            idempotent=True,
+            write=True,
+        )
+        done = {str(r.get("id")): str(r.get("id")) for r in body.get("results") or []}
+        keys = {u.task_id: u.key for u in updates}
+        results = _outcomes([u.task_id for u in updates], done, body)
+        return [replace(r, ref=keys[r.ref]) for r in results]
 
     def _task_input(self, task: TaskCreate) -> dict[str, Any]:
         due = (
@@ -280,6 +316,10 @@ class HubspotWriter:
         if not isinstance(data, dict):
             raise BatchRejectedError(SYSTEM, f"{endpoint}: the answer is not a JSON object")
         return data
+
+
+def _day(moment: datetime | None) -> date | None:
+    return None if moment is None else moment.astimezone(UTC).date()
 
 
 def _message(response: requests.Response) -> str:

@@ -28,11 +28,12 @@ from csbridge.connectors.protocol import (
     RecordUpdate,
     TaskCreate,
     TaskState,
+    TaskUpdate,
     WriteResult,
     chunks,
 )
 from csbridge.connectors.salesforce.client import salesforce_client
-from csbridge.connectors.salesforce.soql import parse_datetime, soql_string
+from csbridge.connectors.salesforce.soql import parse_date, parse_datetime, soql_string
 from csbridge.connectors.salesforce.streams import open_salesforce
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient, CallAccounting
@@ -193,7 +194,8 @@ class SalesforceWriter:
         for batch in chunks(sorted(set(keys)), IDS_PER_QUERY):
             listed = ", ".join(soql_string(k) for k in batch)
             soql = (
-                f"SELECT Id, {key_field}, Status, OwnerId, LastModifiedDate FROM {task} "
+                f"SELECT Id, {key_field}, Status, OwnerId, LastModifiedDate, ActivityDate, "
+                f"Description FROM {task} "
                 f"WHERE {key_field} IN ({listed}) ORDER BY CreatedDate, Id"
             )
             body = self._call(f"query {task}", partial(self.sf.query_all, soql))
@@ -204,9 +206,29 @@ class SalesforceWriter:
                         row.get("Status") == "Completed",
                         row.get("OwnerId"),
                         parse_datetime(row.get("LastModifiedDate")),
+                        row.get("Status"),
+                        parse_date(row.get("ActivityDate")),
+                        row.get("Description"),
                     )
                     found.setdefault(str(row[key_field]), state)
         return found
+
+    def update_tasks(self, updates: Sequence[TaskUpdate]) -> list[WriteResult]:
+        """One `PATCH composite/sobjects` of tasks: Status and Description (shown as
+        Comments) by id."""
+        if not updates:
+            return []
+        records = [
+            {
+                "attributes": {"type": self.mapping.task.object},
+                "id": u.task_id,
+                "Status": u.status,
+                "Description": u.description,
+            }
+            for u in updates
+        ]
+        answer = self._collection("PATCH", records, f"{self.mapping.task.object} collection update")
+        return [_result(u.key, row) for u, row in zip(updates, answer, strict=True)]
 
     def _task_record(self, task: TaskCreate) -> dict[str, Any]:
         record: dict[str, Any] = {

@@ -22,6 +22,7 @@ from csbridge.connectors.protocol import (
     RecordUpdate,
     TaskCreate,
     TaskState,
+    TaskUpdate,
     WriteResult,
 )
 from csbridge.errors import CsbridgeError
@@ -287,6 +288,8 @@ def test_task_states_read_status_owner_and_last_change(rsps: responses.RequestsM
         "hs_task_status": "COMPLETED",
         "hubspot_owner_id": "77",
         "hs_lastmodifieddate": "2026-11-20T10:00:00.000Z",
+        "hs_timestamp": "2026-11-18T00:00:00.000Z",
+        "hs_task_body": "Call the sponsor",
     }
     call = rsps.post(
         f"{BASE}/tasks/search",
@@ -299,8 +302,16 @@ def test_task_states_read_status_owner_and_last_change(rsps: responses.RequestsM
         },
     )
     assert writer().task_states(["a", "b"]) == {
-        "a": TaskState("1", True, "77", datetime(2026, 11, 20, 10, tzinfo=UTC)),
-        "b": TaskState("2", False),
+        "a": TaskState(
+            "1",
+            True,
+            "77",
+            datetime(2026, 11, 20, 10, tzinfo=UTC),
+            "COMPLETED",
+            date(2026, 11, 18),
+            "Call the sponsor",
+        ),
+        "b": TaskState("2", False, status="WAITING"),
     }
     asked = sent(call.calls[0])["properties"]
     assert asked == [
@@ -308,7 +319,42 @@ def test_task_states_read_status_owner_and_last_change(rsps: responses.RequestsM
         "hs_task_status",
         "hubspot_owner_id",
         "hs_lastmodifieddate",
+        "hs_timestamp",
+        "hs_task_body",
     ]
+
+
+@pytest.mark.usefixtures("sleeps")
+def test_update_tasks_is_one_batch_update_by_id_with_keys_back(
+    rsps: responses.RequestsMock,
+) -> None:
+    call = rsps.post(
+        f"{BASE}/tasks/batch/update",
+        status=207,
+        json={
+            "results": [{"id": "1", "properties": {}}],
+            "errors": [
+                {
+                    "category": "VALIDATION_ERROR",
+                    "message": "hs_task_status: CANCELLED is not a valid option",
+                    "context": {"objectWriteTraceId": ["2"]},
+                }
+            ],
+        },
+    )
+    results = writer().update_tasks(
+        [TaskUpdate("k1", "1", "COMPLETED", "done"), TaskUpdate("k2", "2", "CANCELLED", "no")]
+    )
+    assert [(r.ref, r.ok, r.id) for r in results] == [("k1", True, "1"), ("k2", False, None)]
+    assert "CANCELLED is not a valid option" in (results[1].error or "")
+    assert sent(call.calls[0]) == {
+        "inputs": [
+            {"id": "1", "objectWriteTraceId": "1"}
+            | {"properties": {"hs_task_status": "COMPLETED", "hs_task_body": "done"}},
+            {"id": "2", "objectWriteTraceId": "2"}
+            | {"properties": {"hs_task_status": "CANCELLED", "hs_task_body": "no"}},
+        ]
+    }
 
 
 @pytest.mark.usefixtures("sleeps")

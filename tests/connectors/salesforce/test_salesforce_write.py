@@ -22,6 +22,7 @@ from csbridge.connectors.protocol import (
     RecordUpdate,
     TaskCreate,
     TaskState,
+    TaskUpdate,
     WriteResult,
 )
 from csbridge.connectors.salesforce.client import salesforce_client
@@ -287,18 +288,64 @@ def test_task_states_query_by_key_field(rsps: responses.RequestsMock) -> None:
                     "LastModifiedDate": "2026-11-20T10:00:00.000+0000",
                 },
                 {"Id": "00T2", "Csbridge_Key__c": "a'b"},  # a duplicate: the oldest wins
-                {"Id": "00T3", "Csbridge_Key__c": "c", "Status": "Not Started"},
+                {
+                    "Id": "00T3",
+                    "Csbridge_Key__c": "c",
+                    "Status": "Not Started",
+                    "ActivityDate": "2026-11-25",
+                    "Description": "Call the sponsor",
+                },
             ],
         },
     )
     states = writer().task_states(["a'b", "c"])
     assert soql_of(call.calls[0]) == (
-        "SELECT Id, Csbridge_Key__c, Status, OwnerId, LastModifiedDate FROM Task "
+        "SELECT Id, Csbridge_Key__c, Status, OwnerId, LastModifiedDate, ActivityDate, "
+        "Description FROM Task "
         "WHERE Csbridge_Key__c IN ('a\\'b', 'c') ORDER BY CreatedDate, Id"
     )
     assert states == {
-        "a'b": TaskState("00T1", True, "005A", datetime(2026, 11, 20, 10, tzinfo=UTC)),
-        "c": TaskState("00T3", False),
+        "a'b": TaskState("00T1", True, "005A", datetime(2026, 11, 20, 10, tzinfo=UTC), "Completed"),
+        "c": TaskState(
+            "00T3", False, None, None, "Not Started", date(2026, 11, 25), "Call the sponsor"
+        ),
+    }
+
+
+@pytest.mark.usefixtures("sleeps")
+def test_update_tasks_patches_status_and_description_by_id(rsps: responses.RequestsMock) -> None:
+    call = rsps.patch(
+        f"{SF_BASE}/composite/sobjects",
+        json=[
+            {"id": "00T1", "success": True, "errors": []},
+            {
+                "success": False,
+                "errors": [
+                    {
+                        "statusCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                        "message": "Status: bad value for restricted picklist field: Cancelled",
+                        "fields": ["Status"],
+                    }
+                ],
+            },
+        ],
+    )
+    results = writer().update_tasks(
+        [
+            TaskUpdate("k1", "00T1", "Completed", "x\n\nClosed"),
+            TaskUpdate("k2", "00T2", "Cancelled", "y"),
+        ]
+    )
+    assert [(r.ref, r.ok) for r in results] == [("k1", True), ("k2", False)]
+    assert "restricted picklist" in (results[1].error or "")
+    assert json.loads(call.calls[0].request.body) == {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": "Task"}, "id": "00T1", "Status": "Completed"}
+            | {"Description": "x\n\nClosed"},
+            {"attributes": {"type": "Task"}, "id": "00T2", "Status": "Cancelled"}
+            | {"Description": "y"},
+        ],
     }
 
 

@@ -1,0 +1,188 @@
+"""Close (or cancel) csbridge's open tasks of an episode that ended (issue 18 part 3).
+
+An episode of `churn_risk`, `silent` or `expansion` lasts as long as the rule asks for
+its own task (`{account}:{rule}:{period}`) on each run; when an evaluated account's rule
+no longer asks for it, the episode ended (back above the threshold, activity again), and
+every task of that episode still open as read back this run (`task_readback`) gets the
+status `tasks.on_episode_end` names, with a comment saying why appended to its
+description (Salesforce shows it as Comments). Only csbridge's own tasks (by key) are
+considered, and only the open ones: a task a CSM completed is never touched.
+
+The writes go in batches of the CRM's maximum (Salesforce Collections update, HubSpot
+batch update), split on a rejected batch like the record updates; each landed one is
+recorded in `task_outcomes` (outcome `closed` / `cancelled`), so it is not read nor
+written again: a rerun writes nothing. A task already showing the status and a
+csbridge comment (a run that crashed before recording) is recorded without a write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import structlog
+from sqlalchemy import insert
+
+from csbridge.connectors.protocol import CrmWriter, TaskState, TaskUpdate, WriteResult, chunks
+from csbridge.http.errors import HttpError, QuotaExhaustedError, SetupError
+from csbridge.scoring.rules_config import RulesConfig
+from csbridge.scoring.rules_context import split_key, task_key
+from csbridge.store.lock import LockLostError
+from csbridge.store.store import Store
+from csbridge.store.tables import task_outcomes
+from csbridge.sync.apply_types import ApplyReport, Failure, split_on_rejection
+from csbridge.sync.cycle import Scored
+from csbridge.sync.task_overdue import overdue_report, overdue_steps
+from csbridge.sync.task_readback import ReadBack
+
+log = structlog.get_logger("csbridge.tasks")
+EPISODE_RULES = ("churn_risk", "silent", "expansion")
+
+
+@dataclass(frozen=True, slots=True)
+class Closing:
+    """One open task of an ended episode, with the update that closes it."""
+
+    account_id: str
+    update: TaskUpdate
+    written: bool  # False: the CRM already shows it closed with the comment
+
+
+def _reason(rule: str, item: Scored, config: RulesConfig) -> str:
+    score = "-" if item.ctx.score is None else f"{item.ctx.score:.0f}"
+    if rule == "churn_risk":
+        return f"account back above {config.rules.churn_risk.below:g} (health {score})"
+    if rule == "silent":
+        last = item.ctx.last_activity
+        return "activity again" + ("" if last is None else f" on {last.date().isoformat()}")
+    return f"no longer an expansion candidate (health {score})"
+
+
+def closings(
+    scored: Sequence[Scored],
+    open_tasks: Mapping[str, TaskState],
+    config: RulesConfig,
+    status: str,
+    today: date,
+) -> list[Closing]:
+    """The open tasks (as read back) of the episodes that ended for `scored`. Pure."""
+    by_account: dict[str, list[tuple[str, str, str]]] = {}
+    for key in open_tasks:
+        parts = split_key(key)
+        if parts is not None and parts.rule in EPISODE_RULES:
+            period = parts.period.split(":")[0]
+            by_account.setdefault(parts.account_id, []).append((key, parts.rule, period))
+    verb = "Cancelled" if config.tasks.on_episode_end == "cancel" else "Closed"
+    out: list[Closing] = []
+    for item in scored:
+        account = item.facts.key
+        asked = {a.key for a in item.evaluation.actions if a.kind == "task"}
+        for key, rule, period in sorted(by_account.get(account, [])):
+            if task_key(account, rule, period) in asked:
+                continue  # the episode runs on
+            comment = f"{verb} by csbridge on {today.isoformat()}: {_reason(rule, item, config)}"
+            state = open_tasks[key]
+            before = (state.description or "").rstrip()
+            # closed by a run that stopped before recording it (maybe on another day)
+            done = state.status == status and f"{verb} by csbridge on " in before
+            text = before if done else (f"{before}\n\n{comment}" if before else comment)
+            out.append(Closing(account, TaskUpdate(key, state.id, status, text), not done))
+    return out
+
+
+def follow_up(
+    store: Store,
+    writer: CrmWriter,
+    scored: Sequence[Scored],
+    config: RulesConfig,
+    seen: ReadBack,
+    report: ApplyReport,
+    now: datetime,
+    verify_lock: Callable[[], None] = lambda: None,
+) -> None:
+    """After an apply: count the tasks read back completed, list the overdue steps and
+    close the open tasks of `scored`'s ended episodes (not after a stopped apply)."""
+    report.tasks_completed = seen.completed
+    if not seen.open:
+        return
+    today = now.date()
+    status = config.tasks.end_status(writer.name)
+    ended = []
+    if status is not None and report.stopped is None:
+        ended = closings(scored, seen.open, config, status, today)
+    closing = {c.update.key for c in ended}
+    still = {k: s for k, s in seen.open.items() if k not in closing}
+    report.steps_overdue = overdue_report(overdue_steps(still, config, today))
+    if not ended:
+        return
+    outcome = "closed" if config.tasks.on_episode_end == "close" else "cancelled"
+    try:
+        close_tasks(store, writer, ended, report, now, outcome, verify_lock)
+    except QuotaExhaustedError as exc:
+        report.stopped = f"{exc}; the rest goes out on the next run"
+
+
+def close_tasks(
+    store: Store,
+    writer: CrmWriter,
+    items: Sequence[Closing],
+    report: ApplyReport,
+    now: datetime,
+    outcome: str,
+    verify_lock: Callable[[], None] = lambda: None,
+) -> None:
+    """Write `items` in batches, record each landed one; count them in `report`."""
+    accounts = {c.update.key: c.account_id for c in items}
+    _record(store, writer.name, [c.update for c in items if not c.written], now, outcome)
+    report.tasks_closed += sum(1 for c in items if not c.written)
+    pending = [c.update for c in items if c.written]
+    for batch in chunks(pending, writer.batch_size):
+        try:
+            verify_lock()
+            results = split_on_rejection(batch, writer.update_tasks, _ref)
+        except (QuotaExhaustedError, LockLostError, SetupError):
+            raise
+        except HttpError as exc:
+            results = [WriteResult(u.key, False, error=str(exc)) for u in batch]
+        landed = {r.ref for r in results if r.ok}
+        _record(store, writer.name, [u for u in batch if u.key in landed], now, outcome)
+        report.tasks_closed += len(landed)
+        for r in results:
+            if not r.ok:
+                reason = _explain(r.error or "rejected", writer.name, outcome)
+                report.failed.append(Failure("task", r.ref, accounts[r.ref], reason))
+    log.info("tasks.closed", target=writer.name, closed=report.tasks_closed, outcome=outcome)
+
+
+def _ref(update: TaskUpdate) -> str:
+    return update.key
+
+
+def _explain(error: str, target: str, outcome: str) -> str:
+    """A status the CRM refuses names the setting to fix."""
+    if "picklist" in error.lower() or "hs_task_status" in error:
+        setting = "close_status" if outcome == "closed" else "cancel_status"
+        return f"{error}: fix tasks.{setting}.{target} in the rules file (a value the CRM accepts)"
+    return error
+
+
+def _record(
+    store: Store, target: str, updates: Sequence[TaskUpdate], now: datetime, outcome: str
+) -> None:
+    if not updates:
+        return
+    rows = [
+        {
+            "target": target,
+            "key": u.key,
+            "task_id": u.task_id,
+            "completed_by": None,
+            "completed_at": now,
+            "recorded_at": now,
+            "outcome": outcome,
+        }
+        for u in updates
+    ]
+    with store.engine.begin() as conn:
+        conn.execute(insert(task_outcomes), rows)
