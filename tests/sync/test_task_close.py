@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from csbridge.connectors.protocol import TaskState, TaskUpdate, WriteResult
 from csbridge.errors import CsbridgeError
+from csbridge.scoring import Engine, load_model
 from csbridge.scoring.results import ScoreResult
 from csbridge.scoring.rules_config import parse_rules
 from csbridge.scoring.rules_context import Action, Evaluation, KeyParts, RuleContext, split_key
@@ -23,6 +24,7 @@ from csbridge.sync.task_close import close_tasks, closings
 from csbridge.sync.task_overdue import Overdue, overdue_steps
 
 RULES = parse_rules()
+ENGINE = Engine(load_model("seed-5d"))
 TODAY = date(2026, 12, 3)
 NOW = datetime(2026, 12, 3, 6, tzinfo=UTC)
 START = "2026-11-20"
@@ -38,6 +40,7 @@ def scored(key: str, score: float, asked: Sequence[str] = ()) -> Scored:
         RuleContext(key, score=score),
         Evaluation(actions, {}),
         None,
+        ENGINE,
     )
 
 
@@ -102,6 +105,7 @@ def test_cancel_says_cancelled_and_silent_says_why() -> None:
         RuleContext("a.com", score=80, last_activity=datetime(2026, 12, 2, tzinfo=UTC)),
         item.evaluation,
         None,
+        ENGINE,
     )
     [only] = closings(
         [item], {"a.com:silent:2026-11-01:email": state("9")}, rules, "DEFERRED", TODAY
