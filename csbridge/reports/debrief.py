@@ -8,8 +8,9 @@ sources csbridge does not read; the debrief says so.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 from csbridge.errors import CsbridgeError
 from csbridge.reports import labels, metrics
@@ -71,6 +72,48 @@ def priorities(lines: list[AccountLine], today: date, threshold: float) -> list[
     return out[:PRIORITIES]
 
 
+def activities_section(source: ReportSource, names: dict[str, str]) -> Section:
+    """The day's calls, e-mails and meetings logged on the book's accounts (CRM activities),
+    and csbridge's tasks the CSMs completed that day (as the runs read them back)."""
+    start = datetime.combine(source.now.date(), time(), UTC)
+    end = start + timedelta(days=1)
+    counts: dict[str, Counter[str]] = {}
+    for key, activity in source.activities(start, end):
+        if key in names and activity.kind in ("call", "email", "meeting"):
+            inbound = activity.kind == "email" and activity.direction == "inbound"
+            kind = "email_in" if inbound else activity.kind
+            counts.setdefault(key, Counter())[kind] += 1
+    logged = [
+        [names[key], *(str(c[kind]) for kind in ("call", "email", "email_in", "meeting"))]
+        for key, c in sorted(counts.items(), key=lambda item: names[item[0]].lower())
+    ]
+    done = [
+        [
+            names[key],
+            labels.rule(task.key.split(":")[1]),
+            labels.name(task.target),
+            task.completed_by or "-",
+        ]
+        for task in source.completed_tasks(start, end)
+        if (key := task.key.split(":")[0]) in names
+    ]
+    return Section(
+        "Activities of the day",
+        [
+            Table(
+                ["Client", "Calls", "E-mails sent", "E-mails received", "Meetings"],
+                logged,
+                empty="No call, e-mail or meeting logged in the CRMs today on these accounts.",
+            ),
+            Table(
+                ["Client", "Task (playbook)", "CRM", "Completed by"],
+                done,
+                empty="No csbridge task was seen completed today (read back by the runs).",
+            ),
+        ],
+    )
+
+
 def build_debrief(source: ReportSource, owner: str | None) -> Document:
     """The debrief of `owner`'s book (every account without an owner) for `source.now`'s day."""
     today = source.now.date()
@@ -114,21 +157,7 @@ def build_debrief(source: ReportSource, owner: str | None) -> Document:
                 )
             ],
         ),
-        Section(
-            "Activities of the day",
-            [
-                Missing(
-                    "Calls made and e-mails sent",
-                    "they would come from CRM activities (Salesforce Tasks and Events, HubSpot "
-                    "calls, e-mails and meetings), which csbridge does not pull yet",
-                ),
-                Missing(
-                    "Tasks completed",
-                    "csbridge records the tasks it creates, not when a CSM completes them; the "
-                    "CRM task status would fill it",
-                ),
-            ],
-        ),
+        activities_section(source, names),
         Section(
             "Alerts handled",
             [

@@ -11,6 +11,7 @@ from csbridge.reports import labels
 from csbridge.reports.document import Block, Items, Missing, Section, Table, day, money
 from csbridge.reports.periods import quarter_of
 from csbridge.reports.source import Scorepoint, TaskRow
+from csbridge.scoring.activity_signals import QBR
 from csbridge.scoring.model import ScoringModel
 from csbridge.scoring.rules_config import RulesConfig
 from csbridge.scoring.signals import CustomerFacts
@@ -100,13 +101,38 @@ def actions_section(
                 empty="csbridge has created no task for this account.",
             ),
             Items(next_steps(facts, rules, now.date()), numbered=True, empty="No dated step."),
-            Missing(
-                "Next QBR date and participants",
-                "they would come from meetings in the CRM (Salesforce Events, HubSpot "
-                "meetings), which csbridge does not pull yet",
+            Table(
+                ["Next QBR", "Meeting", "With"],
+                next_qbrs(facts, now),
+                empty="No QBR or business review meeting is scheduled in the CRMs.",
             ),
         ],
     )
+
+
+def next_qbrs(facts: CustomerFacts, now: datetime, limit: int = 3) -> list[list[str]]:
+    """The coming meetings named QBR / business review (CRM activities), soonest first."""
+    names = {(c.source, c.id): c.name or c.email or c.id for c in facts.contacts}
+    coming = sorted(
+        (
+            a
+            for a in facts.activities
+            if a.kind == "meeting"
+            and a.occurred_at is not None
+            and a.occurred_at >= now
+            and not a.csbridge_key
+            and (QBR.search(a.subject or "") or QBR.search(a.subtype or ""))
+        ),
+        key=lambda a: a.occurred_at or now,
+    )
+    return [
+        [
+            day(a.occurred_at or now),
+            a.subject or "-",
+            names.get((a.source, a.contact_id), "-") if a.contact_id else "-",
+        ]
+        for a in coming[:limit]
+    ]
 
 
 def next_steps(facts: CustomerFacts, rules: RulesConfig, today: date) -> list[str]:

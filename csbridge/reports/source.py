@@ -20,14 +20,20 @@ from sqlalchemy import func, select
 from csbridge.config import Settings
 from csbridge.errors import CsbridgeError
 from csbridge.mappings.identity import ANCHORS, KEYED_SOURCES, build_index
-from csbridge.models import Account, Owner, SurveyResponse, UsageDay
+from csbridge.models import Account, Activity, Owner, SurveyResponse, UsageDay
 from csbridge.scoring import load_model
 from csbridge.scoring.model import ScoringModel
 from csbridge.scoring.rules_config import RulesConfig, load_rules
 from csbridge.scoring.signals import CustomerFacts
 from csbridge.store.facts import as_utc
 from csbridge.store.store import Store, open_store
-from csbridge.store.tables import rule_episodes, score_history, task_keys, usage_days
+from csbridge.store.tables import (
+    rule_episodes,
+    score_history,
+    task_keys,
+    task_outcomes,
+    usage_days,
+)
 from csbridge.sync.portfolio import load_customers
 
 SLICE = 500
@@ -44,6 +50,16 @@ class Scorepoint:
     score: float | None
     band: str | None
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedTask:
+    """A csbridge task a CSM completed in a CRM, as the runs read it back."""
+
+    key: str
+    target: str
+    completed_by: str | None
+    completed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +151,35 @@ class ReportSource:
             if answer.source == primary or answer.source not in ANCHORS:
                 out.append((key, answer))
         return out
+
+    def activities(self, start: datetime, end: datetime) -> list[tuple[str, Activity]]:
+        """The CRM activities logged from `start` to before `end` with their customer key;
+        the tasks and notes csbridge created itself are left out."""
+        out = []
+        for activity in self.store.load(Activity, since=start):
+            when = activity.occurred_at
+            if activity.csbridge_key or when is None or when >= end or activity.account_id is None:
+                continue
+            key = self.index.resolve(activity.source, activity.account_id)
+            if key is not None:
+                out.append((key, activity))
+        return out
+
+    def completed_tasks(self, start: datetime, end: datetime) -> list[CompletedTask]:
+        """csbridge's tasks a CSM completed from `start` to before `end`, as read back."""
+        query = select(
+            task_outcomes.c.key,
+            task_outcomes.c.target,
+            task_outcomes.c.completed_by,
+            task_outcomes.c.completed_at,
+        ).where(
+            task_outcomes.c.outcome == "completed",
+            task_outcomes.c.completed_at >= start,
+            task_outcomes.c.completed_at < end,
+        )
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(query.order_by(task_outcomes.c.completed_at)).all()
+        return [CompletedTask(k, t, by, as_utc(at) or start) for k, t, by, at in rows]
 
     def owner_name(self, account: Account | None) -> str:
         """The account owner's name (or e-mail, or id); "-" without an owner."""

@@ -263,7 +263,14 @@ def test_debrief_of_one_owner_counts_only_their_book(
     assert {row[0] for row in load["blocks"][0]["rows"]} == {document["data"]["owner"]}
     markdown = _build(filled, args, "md", capsys)
     _readable(markdown)
-    assert "Calls made and e-mails sent" in markdown and "would come from" in markdown
+    day = next(s for s in document["sections"] if s["title"] == "Activities of the day")
+    assert [b["columns"][0:2] for b in day["blocks"]] == [
+        ["Client", "Calls"],
+        ["Client", "Task (playbook)"],
+    ]
+    for block, header in zip(day["blocks"], ("E-mails sent", "Completed by"), strict=True):
+        assert (header if block["rows"] else block["empty"]) in markdown
+    assert "does not pull" not in markdown
     _build(filled, args, "html", capsys)
     _readable(_check_page(filled.tmp / "debrief-html.html"))
 
