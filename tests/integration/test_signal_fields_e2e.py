@@ -124,3 +124,7 @@ def test_a_field_named_only_in_signals_is_pulled_from_either_crm_or_said_missing
     others = [a.domain for a in accounts[2:]]
     for domain in others:  # the accounts nobody touched keep their values
         assert after[domain]["signals"] == before[domain]["signals"]
+
+    assert main(["run", "--config", str(config), "--dry-run"]) == 0  # its pull says so too
+    out = capsys.readouterr().out
+    assert [line.strip() for line in out.splitlines() if "note: " in line] == notes
