@@ -342,11 +342,11 @@ def test_custom_fields_feed_any_indicator_and_segment_attributes() -> None:
     assert result.segment == "low_touch" and result.coverage > 0
 
 
-def test_a_mapped_field_given_as_text_is_read_as_a_number_when_it_is_one() -> None:
+def test_a_mapped_field_is_found_in_any_case_and_its_text_read_as_a_number_if_one() -> None:
     hubspot = account(custom={"cs_referrals_x": "41", "cs_level": "Lurker", "cs_q": "nan"})
     options = SignalOptions(
         custom_fields={
-            "growth.referrals": "cs_referrals_x",
+            "growth.referrals": "CS_Referrals_X",  # any case, as Salesforce API names
             "engagement.community_activity": "cs_level",
             "relationship.qbr_participation": "cs_q",
         }
