@@ -87,4 +87,6 @@ def run(args: argparse.Namespace) -> int:
         )
         for line in portfolio.report.lines():
             sys.stdout.write(f"  {line}\n")
+        for line in report.extra.get("missing_fields", ()):
+            sys.stdout.write(f"note: {line}\n")
     return 0 if report.ok else 1

@@ -198,6 +198,7 @@ def summary(report: RunReport) -> str:
         )
     if report.pull.get("stopped"):
         lines.append(f"  pull stopped early: {', '.join(sorted(report.pull['stopped']))}")
+    lines += [f"  note: {line}" for line in report.pull.get("missing_fields", ())]
     if report.dry_run:
         lines.append("Dry run: nothing was written.")
     else:

@@ -307,10 +307,13 @@ def window(now: datetime, days: int) -> datetime:
 
 def first_custom(accounts: Sequence[Account], *fields: str) -> object:
     """The first non-empty value of the custom fields across the customer's accounts
-    (account by account, primary first)."""
+    (account by account, primary first). Names match whatever their case, as Salesforce
+    API names do (the pull keeps the org's spelling)."""
+    wanted = [field.lower() for field in fields]
     for account in accounts:
-        for field in fields:
-            value = account.custom.get(field)
+        values = {name.lower(): value for name, value in account.custom.items()}
+        for field in wanted:
+            value = values.get(field)
             if value is not None and value != "":
                 return value
     return None

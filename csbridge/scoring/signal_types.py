@@ -89,6 +89,24 @@ class SignalSettings(BaseModel):
         description="regular expression (case-insensitive) on contact titles: executives",
     )
 
+    def account_fields(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(config key, account fields) of every entry this section names itself, beyond
+        the defaults (the fields `init-crm` creates, which the CRM sources always read).
+
+        The CRM sources pull these too; an entry none of whose fields a CRM has is
+        reported once per pull (`signals.custom_fields: Salesforce Account has no field X`).
+        """
+        defaults = {**SEGMENT_ATTRIBUTE_FIELDS, **INPUT_FIELDS}
+        entries: list[tuple[str, tuple[str, ...]]] = [
+            ("signals.custom_fields", (name,)) for name in self.custom_fields.values()
+        ]
+        for key, fields in (
+            ("signals.attribute_fields", self.attribute_fields),
+            ("signals.input_fields", self.input_fields),
+        ):
+            entries += [(key, names) for k, names in fields.items() if defaults.get(k) != names]
+        return list(dict.fromkeys(entries))
+
 
 class SignalOptions(SignalSettings):
     """The settings plus the key features (`sources.mixpanel.key_features`)."""

@@ -31,6 +31,7 @@ primary account, plus `options.attribute_fields` read from custom fields).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from statistics import median
@@ -87,6 +88,8 @@ def compute_signals(
             key = f"{dim_name}.{name}"
             mapped = opts.custom_fields.get(key)
             value = rule.first_custom(facts.accounts, mapped) if mapped else None
+            if isinstance(value, str):  # HubSpot gives every property as text
+                value = _number_or_text(value)
             if value is None:
                 value = raw.get(name)
             if isinstance(value, int | float | str) and not isinstance(value, bool):
@@ -101,6 +104,15 @@ def compute_signals(
             attributes[attribute] = value.strip().lower() if isinstance(value, str) else value
     known = {k: v for k, v in raw.items() if v is not None}
     return CustomerSignals(facts.key, values, attributes, rule.last_seen(facts.usage), known)
+
+
+def _number_or_text(value: str) -> float | str:
+    """A mapped field's text as a number when it is one (`"41"` → 41.0), else as is."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return number if math.isfinite(number) else value
 
 
 def portfolio_signals(

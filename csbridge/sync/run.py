@@ -146,7 +146,11 @@ def run_sync(
             pulled = pull(settings, store, verify_lock=verify_lock)
             report.lap("pull")
             report.accounting = pulled.accounting  # one count for the whole run
-            report.pull = {"records": sum(pulled.records.values()), "stopped": pulled.stopped}
+            report.pull = {
+                "records": sum(pulled.records.values()),
+                "stopped": pulled.stopped,
+                "missing_fields": pulled.extra.get("missing_fields", []),
+            }
             report.ok = pulled.ok
         _score_and_write(
             settings,

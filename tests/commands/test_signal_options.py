@@ -15,6 +15,7 @@ from csbridge.connectors.hubspot.records import HubspotMapping
 from csbridge.connectors.salesforce.soql import SalesforceMapping
 from csbridge.errors import CsbridgeError
 from csbridge.mappings.fields import load_field_mapping
+from csbridge.scoring.signal_types import SEGMENT_ATTRIBUTE_FIELDS
 from csbridge_sandbox.world.names import FEATURES
 
 MIXPANEL = {
@@ -126,3 +127,24 @@ def test_init_crm_creates_the_fields_the_pull_and_the_signals_read() -> None:
             assert spec.api_name in (attributes | inputs)[name]
             assert spec.api_name in read_by_pull[crm]
             assert spec.type in ("picklist", "number")
+
+
+def test_the_account_fields_signals_names_beyond_its_defaults_are_listed_once() -> None:
+    signals = Settings.model_validate(
+        {
+            "signals": {
+                "custom_fields": {
+                    "engagement.community_activity": "Community_Level_X__c",
+                    "growth.referrals": "Community_Level_X__c",
+                },
+                "input_fields": {"payment_delay": ["Overdue_Days__c", "overdue_days"]},
+                "attribute_fields": {**SEGMENT_ATTRIBUTE_FIELDS, "region": "Region__c"},
+            }
+        }
+    ).signals
+    assert signals.account_fields() == [
+        ("signals.custom_fields", ("Community_Level_X__c",)),
+        ("signals.attribute_fields", ("Region__c",)),
+        ("signals.input_fields", ("Overdue_Days__c", "overdue_days")),
+    ]
+    assert Settings().signals.account_fields() == []  # init-crm's fields: read anyway

@@ -342,6 +342,21 @@ def test_custom_fields_feed_any_indicator_and_segment_attributes() -> None:
     assert result.segment == "low_touch" and result.coverage > 0
 
 
+def test_a_mapped_field_is_found_in_any_case_and_its_text_read_as_a_number_if_one() -> None:
+    hubspot = account(custom={"cs_referrals_x": "41", "cs_level": "Lurker", "cs_q": "nan"})
+    options = SignalOptions(
+        custom_fields={
+            "growth.referrals": "CS_Referrals_X",  # any case, as Salesforce API names
+            "engagement.community_activity": "cs_level",
+            "relationship.qbr_participation": "cs_q",
+        }
+    )
+    values = compute_signals(facts(accounts=(hubspot,)), NOW, M5, options).values
+    assert values["growth.referrals"] == 41.0
+    assert values["engagement.community_activity"] == "Lurker"
+    assert values["relationship.qbr_participation"] == "nan"  # text, not a float NaN
+
+
 @pytest.mark.parametrize("model", [M5, M6])
 def test_every_signal_is_a_model_key_the_engine_accepts(model: object) -> None:
     full = facts(

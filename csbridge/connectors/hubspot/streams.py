@@ -132,6 +132,17 @@ class HubspotConnector:
             records = [parse(raw, spec, modified) for raw in body.get("results") or []]
             yield Page([r.model_copy(update={"deleted": True}) for r in records], None)
 
+    def property_names(self, object_type: str) -> list[str]:
+        """The names of the object type's properties (properties API)."""
+        body = self._json(
+            self.client.get(
+                f"/crm/v3/properties/{object_type}",
+                endpoint=f"{object_type} properties",
+                must_exist=True,
+            )
+        )
+        return [str(prop.get("name")) for prop in body.get("results") or []]
+
     def owners(self) -> Iterator[Page[Owner]]:
         """Owners (CSMs): full listing, active and archived."""
         for archived in ("false", "true"):

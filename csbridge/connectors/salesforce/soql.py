@@ -128,7 +128,8 @@ class FieldMap:
     def custom_fields(self, available: Iterable[str]) -> list[str]:
         """The mapped extra fields (copied into `custom`) that exist in the org."""
         have = {name.lower(): name for name in available}
-        return [have[name.lower()] for name in self.custom if name.lower() in have]
+        found = [have[name.lower()] for name in self.custom if name.lower() in have]
+        return list(dict.fromkeys(found))
 
 
 @dataclass(frozen=True)

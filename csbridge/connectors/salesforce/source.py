@@ -4,13 +4,15 @@ and the activities (tasks, events, emails, campaign memberships)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
 from csbridge.connectors.protocol import Read, SourceContext
 from csbridge.connectors.salesforce.client import salesforce_client
-from csbridge.connectors.salesforce.soql import SalesforceCursor
+from csbridge.connectors.salesforce.soql import SalesforceCursor, SalesforceMapping
 from csbridge.connectors.salesforce.streams import SalesforceConnector
+from csbridge.connectors.signal_fields import report_missing, wanted_fields
 from csbridge.http.paginate import Page
 
 STREAMS = (
@@ -28,7 +30,8 @@ STREAMS = (
 
 class SalesforceSource:
     """Logs in lazily, inside the first stream's error handling, so a refused login stops
-    this source's streams and not the run."""
+    this source's streams and not the run. The Account fields the `signals:` section names
+    are queried as the built-in custom ones are (when the org has them)."""
 
     def __init__(self, context: SourceContext) -> None:
         settings = context.settings.sources.salesforce
@@ -36,11 +39,15 @@ class SalesforceSource:
         self.settings = settings
         self.client = salesforce_client(settings, context.settings.http, context.accounting)
         self.report = context.report
+        self.context = context
+        account = SalesforceMapping().account
+        custom = (*account.custom, *wanted_fields(context))
+        self.mapping = SalesforceMapping(account=replace(account, custom=custom))
         self._connector: SalesforceConnector | None = None
 
     def connector(self) -> SalesforceConnector:
         if self._connector is None:
-            self._connector = SalesforceConnector(self.settings, self.client)
+            self._connector = SalesforceConnector(self.settings, self.client, self.mapping)
         return self._connector
 
     def streams(self) -> Iterator[tuple[str, Read]]:
@@ -50,8 +57,10 @@ class SalesforceSource:
         self.report["salesforce_api_usage"] = list(usage or ()) if self._connector else None
 
     def _read(self, name: str, cursor: str | None) -> Iterator[Page[object]]:
-        pages: Iterator[Page[object]] = getattr(self.connector(), name)(cursor)
-        return pages
+        yield from getattr(self.connector(), name)(cursor)
+        if name == "accounts":  # describe has run: say which named fields the org lacks
+            available = self.connector().fields_of("Account") or []
+            report_missing(self.context, "Salesforce Account", available, fold_case=True)
 
     def watermark(self, stream: str, token: str) -> datetime | None:
         """A cursor is the last record's `SystemModstamp` and Id."""

@@ -187,7 +187,7 @@ class SalesforceConnector:
         parse: Callable[[Mapping[str, Any], dict[str, str], list[str]], R],
     ) -> Iterator[Page[R]]:
         self._fields.pop(sobject, None)  # describe again: a field added since is picked up
-        available = self._describe(sobject)
+        available = self.fields_of(sobject)
         if available is None:
             return
         chosen = fieldmap.resolve(available)
@@ -217,7 +217,9 @@ class SalesforceConnector:
                 floor = max(floor, last, key=SalesforceCursor.key)
             yield Page(records, floor.encode())
 
-    def _describe(self, sobject: str) -> list[str] | None:
+    def fields_of(self, sobject: str) -> list[str] | None:
+        """The object's field names from describe (cached until its stream reads again);
+        None if the org has no such object."""
         if sobject not in self._fields:
             try:
                 result = self._call(
@@ -257,7 +259,7 @@ class SalesforceConnector:
 
     def _with_contact_roles(self, contacts: list[Contact]) -> list[Contact]:
         role_object = self.mapping.contact_role_object
-        if not contacts or self._describe(role_object) is None:
+        if not contacts or self.fields_of(role_object) is None:
             return contacts
         ids = ", ".join(soql_string(c.id) for c in contacts)
         soql = f"SELECT ContactId, Role FROM {role_object} WHERE ContactId IN ({ids})"

@@ -1,0 +1,130 @@
+"""Account fields named only in the config's `signals:` section, end to end: a field
+created after the first pull through each CRM's own API (Tooling `CustomField` with
+simple-salesforce, the properties API with hubspot-api-client), set on one account and
+mapped in `signals.custom_fields`, reaches `csbridge health` after the next pull; a mapped
+field a CRM lacks is said once, in one line naming the key, the CRM and the field."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+from hubspot import HubSpot
+from hubspot.crm.companies import SimplePublicObjectInput
+from hubspot.crm.properties import PropertyCreate
+from simple_salesforce import Salesforce
+
+from csbridge.cli import main
+from csbridge_sandbox.runner import Sandbox, run_sandbox
+
+MAPPED = {
+    "engagement.community_activity": "Community_Level_X__c",  # created in Salesforce
+    "growth.referrals": "cs_referrals_x",  # created in HubSpot
+    "relationship.qbr_participation": "Not_A_Field__c",  # in neither
+}
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Path]]:
+    tmp = tmp_path_factory.mktemp("signal-fields")
+    with run_sandbox(
+        port_base=0, accounts=30, seed=7, rate_limits="off", vendors=("salesforce", "hubspot")
+    ) as running:
+        config = running.write_config(tmp / "csbridge.yaml")
+        document = yaml.safe_load(config.read_text())
+        document["signals"] = {"custom_fields": MAPPED}
+        config.write_text(yaml.safe_dump(document, sort_keys=False))
+        yield running, config
+
+
+def pull_then_health(
+    config: Path, now: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[list[str], dict[str, Any]]:
+    """The pull's notice lines and `health --format json`'s accounts by domain."""
+    assert main(["pull", "--config", str(config)]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note: ")]
+    assert main(["health", "--config", str(config), "--format", "json", "--now", now]) == 0
+    out = capsys.readouterr().out
+    return notes, {a["id"]: a for a in json.loads(out[out.index("{\n") :])["accounts"]}
+
+
+def salesforce(sandbox: Sandbox) -> Salesforce:
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = str(sandbox.ca_cert_path)
+    return Salesforce(
+        instance_url=sandbox.urls["salesforce"], session_id="sandbox", session=session
+    )
+
+
+def test_a_field_named_only_in_signals_is_pulled_from_either_crm_or_said_missing(
+    sandbox: tuple[Sandbox, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    running, config = sandbox
+    now = running.world.now.isoformat()
+    accounts = sorted(running.world.accounts, key=lambda a: a.domain)
+    by_sf, by_hs = accounts[0], accounts[1]
+
+    notes, before = pull_then_health(config, now, capsys)
+    assert notes == [  # nothing created yet: every named field is missing, once each
+        "note: signals.custom_fields: Salesforce Account has no field Community_Level_X__c",
+        "note: signals.custom_fields: Salesforce Account has no field cs_referrals_x",
+        "note: signals.custom_fields: Salesforce Account has no field Not_A_Field__c",
+        "note: signals.custom_fields: HubSpot company has no field Community_Level_X__c",
+        "note: signals.custom_fields: HubSpot company has no field cs_referrals_x",
+        "note: signals.custom_fields: HubSpot company has no field Not_A_Field__c",
+    ]
+    level = next(  # a level the account does not already show through the default field
+        v
+        for v in ("lurker", "contributor", "active")
+        if v != before[by_sf.domain]["signals"].get("engagement.community_activity")
+    )
+    assert before[by_hs.domain]["signals"].get("growth.referrals") != 41
+
+    sf = salesforce(running)
+    made = sf.toolingexecute(
+        "sobjects/CustomField/",
+        method="POST",
+        data={
+            "FullName": "Account.Community_Level_X__c",
+            "Metadata": {"label": "Community level X", "type": "Text", "length": 40},
+        },
+    )
+    assert made["success"] is True
+    sf.Account.update(by_sf.salesforce_id, {"Community_Level_X__c": level})
+    hubspot = HubSpot(access_token="pat-sandbox", host=running.urls["hubspot"])
+    hubspot.crm.properties.core_api.create(
+        object_type="companies",
+        property_create=PropertyCreate(
+            name="cs_referrals_x",
+            label="Referrals X",
+            type="number",
+            field_type="number",
+            group_name="customer_success",
+        ),
+    )
+    hubspot.crm.companies.basic_api.update(
+        by_hs.hubspot_id, SimplePublicObjectInput(properties={"cs_referrals_x": "41"})
+    )
+
+    notes, after = pull_then_health(config, now, capsys)
+    assert notes == [  # each field is missing only where it was not created
+        "note: signals.custom_fields: Salesforce Account has no field cs_referrals_x",
+        "note: signals.custom_fields: Salesforce Account has no field Not_A_Field__c",
+        "note: signals.custom_fields: HubSpot company has no field Community_Level_X__c",
+        "note: signals.custom_fields: HubSpot company has no field Not_A_Field__c",
+    ]
+    assert after[by_sf.domain]["signals"]["engagement.community_activity"] == level
+    assert after[by_hs.domain]["signals"]["growth.referrals"] == 41
+    others = [a.domain for a in accounts[2:]]
+    for domain in others:  # the accounts nobody touched keep their values
+        assert after[domain]["signals"] == before[domain]["signals"]
+
+    assert main(["run", "--config", str(config), "--dry-run"]) == 0  # its pull says so too
+    out = capsys.readouterr().out
+    assert [line.strip() for line in out.splitlines() if "note: " in line] == notes
