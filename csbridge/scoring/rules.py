@@ -17,9 +17,10 @@ retry or a duplicate webhook asks for the same object again and the plan skips i
 | advocacy | the episode start date | stay in the Champion band (plus its steps) |
 | cadence | the calendar period and touchpoint (`2026Q4:qbr`) | missed touchpoint, period |
 
-Sequences: the `steps:` of detractor, churn_risk, silent and onboarding follow the
-rule's own task on day offsets from the episode's start (the answer's day, the episode
-start, the day the silence was first seen, the onboarding start). A step's key is the
+Sequences: the `steps:` of detractor, churn_risk, silent, onboarding, adoption, handoff
+and advocacy follow the rule's own task on day offsets from the episode's start (the
+answer's day, the episode start, the day the silence was first seen, the onboarding
+start, the closed-won date; see `rules_lifecycle` for the last three playbooks). A step's key is the
 rule's period plus `:{step name}`, so the rule's own task keeps its key and each step is
 created once, on its day, and never after the episode ended (`rules_sequence`).
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
+from csbridge.errors import CsbridgeError
 from csbridge.scoring.rules import Action, NpsAnswer, RuleContext, evaluate
 from csbridge.scoring.rules_config import RulesConfig, load_rules, parse_rules
 
@@ -100,6 +103,17 @@ def test_a_newer_detractor_answer_moves_the_remeasure_to_its_own_day() -> None:
 
     tasks = _escalations(drive(52, answers))
     assert {k: d for k, (d, _) in tasks.items()} == {"A1:detractor:n2:escalate": 50}
+
+
+def test_the_escalation_goes_to_a_configured_queue_or_fails_naming_it() -> None:
+    with pytest.raises(CsbridgeError, match=r"rules\.detractor: step escalate goes to queue:churn"):
+        parse_rules("rules: {detractor: {escalate_assignee: 'queue:churn'}}")
+    queue = "assignees: {hubspot: {queues: {churn: '77'}}}\n"
+    config = parse_rules(queue + "rules: {detractor: {escalate_assignee: 'queue:churn'}}")
+    ctx = RuleContext("A1", nps_answers=(NpsAnswer("n1", 3, NOW - timedelta(days=30)),))
+    assert tasks_of(ctx, config)["A1:detractor:n1:escalate"].assignee == "queue:churn"
+    off = parse_rules("rules: {detractor: {escalate_subject: null}}")
+    assert not any(k.endswith(":escalate") for k in tasks_of(ctx, off))
 
 
 def test_a_first_sync_of_an_old_detractor_answer_escalates_nothing() -> None:
