@@ -28,6 +28,9 @@ RULES = {
     "renewal": "Renewal step",
     "silent": "Silent account",
     "onboarding": "Onboarding",
+    "adoption": "Adoption",
+    "handoff": "Post-sale handoff",
+    "advocacy": "Advocacy (Champion)",
     "cadence": "Missed touchpoint (cadence)",
 }
 

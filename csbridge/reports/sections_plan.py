@@ -49,7 +49,7 @@ def opportunities_section(
             "task in the CRM" if rule in handled else "no task yet",
         ]
         for rule, started in sorted(episodes.items())
-        if rule not in ("promoter", "expansion")
+        if rule not in ("promoter", "expansion", "advocacy")
     ]
     drivers = [
         f"{labels.indicator(model, d['indicator'])} pulls the score down "

@@ -6,18 +6,21 @@ retry or a duplicate webhook asks for the same object again and the plan skips i
 
 | rule | period in the key | one task per |
 | --- | --- | --- |
-| detractor | the NPS answer id | answer (plus `detractor_remeasure` at +30 d) |
+| detractor | the NPS answer id | answer (`detractor_remeasure` and `:escalate` at +30 d) |
 | promoter | the NPS answer id | answer |
 | churn_risk | the episode start date | episode: entered below 60, left only at 65+ |
 | expansion | the episode start date | episode (score > 80 and licences > 70 %, hysteresis) |
 | renewal | `{renewal_date}:{days}` | step of one renewal date |
 | silent | the date of the last activity | silence |
 | onboarding_no_login / onboarding_no_value | the onboarding start date | onboarding |
+| handoff | the closed-won date and step | step (no own task) |
+| advocacy | the episode start date | stay in the Champion band (plus its steps) |
 | cadence | the calendar period and touchpoint (`2026Q4:qbr`) | missed touchpoint, period |
 
-Sequences: the `steps:` of detractor, churn_risk, silent and onboarding follow the
-rule's own task on day offsets from the episode's start (the answer's day, the episode
-start, the day the silence was first seen, the onboarding start). A step's key is the
+Sequences: the `steps:` of detractor, churn_risk, silent, onboarding, adoption, handoff
+and advocacy follow the rule's own task on day offsets from the episode's start (the
+answer's day, the episode start, the day the silence was first seen, the onboarding
+start, the closed-won date; see `rules_lifecycle` for the last three playbooks). A step's key is the
 rule's period plus `:{step name}`, so the rule's own task keeps its key and each step is
 created once, on its day, and never after the episode ended (`rules_sequence`).
 
@@ -43,6 +46,7 @@ from csbridge.scoring.rules_context import (
     RuleContext,
     task_key,
 )
+from csbridge.scoring.rules_lifecycle import advocacy, detractor_escalation, handoff
 from csbridge.scoring.rules_sequence import due_steps, lifecycle_stage
 from csbridge.text_fit import KEY_MAX, fit_key
 
@@ -223,6 +227,14 @@ def _churn_risk(b: _Builder, margin: float) -> None:
         reasons.append(f"{ctx.urgent_tickets_30d} urgent tickets in 30 days")
     if rule.champion_left and ctx.champion_left:
         reasons.append("champion left")
+    latest, detractor = ctx.latest_nps, b.config.rules.detractor
+    if (
+        rule.detractor
+        and latest is not None
+        and latest.score <= detractor.max_nps
+        and b.now - latest.responded_at <= timedelta(days=detractor.lookback_days)
+    ):
+        reasons.append(f"NPS detractor ({latest.score}/10)")
     was = "churn_risk" in ctx.episodes
     stays = was and (
         ctx.score is None
@@ -369,6 +381,7 @@ def evaluate(ctx: RuleContext, config: RulesConfig, now: datetime) -> Evaluation
     account = (ctx.segment, lifecycle_stage(ctx, b.today))
     if rules.detractor.applies_to(*account):
         _detractor(b)
+        detractor_escalation(b)
     if rules.promoter.applies_to(*account):
         _promoter(b)
     if rules.churn_risk.applies_to(*account):
@@ -383,5 +396,9 @@ def evaluate(ctx: RuleContext, config: RulesConfig, now: datetime) -> Evaluation
         _onboarding(b)
     if rules.adoption.applies_to(*account):
         _adoption(b)
+    if rules.handoff.applies_to(*account):
+        handoff(b)
+    if rules.advocacy.applies_to(*account):
+        advocacy(b)
     cadence = _cadence(b)
     return Evaluation(tuple(b.actions), dict(b.episodes), cadence)

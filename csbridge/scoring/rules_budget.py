@@ -35,8 +35,10 @@ DEFAULT_PRIORITY = (
     "silent",
     "onboarding",
     "detractor_remeasure",
+    "handoff",
     "promoter",
     "expansion",
+    "advocacy",
     "cadence",
 )
 

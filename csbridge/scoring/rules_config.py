@@ -82,6 +82,12 @@ class DetractorRule(_Sequence):
     subject: str
     description: str = ""
     remeasure_subject: str
+    # seed 000 "J+30 : RE-MESURE ... si pas d'amélioration : escalade churn-prevention":
+    # on the re-measure day, when no newer answer is above max_nps (None: no escalation)
+    escalate_subject: str | None = None
+    escalate_description: str = ""
+    escalate_assignee: Assignee = "cs_manager"
+    escalate_due_days: int = Field(2, ge=0)
 
 
 class PromoterRule(_Rule):
@@ -98,6 +104,7 @@ class ChurnRiskRule(_Sequence):
     drop: float = Field(20, gt=0, le=100)
     urgent_tickets: int = Field(2, ge=1)
     champion_left: bool = True
+    detractor: bool = True  # a detractor answer within rules.detractor.lookback_days
     tag: str | None = "Churn Risk"
     due_days: int = Field(2, ge=0)
     notify: tuple[NotifyTarget, ...] = ("csm", "cs_manager")
@@ -161,6 +168,23 @@ class AdoptionRule(_Sequence):
     to_day: int = Field(90, ge=1)
 
 
+class HandoffRule(_Sequence):
+    """Seed 002 "Nouveau Client (Handoff)": steps from the closed-won date of the latest
+    won new-business deal, while it is at most `to_day` days old (J0 to J+7)."""
+
+    to_day: int = Field(7, ge=0)
+
+
+class AdvocacyRule(_Sequence):
+    """Seed 000's top status band ("Champion: advocacy, case study, referral"): its own
+    task when the account enters `band`, then `steps`, once per stay in the band."""
+
+    band: str = "champion"
+    due_days: int = Field(7, ge=0)
+    subject: str
+    description: str = ""
+
+
 class Rules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -172,6 +196,8 @@ class Rules(BaseModel):
     silent: SilentRule
     onboarding: OnboardingRule
     adoption: AdoptionRule
+    handoff: HandoffRule
+    advocacy: AdvocacyRule
 
 
 class RulesConfig(BaseModel):
@@ -209,12 +235,16 @@ class RulesConfig(BaseModel):
                     "assignees.<crm>.queues"
                 )
         for name, rule in self.rules:
-            for step in (*getattr(rule, "steps", ()),):
-                queue = step.assignee.removeprefix("queue:")
-                if step.assignee.startswith("queue:") and queue not in queues:
+            steps = getattr(rule, "steps", ())
+            targets = [(getattr(s, "name", s.assignee), s.assignee) for s in steps]
+            if isinstance(rule, DetractorRule):
+                targets.append(("escalate", rule.escalate_assignee))
+            for step, assignee in targets:
+                queue = assignee.removeprefix("queue:")
+                if assignee.startswith("queue:") and queue not in queues:
                     raise ValueError(
-                        f"rules.{name}: step {getattr(step, 'name', step.assignee)} goes to "
-                        f"{step.assignee}; add {queue}: <id> under assignees.<crm>.queues"
+                        f"rules.{name}: step {step} goes to "
+                        f"{assignee}; add {queue}: <id> under assignees.<crm>.queues"
                     )
         return self
 

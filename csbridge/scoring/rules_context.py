@@ -45,6 +45,7 @@ class RuleContext:
     renewal_date: date | None = None
     last_activity: datetime | None = None
     onboarding_started: date | None = None
+    closed_won: date | None = None  # close date of the latest won new-business deal
     first_login: date | None = None
     first_value: date | None = None
     segment: str | None = None  # the touch-model segment of this run's score
@@ -103,6 +104,8 @@ RULE_NAMES = (
     "onboarding_no_value",
     "onboarding",
     "adoption",
+    "handoff",
+    "advocacy",
 )
 """Every rule name a task key may carry (a longer name before its prefix)."""
 

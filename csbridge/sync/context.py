@@ -11,6 +11,7 @@ Choices, where the facts leave room:
 - licence use: seats used / seats purchased of the primary account;
 - renewal date: the account's, else the nearest open renewal deal's close date;
 - last activity: the latest product event (usage `last_event_at`, else an active day);
+- closed-won: the close date of the latest won new-business deal (not after today);
 - onboarding: starts at the account's creation (only the first 30 days matter); first
   login is the first day with an active user, first value the first day with a key
   feature event (`key_features`, or any feature event when none are named).
@@ -65,6 +66,20 @@ def renewal_date(account: Account | None, deals: Sequence[Opportunity], today: d
     ]
     upcoming = [d for d in dates if d >= today]
     return min(upcoming, default=None)
+
+
+def closed_won(deals: Sequence[Opportunity], today: date) -> date | None:
+    """The close date of the latest won new-business deal, if it is not in the future."""
+    dates = [
+        d.close_date
+        for d in deals
+        if d.kind == "new_business"
+        and d.is_won
+        and not d.deleted
+        and d.close_date is not None
+        and d.close_date <= today
+    ]
+    return max(dates, default=None)
 
 
 def last_activity(usage: Sequence[UsageDay]) -> datetime | None:
@@ -141,6 +156,7 @@ def rule_context(
         onboarding_started=(
             account.created_at.date() if account is not None and account.created_at else None
         ),
+        closed_won=closed_won(facts.opportunities, now.date()),
         first_login=login,
         first_value=value,
         segment=segment,

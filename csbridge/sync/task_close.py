@@ -1,6 +1,6 @@
 """Close (or cancel) csbridge's open tasks of an episode that ended (issue 18 part 3).
 
-An episode of `churn_risk`, `silent` or `expansion` lasts as long as the rule asks for
+An episode of `churn_risk`, `silent`, `expansion` or `advocacy` lasts as long as the rule asks for
 its own task (`{account}:{rule}:{period}`) on each run; when an evaluated account's rule
 no longer asks for it, the episode ended (back above the threshold, activity again), and
 every task of that episode still open as read back this run (`task_readback`) gets the
@@ -37,7 +37,7 @@ from csbridge.sync.task_overdue import overdue_report, overdue_steps
 from csbridge.sync.task_readback import ReadBack
 
 log = structlog.get_logger("csbridge.tasks")
-EPISODE_RULES = ("churn_risk", "silent", "expansion")
+EPISODE_RULES = ("churn_risk", "silent", "expansion", "advocacy")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +56,8 @@ def _reason(rule: str, item: Scored, config: RulesConfig) -> str:
     if rule == "silent":
         last = item.ctx.last_activity
         return "activity again" + ("" if last is None else f" on {last.date().isoformat()}")
+    if rule == "advocacy":
+        return f"no longer in the {config.rules.advocacy.band} band (health {score})"
     return f"no longer an expansion candidate (health {score})"
 
 

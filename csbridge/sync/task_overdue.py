@@ -18,7 +18,16 @@ from csbridge.connectors.protocol import TaskState
 from csbridge.scoring.rules_config import RulesConfig
 from csbridge.scoring.rules_context import split_key
 
-SEQUENCE_RULES = ("detractor", "churn_risk", "silent", "onboarding", "adoption")
+SEQUENCE_RULES = (
+    "detractor",
+    "churn_risk",
+    "silent",
+    "onboarding",
+    "adoption",
+    "handoff",
+    "advocacy",
+)
+ESCALATE = "escalate"  # the detractor's re-measure escalation, after its last step
 LISTED = 100  # the run report lists the most overdue steps, counts all of them
 START = "start"
 
@@ -45,6 +54,8 @@ def overdue_steps(
         if state.due >= today:
             continue
         order = [START, *(s.name for s in getattr(config.rules, parts.rule).steps)]
+        if parts.rule == "detractor":
+            order.append(ESCALATE)
         last = parts.period.rsplit(":", 1)[-1]
         step = last if last in order[1:] and ":" in parts.period else START
         at = order.index(step)

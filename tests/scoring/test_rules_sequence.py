@@ -116,7 +116,7 @@ def test_detractor_steps_follow_the_answer_day() -> None:
 
     answer = NpsAnswer("n1", 3, NOW - timedelta(hours=1))
     tasks = drive(15, lambda day: {"nps_answers": (answer,)})
-    days = {key: day for key, (day, _) in tasks.items()}
+    days = {key: day for key, (day, _) in tasks.items() if key.startswith("A1:detractor")}
     assert days == {
         "A1:detractor:n1": 0,
         "A1:detractor_remeasure:n1": 0,

@@ -9,7 +9,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from csbridge.models import Account, Contact, Opportunity, SurveyResponse, Ticket, UsageDay
 from csbridge.scoring.rules import evaluate
 from csbridge.scoring.rules_config import load_rules
-from csbridge.sync.context import last_activity, nps_answers, renewal_date, rule_context
+from csbridge.sync.context import (
+    closed_won,
+    last_activity,
+    nps_answers,
+    renewal_date,
+    rule_context,
+)
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -122,6 +128,26 @@ def test_renewal_from_the_account_else_the_nearest_open_renewal_deal() -> None:
     own = account(renewal_date=TODAY + timedelta(days=200))
     assert renewal_date(own, deals, TODAY) == TODAY + timedelta(days=200)
     assert renewal_date(None, [], TODAY) is None
+
+
+def test_closed_won_is_the_latest_won_new_business_deal_up_to_today() -> None:
+    def deal(id_: str, days_ago: int, kind: str = "new_business", won: bool = True) -> Opportunity:
+        close = TODAY - timedelta(days=days_ago)
+        return Opportunity(
+            source="hubspot", id=id_, kind=kind, close_date=close, is_closed=True, is_won=won
+        )  # type: ignore[arg-type]
+
+    deals = [
+        deal("1", 40),
+        deal("2", 5),
+        deal("3", 2, won=False),  # lost
+        deal("4", 1, kind="renewal"),
+        deal("5", -3),  # closes in the future
+    ]
+    assert closed_won(deals, TODAY) == TODAY - timedelta(days=5)
+    assert closed_won(deals[2:], TODAY) is None
+    facts = Facts(accounts=[account()], opportunities=deals)
+    assert rule_context("k", facts, NOW).closed_won == TODAY - timedelta(days=5)
 
 
 def test_onboarding_first_login_and_first_value() -> None:

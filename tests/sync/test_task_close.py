@@ -115,6 +115,31 @@ def test_cancel_says_cancelled_and_silent_says_why() -> None:
     )
 
 
+def test_leaving_the_champion_band_closes_the_advocacy_tasks_and_overdue_names_steps() -> None:
+    open_tasks = {
+        f"a.com:advocacy:{START}": state("1"),
+        f"a.com:advocacy:{START}:case_study": state("2"),
+        f"a.com:handoff:{START}:sales_brief": state("3"),  # no episode: never closed
+    }
+    result = closings([scored("a.com", 80)], open_tasks, RULES, "Completed", TODAY)
+    assert [c.update.key for c in result] == [
+        f"a.com:advocacy:{START}",
+        f"a.com:advocacy:{START}:case_study",
+    ]
+    assert result[0].update.description == (
+        "Closed by csbridge on 2026-12-03: no longer in the champion band (health 80)"
+    )
+    late = {
+        "a.com:detractor:nps-1:escalate": state("4", due=date(2026, 12, 1)),
+        f"a.com:handoff:{START}:sales_brief": state("5", due=date(2026, 11, 21)),
+    }
+    steps = {(o.rule, o.step, o.holds_up) for o in overdue_steps(late, RULES, TODAY)}
+    assert steps == {
+        ("detractor", "escalate", None),
+        ("handoff", "sales_brief", "handoff_documented"),
+    }
+
+
 def test_end_statuses_and_their_errors() -> None:
     assert RULES.tasks.end_status("salesforce") == "Completed"
     assert RULES.tasks.end_status("hubspot") == "COMPLETED"

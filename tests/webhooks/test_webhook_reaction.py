@@ -262,10 +262,12 @@ def test_alerts_end_as_one_task_each_even_when_sent_and_replayed_again(
     for key in (churn_key, nps_key):
         per_crm = [n for (_, k), n in first.items() if k == key]
         assert per_crm and set(per_crm) == {1}, (key, first)
-    # the rules' notification for each task, signed (the receiver verified it), once
+    # the rules' notification for each task, signed (the receiver verified it), once; the
+    # detractor answer is also a churn-risk trigger (seed 001 playbook 3)
     sent = sorted(key for _msg, key in notifications.received)
-    assert sent == sorted([f"{churn_key}:notify", f"{nps_key}:notify"])
-    assert len({msg for msg, _key in notifications.received}) == 2
+    also = f"{detractor}:churn_risk:{today}:notify"
+    assert sent == sorted([f"{churn_key}:notify", f"{nps_key}:notify", also])
+    assert len({msg for msg, _key in notifications.received}) == 3
 
     # a new delivery of the same events is an inbox duplicate; a replay plans nothing new
     gainsight_alert(world, domain)
