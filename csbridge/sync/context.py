@@ -12,7 +12,8 @@ Choices, where the facts leave room:
 - renewal date: the account's, else the nearest open renewal deal's close date;
 - last activity: the latest product event (usage `last_event_at`, else an active day);
 - closed-won: the close date of the latest won new-business deal (not after today);
-- onboarding: starts at the account's creation (only the first 30 days matter); first
+- onboarding: starts at the first won new-business deal's close date, else at the
+  account's creation (only the first 30 days matter); first
   login is the first day with an active user, first value the first day with a key
   feature event (`key_features`, or any feature event when none are named).
 """
@@ -68,9 +69,9 @@ def renewal_date(account: Account | None, deals: Sequence[Opportunity], today: d
     return min(upcoming, default=None)
 
 
-def closed_won(deals: Sequence[Opportunity], today: date) -> date | None:
-    """The close date of the latest won new-business deal, if it is not in the future."""
-    dates = [
+def won_new_business(deals: Sequence[Opportunity], today: date) -> list[date]:
+    """The close dates of the won new-business deals, none in the future."""
+    return [
         d.close_date
         for d in deals
         if d.kind == "new_business"
@@ -79,7 +80,14 @@ def closed_won(deals: Sequence[Opportunity], today: date) -> date | None:
         and d.close_date is not None
         and d.close_date <= today
     ]
-    return max(dates, default=None)
+
+
+def onboarding_start(won: Sequence[date], account: Account | None) -> date | None:
+    """The customer's start (seed 001 playbook 1 counts onboarding from it): its first
+    won new-business deal's close date; without one, the account's creation in the CRM."""
+    if won:
+        return min(won)
+    return account.created_at.date() if account is not None and account.created_at else None
 
 
 def last_activity(usage: Sequence[UsageDay]) -> datetime | None:
@@ -135,6 +143,7 @@ def rule_context(
     if account is not None and account.seats_purchased and account.seats_used is not None:
         seats = account.seats_used / account.seats_purchased
     login, value = _first_day(facts.usage, key_features)
+    won = won_new_business(facts.opportunities, now.date())
     return RuleContext(
         account_id=key,
         owner_id=account.owner_id if account is not None else None,
@@ -153,10 +162,8 @@ def rule_context(
         license_utilisation=seats,
         renewal_date=renewal_date(account, facts.opportunities, now.date()),
         last_activity=last_activity(facts.usage),
-        onboarding_started=(
-            account.created_at.date() if account is not None and account.created_at else None
-        ),
-        closed_won=closed_won(facts.opportunities, now.date()),
+        onboarding_started=onboarding_start(won, account),
+        closed_won=max(won, default=None),
         first_login=login,
         first_value=value,
         segment=segment,

@@ -10,7 +10,6 @@ from csbridge.models import Account, Contact, Opportunity, SurveyResponse, Ticke
 from csbridge.scoring.rules import evaluate
 from csbridge.scoring.rules_config import load_rules
 from csbridge.sync.context import (
-    closed_won,
     last_activity,
     nps_answers,
     renewal_date,
@@ -130,7 +129,7 @@ def test_renewal_from_the_account_else_the_nearest_open_renewal_deal() -> None:
     assert renewal_date(None, [], TODAY) is None
 
 
-def test_closed_won_is_the_latest_won_new_business_deal_up_to_today() -> None:
+def test_closed_won_is_the_latest_won_deal_and_onboarding_starts_at_the_first() -> None:
     def deal(id_: str, days_ago: int, kind: str = "new_business", won: bool = True) -> Opportunity:
         close = TODAY - timedelta(days=days_ago)
         return Opportunity(
@@ -144,10 +143,13 @@ def test_closed_won_is_the_latest_won_new_business_deal_up_to_today() -> None:
         deal("4", 1, kind="renewal"),
         deal("5", -3),  # closes in the future
     ]
-    assert closed_won(deals, TODAY) == TODAY - timedelta(days=5)
-    assert closed_won(deals[2:], TODAY) is None
-    facts = Facts(accounts=[account()], opportunities=deals)
-    assert rule_context("k", facts, NOW).closed_won == TODAY - timedelta(days=5)
+    crm = account(created_at=NOW - timedelta(days=90))  # a prospect long before the deal
+    ctx = rule_context("k", Facts(accounts=[crm], opportunities=deals), NOW)
+    assert ctx.closed_won == TODAY - timedelta(days=5)
+    assert ctx.onboarding_started == TODAY - timedelta(days=40)  # the customer's start
+    ctx = rule_context("k", Facts(accounts=[crm], opportunities=deals[2:]), NOW)
+    assert ctx.closed_won is None
+    assert ctx.onboarding_started == TODAY - timedelta(days=90)  # no won deal: the creation
 
 
 def test_onboarding_first_login_and_first_value() -> None:
