@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, and_, or_, select, update
+from sqlalchemy import Connection, Table, Text, and_, cast, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from csbridge.models import (
@@ -186,12 +186,13 @@ def load_facts(
 ) -> list[R]:
     """Stored facts of one type as records, oldest key first.
 
-    `since` filters on the type's own time column: tickets by `created_at`, surveys
+    The payload is read as JSON text and parsed straight into the record by pydantic
+    (no intermediate dicts). `since` filters on the type's own time column: tickets by `created_at`, surveys
     by `responded_at`, usage by `day`, activities by `occurred_at`, everything else by
     `updated_at`.
     """
     table = table_for(record_type)
-    query = select(table.c.payload).order_by(table.c.source, table.c.id)
+    query = select(cast(table.c.payload, Text)).order_by(table.c.source, table.c.id)
     if source is not None:
         query = query.where(table.c.source == source)
     if account_ids is not None:
@@ -201,7 +202,7 @@ def load_facts(
     if since is not None:
         name = next(n for n in TIME_COLUMNS if n in table.c)
         query = query.where(table.c[name] >= _bound(since, as_date=name == "day"))
-    return [record_type.model_validate(payload) for (payload,) in connection.execute(query)]
+    return [record_type.model_validate_json(payload) for (payload,) in connection.execute(query)]
 
 
 def _bound(since: date | datetime, *, as_date: bool) -> date | datetime:
