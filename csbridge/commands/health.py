@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -20,11 +21,12 @@ from pydantic import ValidationError
 from csbridge.commands.score import write_table
 from csbridge.config import Settings, describe_errors, load_config
 from csbridge.errors import CsbridgeError
+from csbridge.mappings.identity import UnmatchedReport
 from csbridge.scoring import Engine, ScoreResult, load_model
-from csbridge.scoring.csm_load import LoadRow, book_entry, csm_load, load_json, load_table
-from csbridge.scoring.signals import CustomerSignals, SignalOptions, portfolio_signals
+from csbridge.scoring.csm_load import BookEntry, book_entry, csm_load, load_json, load_table
+from csbridge.scoring.signals import CustomerFacts, CustomerSignals, SignalOptions, compute_signals
 from csbridge.store.store import open_store
-from csbridge.sync.portfolio import Portfolio, load_portfolio
+from csbridge.sync.batches import Batches
 from csbridge.tables import format_table
 
 SIGNALS_HELP = (
@@ -52,35 +54,51 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Score the portfolio and print it; exit 0."""
+    """Score the portfolio a batch of customers at a time and print it; exit 0."""
     settings = load_config(args.config)
     now = parse_now(args.now)
     options = load_options(args.signals, settings)
     engine = Engine(load_model(settings.model))
+    out = sys.stdout
     store = open_store(settings.database_url)
     try:
-        portfolio = load_portfolio(store, settings.identity.key, now)
+        batches = Batches(store, settings.identity.key, now)
+        if not batches.keys:
+            raise CsbridgeError(
+                f"{store.url}: no CRM accounts in the store; "
+                "run `csbridge pull` with this config first"
+            )
+        options = batches.benchmarks(options, batches.keys)
+        head = {"model": {"name": engine.model.name, "hash": engine.model_hash}}
+        json = args.format == "json"
+        document = JsonDocument({**head, "now": now.isoformat()}, out) if json else None
+        results: list[ScoreResult] = []  # for the table, which needs every row to size
+        book: list[BookEntry] = []
+        for customers in batches.customers():
+            signals = [compute_signals(c, now, engine.model, options) for c in customers]
+            scored = engine.score_many([(s.key, s.values, None, s.attributes) for s in signals])
+            book += [
+                book_entry(
+                    f.accounts[0].owner_id if f.accounts else None, s.attributes.get("arr"), r
+                )
+                for f, s, r in zip(customers, signals, scored, strict=True)
+            ]
+            if document is not None:
+                document.add(account_entries(customers, signals, scored))
+            else:
+                results += scored
+        report = batches.report_unmatched()
     finally:
         store.close()
-    if not portfolio.customers:
-        raise CsbridgeError(
-            f"{store.url}: no CRM accounts in the store; run `csbridge pull` with this config first"
-        )
-    signals = portfolio_signals(portfolio.customers, now, engine.model, options)
-    results = engine.score_many([(s.key, s.values, None, s.attributes) for s in signals])
-    out = sys.stdout
-    load = csm_load(
-        book_entry(f.accounts[0].owner_id if f.accounts else None, s.attributes.get("arr"), r)
-        for f, s, r in zip(portfolio.customers, signals, results, strict=True)
-    )
-    if args.format == "json":
-        write_json(engine, now, portfolio, signals, results, load, out)
+    load = csm_load(book)
+    if document is not None:
+        document.close({"csm_load": load_json(load), "unmatched": report.rows()})
     else:
         write_table(engine, results, out)
         header, cells = load_table(load)
         out.write("\nCSM load (accounts / the segment's accounts per CSM):\n")
         out.write(format_table(header, cells, right=[2, 3, 4, 5]))
-        write_unmatched(portfolio, out)
+        write_unmatched(report, out)
     return 0
 
 
@@ -118,39 +136,51 @@ def load_options(path: str | None, settings: Settings) -> SignalOptions:
         raise CsbridgeError(describe_errors(path, exc)) from None
 
 
-def write_json(
-    engine: Engine,
-    now: datetime,
-    portfolio: Portfolio,
-    signals: list[CustomerSignals],
-    results: list[ScoreResult],
-    load: list[LoadRow],
-    out: IO[str],
-) -> None:
-    """`csbridge score`'s JSON plus, per account, its name, ids and raw signals; the CSM
-    load per owner and segment; and unmatched."""
-    accounts = []
-    for facts, signal, result in zip(portfolio.customers, signals, results, strict=True):
+def account_entries(
+    customers: Sequence[CustomerFacts],
+    signals: Sequence[CustomerSignals],
+    results: Sequence[ScoreResult],
+) -> Iterator[dict[str, Any]]:
+    """`csbridge score`'s JSON entry of each account plus its name, ids and raw signals."""
+    for facts, signal, result in zip(customers, signals, results, strict=True):
         entry = dict(result.as_dict())
         entry["name"] = facts.accounts[0].name if facts.accounts else facts.key
         entry["ids"] = {a.source: a.id for a in facts.accounts}
         entry["signals"] = signal.values
         seen = signal.last_seen_at
         entry["last_seen_at"] = seen.isoformat() if seen is not None else None
-        accounts.append(entry)
-    document = {
-        "model": {"name": engine.model.name, "hash": engine.model_hash},
-        "now": now.isoformat(),
-        "accounts": accounts,
-        "csm_load": load_json(load),
-        "unmatched": portfolio.unmatched(),
-    }
-    out.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+        yield entry
 
 
-def write_unmatched(portfolio: Portfolio, out: IO[str]) -> None:
+class JsonDocument:
+    """The JSON document (`head`, the accounts, then the tail), written as it goes so the
+    accounts are never all held; byte for byte what one `orjson.dumps` of it would be."""
+
+    def __init__(self, head: dict[str, Any], out: IO[str]) -> None:
+        self.head, self.out, self.count = head, out, 0
+        out.write(self._parts({})[0] + "[")
+
+    def add(self, entries: Iterable[dict[str, Any]]) -> None:
+        for entry in entries:
+            text = orjson.dumps(entry, option=orjson.OPT_INDENT_2).decode()
+            self.out.write(
+                ("\n    " if self.count == 0 else ",\n    ") + text.replace("\n", "\n    ")
+            )
+            self.count += 1
+
+    def close(self, tail: dict[str, Any]) -> None:
+        self.out.write(("\n  ]" if self.count else "]") + self._parts(tail)[1] + "\n")
+
+    def _parts(self, tail: dict[str, Any]) -> tuple[str, str]:
+        marker = "<accounts>"
+        whole = {**self.head, "accounts": marker, **tail}
+        text = orjson.dumps(whole, option=orjson.OPT_INDENT_2).decode()
+        before, after = text.split(f'"{marker}"', 1)
+        return before, after
+
+
+def write_unmatched(report: UnmatchedReport, out: IO[str]) -> None:
     """The unmatched report under the table: one line per (source, kind, reason)."""
-    report = portfolio.report
     out.write(f"\nunmatched: {report.total}\n")
     for line in report.lines():
         out.write(f"  {line}\n")
