@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,20 +34,21 @@ from csbridge.connectors.protocol import CrmWriter
 from csbridge.connectors.registry import WRITERS
 from csbridge.http.client import CallAccounting
 from csbridge.mappings.fields import Crm
-from csbridge.scoring.csm_load import book_entry, csm_load, load_json
+from csbridge.scoring.csm_load import csm_load, load_json
 from csbridge.scoring.signals import SignalOptions
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
 from csbridge.sync.apply import Notifier, apply_changes
 from csbridge.sync.apply_types import ApplyOptions, ApplyReport
+from csbridge.sync.batches import Batches
 from csbridge.sync.budget import budget_changes
-from csbridge.sync.changes import ChangeSet
-from csbridge.sync.cycle import Cycle, Scored, history_entries, in_targets
-from csbridge.sync.events import account_events, run_event, send_events
+from csbridge.sync.changes import ChangeSet, DesiredState
+from csbridge.sync.cycle import Cycle
+from csbridge.sync.events import run_event, send_events
 from csbridge.sync.history import save_history
-from csbridge.sync.portfolio import load_portfolio
+from csbridge.sync.outcome import Outcome
 from csbridge.sync.pull import pull
-from csbridge.sync.shard import Shard, shard_customers
+from csbridge.sync.shard import Shard
 from csbridge.sync.task_readback import record_completed
 
 log = structlog.get_logger("csbridge.run")
@@ -190,29 +191,24 @@ def _score_and_write(
     options: SignalOptions | None,
     verify_lock: Callable[[], None],
 ) -> None:
-    portfolio = load_portfolio(store, settings.identity.key, now)
-    report.unmatched = portfolio.report.total
+    batches = Batches(store, settings.identity.key, now)
     targets = list(settings.crm.targets)
-    customers = in_targets(portfolio.customers, targets)
+    keys = batches.in_targets(targets)
+    # the benchmarks are medians over every customer in the CRMs, whichever shard runs
+    options = batches.benchmarks(options or SignalOptions(), keys)
     if report.shard is not None:
-        customers, options = shard_customers(customers, report.shard, now, options)
-    progress.current().start("score", total=len(customers))
-    history = cycle.history(store, now)
-    scored = cycle.score(customers, now, history, options)
+        keys = [key for key in keys if report.shard.owns(key)]
+    progress.current().start("score", total=len(keys))
+    outcome = Outcome()
+    for customers in batches.customers(keys):
+        history = cycle.history(store, now, [c.key for c in customers])
+        outcome.add(cycle.score(customers, now, history, options), history, cycle, targets, now)
+    report.unmatched = batches.report_unmatched().total
     report.lap("score")
-    report.accounts_scored = sum(1 for s in scored if s.result.score is not None)
+    report.accounts_scored = outcome.scored
     progress.current().done("score", accounts=report.accounts_scored)
-    report.bands = dict(sorted(Counter(s.status or "unscored" for s in scored).items()))
-    report.csm_load = load_json(
-        csm_load(
-            book_entry(
-                s.facts.accounts[0].owner_id if s.facts.accounts else None,
-                s.signals.attributes.get("arr"),
-                s.result,
-            )
-            for s in scored
-        )
-    )
+    report.bands = dict(sorted(outcome.bands.items()))
+    report.csm_load = load_json(csm_load(outcome.book))
     for target in targets:
         writer = None if report.dry_run else writer_factory(target, settings, report.accounting)
         try:
@@ -220,7 +216,7 @@ def _score_and_write(
                 target,
                 settings,
                 store,
-                scored,
+                outcome.desired[target],
                 cycle,
                 now,
                 writer,
@@ -241,21 +237,22 @@ def _score_and_write(
     if not report.dry_run:
         save_history(
             store,
-            history_entries(scored),
+            outcome.history,
             now,
             model_hash=cycle.engine.model_hash,
             run_id=report.run_id,
         )
         report.lap("history")
-        events = account_events(scored, history, now)
-        report.events = send_events(events, notifier, store, settings.notifications.events, now)
+        report.events = send_events(
+            outcome.events, notifier, store, settings.notifications.events, now
+        )
 
 
 def write_target(
     target: Crm,
     settings: Settings,
     store: Store,
-    scored: Sequence[Scored],
+    desired: Mapping[str, DesiredState],
     cycle: Cycle,
     now: datetime,
     writer: CrmWriter | None,
@@ -263,16 +260,17 @@ def write_target(
     notifier: Notifier | None,
     verify_lock: Callable[[], None] = lambda: None,
 ) -> tuple[ChangeSet, ApplyReport | None]:
-    """Plan `scored` against `target`'s ledger and apply it through `writer` (None: plan
-    only). Shared by the scheduled run and the webhook reactions."""
+    """Plan the `desired` states (`Cycle.desired`) against `target`'s ledger and apply
+    them through `writer` (None: plan only). Shared by the scheduled run and the webhook
+    reactions."""
     target_settings = getattr(settings.crm, target)
     mapping = cycle.mappings[target]
     ledger = cycle.ledger(store, target)
-    changes = cycle.plan(scored, target, now, ledger)
+    changes = cycle.plan(desired, ledger)
     if writer is None:
         return changes, None
     completed = record_completed(store, writer, now)
-    evaluated = {s.facts.key for s in scored if any(a.source == target for a in s.facts.accounts)}
+    evaluated = set(desired)  # the customers with an account in `target`
     changes, allotted = budget_changes(
         store, target, changes, cycle.rules.tasks, now, ledger[1], evaluated
     )

@@ -139,7 +139,7 @@ def sync_reaction(
                         target,
                         settings,
                         store,
-                        scored,
+                        cycle.desired(scored, target, now),
                         cycle,
                         now,
                         writer,
