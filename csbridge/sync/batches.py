@@ -7,8 +7,9 @@ accounts, keeping of each only what identity needs, then:
   facts `load_portfolio` gives them, each batch read by one query per source and fact
   kind (`account_id IN (...)`), so one batch of records is held at a time;
 - `benchmarks(options, keys)` fills the session and time benchmarks with the medians over
-  `keys`' customers, from their last 31 days of usage read batch by batch (what
-  `portfolio_signals` computes over the whole portfolio);
+  `keys`' customers, from their last 31 days of usage read batch by batch, the database
+  taking the few fields needed out of each payload (what `portfolio_signals` computes
+  over the whole portfolio);
 - `report_unmatched()` adds the facts that join no customer to the index's report as
   `load_portfolio` does, reading their ids only.
 
@@ -18,8 +19,12 @@ same order with the same facts, so scores and plans do not depend on the batch s
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import cast
+
+from sqlalchemy import Connection
 
 from csbridge.mappings.identity import ANCHORS, IdentityKey, UnmatchedReport, build_index
 from csbridge.models import (
@@ -36,6 +41,7 @@ from csbridge.scoring.signal_types import CustomerFacts, SignalOptions
 from csbridge.scoring.signals import per_user_rates, with_benchmarks
 from csbridge.store.facts import fact_select
 from csbridge.store.store import Store
+from csbridge.store.tables import usage_days
 from csbridge.sync.portfolio import (
     BENCHMARK_DAYS,
     SURVEY_DAYS,
@@ -93,14 +99,15 @@ class Batches:
             return options
         since = self.now - timedelta(days=BENCHMARK_DAYS)
         rates = []
-        for start in range(0, len(keys), self.size):
-            part = keys[start : start + self.size]
-            days = load_members(self.store, UsageDay, ids_by_source(self.members, part), since)
-            usage = group_usage(self.index, days)
-            rates += [
-                per_user_rates(CustomerFacts(key, usage=usage.get(key, [])), self.now)
-                for key in part
-            ]
+        with self.store.engine.connect() as conn:
+            for start in range(0, len(keys), self.size):
+                part = keys[start : start + self.size]
+                days = _rate_days(conn, ids_by_source(self.members, part), since)
+                usage = group_usage(self.index, days)
+                rates += [
+                    per_user_rates(CustomerFacts(key, usage=usage.get(key, [])), self.now)
+                    for key in part
+                ]
         return with_benchmarks(options, rates)
 
     def report_unmatched(self) -> UnmatchedReport:
@@ -145,3 +152,36 @@ def _identity_accounts(store: Store) -> Iterator[Account]:
                 domains=account.domains,
                 external_id=account.external_id,
             )
+
+
+@dataclass(frozen=True, slots=True)
+class _RateDay:
+    """What `per_user_rates` reads of a usage day, taken out of the payload by the database."""
+
+    source: str
+    account_id: str
+    day: date
+    users: str | None
+    active_users: int
+    sessions: int
+    active_seconds: float | None
+
+
+def _rate_days(
+    conn: Connection, members: Mapping[str, Sequence[str]], since: datetime
+) -> list[UsageDay]:
+    """`members`' usage days from `since`, in the store's order, with only the fields the
+    per-user rates read (no payload decoded in Python)."""
+    payload = usage_days.c.payload
+    extracted = (
+        payload["users"].as_string(),
+        payload["active_users"].as_integer(),
+        payload["sessions"].as_integer(),
+        payload["active_seconds"].as_float(),
+    )
+    rows: list[_RateDay] = []
+    for source, ids in sorted(members.items()):
+        columns = ("source", "account_id", "day")
+        query = fact_select(UsageDay, columns, source=source, account_ids=ids, since=since)
+        rows += [_RateDay(*row) for row in conn.execute(query.add_columns(*extracted)).all()]
+    return cast(list[UsageDay], rows)  # duck-typed: the rates read only these fields
