@@ -9,7 +9,9 @@ with N Salesforce accounts saved straight into it (no API). Then each stage runs
 the CLI runs it, in its own process so its peak memory (max RSS) is its own:
 `csbridge pull --source warehouse`, `csbridge health --format json` and `csbridge plan
 --format json` (output to /dev/null). Prints seconds, accounts/s and peak MiB per
-stage, each also as a ratio to the first size's figure (flat memory is a ratio of 1).
+stage, each also as a ratio to the first size's figure (flat memory is a ratio of 1),
+and the stage's CPU seconds in csbridge (user + system; PostgreSQL's own time is not in
+it), which a busy shared machine disturbs less than the wall time.
 
 `--compare M` then pulls the usage of an M-account sandbox twice, through the Mixpanel
 raw-export path (real HTTP against the emulator) and through the warehouse source
@@ -131,13 +133,19 @@ def stage(name: str, config: Path) -> dict[str, float]:
         "health": ["health", "--format", "json", "--now", NOW.isoformat()],
         "plan": ["plan", "--format", "json", "--now", NOW.isoformat()],
     }[name]
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), cpu_seconds()
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         code = csbridge([*args, "--config", str(config)])
     seconds = time.perf_counter() - began
     assert code == 0, f"{name} exited {code}"
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "peak_mib": peak}
+    return {"seconds": seconds, "cpu": cpu_seconds() - cpu, "peak_mib": peak}
+
+
+def cpu_seconds() -> float:
+    """This process's CPU time (user + system): steadier than wall time on a busy machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def measure(accounts: int, days: int, tmp: Path) -> dict[str, dict[str, float]]:
@@ -232,8 +240,8 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     results: dict[int, dict[str, dict[str, float]]] = {}
     print(
-        f"{'accounts':>9} {'stage':<7} {'seconds':>8} {'acc/s':>8} {'peak MiB':>9}"
-        f"   ratios to {sizes[0]:,}: time  acc/s  memory"
+        f"{'accounts':>9} {'stage':<7} {'seconds':>8} {'cpu s':>7} {'acc/s':>8} {'peak MiB':>9}"
+        f"   ratios to {sizes[0]:,}: time  cpu  acc/s  memory"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
@@ -242,9 +250,10 @@ def main() -> None:
                 got, base = results[n][name], results[sizes[0]][name]
                 rate, base_rate = n / got["seconds"], sizes[0] / base["seconds"]
                 print(
-                    f"{n:>9,} {name:<7} {got['seconds']:>8.1f} {rate:>8,.0f} "
+                    f"{n:>9,} {name:<7} {got['seconds']:>8.1f} {got['cpu']:>7.1f} {rate:>8,.0f} "
                     f"{got['peak_mib']:>9.0f}   {'':>14}{got['seconds'] / base['seconds']:>5.1f}"
-                    f"  {rate / base_rate:>5.2f}  {got['peak_mib'] / base['peak_mib']:>6.2f}",
+                    f" {got['cpu'] / base['cpu']:>4.1f}  {rate / base_rate:>5.2f}"
+                    f"  {got['peak_mib'] / base['peak_mib']:>6.2f}",
                     flush=True,
                 )
         if args.compare:

@@ -1,17 +1,20 @@
 """`csbridge health`: score every CRM customer from the facts in the store.
 
-Reads the store (filled by `csbridge pull`), joins the systems per customer
-(identity), computes the raw signals for the configured model (`model:`, or the segment's own
-under `model_per_segment:`), scores them, and prints the same shapes as `csbridge
-score` plus the CSM load, the share of accounts on touchpoint cadence and the unmatched
-report.
+Reads the store (filled by `csbridge pull`) a batch of customers at a time
+(`csbridge.sync.batches`), joins the systems per customer (identity), computes the raw
+signals for the configured model (`model:`, or the segment's own under
+`model_per_segment:`), scores them, and prints the same shapes as `csbridge score` plus
+the CSM load, the share of accounts on touchpoint cadence and the unmatched report. The
+JSON is written as the batches are scored; the table needs every row first.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -23,6 +26,7 @@ from pydantic import ValidationError
 from csbridge.commands.score import table_text
 from csbridge.config import Settings, describe_errors, load_config
 from csbridge.errors import CsbridgeError
+from csbridge.mappings.identity import UnmatchedReport
 from csbridge.scoring import Engine, ScoreResult
 from csbridge.scoring.cadence import (
     CadenceStatus,
@@ -30,12 +34,12 @@ from csbridge.scoring.cadence import (
     customer_cadence,
     share_on_cadence,
 )
-from csbridge.scoring.csm_load import LoadRow, book_entry, csm_load, load_json, load_table
+from csbridge.scoring.csm_load import BookEntry, book_entry, csm_load, load_json, load_table
 from csbridge.scoring.rules_config import load_rules
 from csbridge.scoring.segment_models import load_segment_models, models_used
-from csbridge.scoring.signals import CustomerSignals, SignalOptions
+from csbridge.scoring.signals import CustomerFacts, CustomerSignals, SignalOptions
 from csbridge.store.store import open_store
-from csbridge.sync.portfolio import Portfolio, load_portfolio
+from csbridge.sync.batches import Batches
 from csbridge.tables import format_table
 
 SIGNALS_HELP = (
@@ -63,66 +67,97 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Score the portfolio and print it; exit 0."""
+    """Score the portfolio a batch of customers at a time and print it; exit 0."""
     settings = load_config(args.config)
     now = parse_now(args.now)
     options = load_options(args.signals, settings)
     models = load_segment_models(settings.model, settings.model_per_segment)
     cadence = load_rules(settings.rules).cadence
+    out = sys.stdout
     store = open_store(settings.database_url)
     try:
-        portfolio = load_portfolio(store, settings.identity.key, now)
+        batches = Batches(store, settings.identity.key, now)
+        if not batches.keys:
+            raise CsbridgeError(
+                f"{store.url}: no CRM accounts in the store; "
+                "run `csbridge pull` with this config first"
+            )
+        options = batches.benchmarks(options, batches.keys)
+        default = models.default
+        head = {"model": {"name": default.model.name, "hash": default.model_hash}}
+        json = args.format == "json"
+        document = JsonDocument({**head, "now": now.isoformat()}, out) if json else None
+        tally = Tally()
+        for customers in batches.customers():
+            signals, results, engines = models.score(customers, now, options)
+            statuses = [
+                customer_cadence(cadence, r.segment, f, now)
+                for f, r in zip(customers, results, strict=True)
+            ]
+            tally.add(customers, signals, results, engines, statuses, keep=document is None)
+            if document is not None:
+                document.add(account_entries(customers, signals, results, engines, statuses))
+        report = batches.report_unmatched()
     finally:
         store.close()
-    if not portfolio.customers:
-        raise CsbridgeError(
-            f"{store.url}: no CRM accounts in the store; run `csbridge pull` with this config first"
-        )
-    signals, results, engines = models.score(portfolio.customers, now, options)
-    statuses = [
-        customer_cadence(cadence, r.segment, f, now)
-        for f, r in zip(portfolio.customers, results, strict=True)
-    ]
-    out = sys.stdout
-    load = csm_load(
-        book_entry(f.accounts[0].owner_id if f.accounts else None, s.attributes.get("arr"), r)
-        for f, s, r in zip(portfolio.customers, signals, results, strict=True)
-    )
-    scored = Scored(signals, results, engines, statuses)
-    if args.format == "json":
-        write_json(models.default, now, portfolio, scored, load, out)
+    load = csm_load(tally.book)
+    share = share_on_cadence(tally.cadence)
+    if document is not None:
+        tail = {"models": dict(sorted(tally.models.items())), "csm_load": load_json(load)}
+        document.close({**tail, "cadence": share, "unmatched": report.rows()})
     else:
-        write_tables(scored, out)
+        write_tables(tally.results, tally.engines, out)
         header, cells = load_table(load)
         out.write("\nCSM load (accounts / the segment's accounts per CSM):\n")
         out.write(format_table(header, cells, right=[2, 3, 4, 5]))
-        write_cadence(share_on_cadence(statuses), out)
-        write_unmatched(portfolio, out)
+        write_cadence(share, out)
+        write_unmatched(report, out)
     return 0
 
 
-@dataclass(frozen=True)
-class Scored:
-    """The portfolio's signals, scores, the engine that scored each and its cadence."""
+@dataclass
+class Tally:
+    """What health keeps of the scored batches: each account's book entry, cadence and
+    the accounts per model; the results and engines only for the table (`keep`)."""
 
-    signals: list[CustomerSignals]
-    results: list[ScoreResult]
-    engines: list[Engine]
-    cadence: list[CadenceStatus | None]
+    book: list[BookEntry] = field(default_factory=list)
+    cadence: list[CadenceStatus | None] = field(default_factory=list)
+    models: Counter[str] = field(default_factory=Counter)
+    results: list[ScoreResult] = field(default_factory=list)
+    engines: list[Engine] = field(default_factory=list)
+
+    def add(
+        self,
+        customers: Sequence[CustomerFacts],
+        signals: Sequence[CustomerSignals],
+        results: Sequence[ScoreResult],
+        engines: Sequence[Engine],
+        statuses: Sequence[CadenceStatus | None],
+        *,
+        keep: bool,
+    ) -> None:
+        for facts, signal, result in zip(customers, signals, results, strict=True):
+            owner = facts.accounts[0].owner_id if facts.accounts else None
+            self.book.append(book_entry(owner, signal.attributes.get("arr"), result))
+        self.cadence += statuses
+        self.models.update(models_used(engines))
+        if keep:
+            self.results += results
+            self.engines += engines
 
 
-def write_tables(scored: Scored, out: IO[str]) -> None:
+def write_tables(results: Sequence[ScoreResult], engines: Sequence[Engine], out: IO[str]) -> None:
     """`csbridge score`'s table; one per model when segments have their own model."""
     groups: dict[str, list[ScoreResult]] = {}
-    engines: dict[str, Engine] = {}
-    for result, engine in zip(scored.results, scored.engines, strict=True):
+    by_hash: dict[str, Engine] = {}
+    for result, engine in zip(results, engines, strict=True):
         groups.setdefault(engine.model_hash, []).append(result)
-        engines[engine.model_hash] = engine
-    for digest, results in groups.items():
+        by_hash[engine.model_hash] = engine
+    for digest, rows in groups.items():
         if len(groups) > 1:
-            model = engines[digest].model.name
-            out.write(f"\nmodel {model} ({digest}): {len(results)} accounts\n")
-        out.write(table_text(engines[digest], results))
+            model = by_hash[digest].model.name
+            out.write(f"\nmodel {model} ({digest}): {len(rows)} accounts\n")
+        out.write(table_text(by_hash[digest], rows))
 
 
 def write_cadence(summary: dict[str, Any], out: IO[str]) -> None:
@@ -168,26 +203,16 @@ def load_options(path: str | None, settings: Settings) -> SignalOptions:
         raise CsbridgeError(describe_errors(path, exc)) from None
 
 
-def write_json(
-    engine: Engine,
-    now: datetime,
-    portfolio: Portfolio,
-    scored: Scored,
-    load: list[LoadRow],
-    out: IO[str],
-) -> None:
-    """`csbridge score`'s JSON plus, per account, its name, ids, raw signals, the model
-    that scored it and its touchpoint cadence; the accounts per model; the CSM load per
-    owner and segment; the share on cadence; and unmatched."""
-    accounts = []
-    rows = zip(
-        portfolio.customers,
-        scored.signals,
-        scored.results,
-        scored.engines,
-        scored.cadence,
-        strict=True,
-    )
+def account_entries(
+    customers: Sequence[CustomerFacts],
+    signals: Sequence[CustomerSignals],
+    results: Sequence[ScoreResult],
+    engines: Sequence[Engine],
+    statuses: Sequence[CadenceStatus | None],
+) -> Iterator[dict[str, Any]]:
+    """`csbridge score`'s JSON entry of each account plus the model that scored it, its
+    touchpoint cadence, its name, ids and raw signals."""
+    rows = zip(customers, signals, results, engines, statuses, strict=True)
     for facts, signal, result, used, cadence in rows:
         entry = dict(result.as_dict())
         entry["model"] = {"name": used.model.name, "hash": used.model_hash}
@@ -197,22 +222,38 @@ def write_json(
         entry["signals"] = signal.values
         seen = signal.last_seen_at
         entry["last_seen_at"] = seen.isoformat() if seen is not None else None
-        accounts.append(entry)
-    document = {
-        "model": {"name": engine.model.name, "hash": engine.model_hash},
-        "now": now.isoformat(),
-        "accounts": accounts,
-        "models": models_used(scored.engines),
-        "csm_load": load_json(load),
-        "cadence": share_on_cadence(scored.cadence),
-        "unmatched": portfolio.unmatched(),
-    }
-    out.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+        yield entry
 
 
-def write_unmatched(portfolio: Portfolio, out: IO[str]) -> None:
+class JsonDocument:
+    """The JSON document (`head`, the accounts, then the tail), written as it goes so the
+    accounts are never all held; byte for byte what one `orjson.dumps` of it would be."""
+
+    def __init__(self, head: dict[str, Any], out: IO[str]) -> None:
+        self.head, self.out, self.count = head, out, 0
+        out.write(self._parts({})[0] + "[")
+
+    def add(self, entries: Iterable[dict[str, Any]]) -> None:
+        for entry in entries:
+            text = orjson.dumps(entry, option=orjson.OPT_INDENT_2).decode()
+            self.out.write(
+                ("\n    " if self.count == 0 else ",\n    ") + text.replace("\n", "\n    ")
+            )
+            self.count += 1
+
+    def close(self, tail: dict[str, Any]) -> None:
+        self.out.write(("\n  ]" if self.count else "]") + self._parts(tail)[1] + "\n")
+
+    def _parts(self, tail: dict[str, Any]) -> tuple[str, str]:
+        marker = "<accounts>"
+        whole = {**self.head, "accounts": marker, **tail}
+        text = orjson.dumps(whole, option=orjson.OPT_INDENT_2).decode()
+        before, after = text.split(f'"{marker}"', 1)
+        return before, after
+
+
+def write_unmatched(report: UnmatchedReport, out: IO[str]) -> None:
     """The unmatched report under the table: one line per (source, kind, reason)."""
-    report = portfolio.report
     out.write(f"\nunmatched: {report.total}\n")
     for line in report.lines():
         out.write(f"  {line}\n")

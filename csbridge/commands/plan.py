@@ -1,6 +1,7 @@
 """`csbridge plan`: what a sync would write into the CRM, without writing anything.
 
-Reads the facts in the store (filled by `csbridge pull`), scores every customer with
+Reads the facts in the store (filled by `csbridge pull`) a batch of customers at a time
+(`csbridge.sync.batches`), scores every customer with
 the configured model, runs the playbook rules, builds each account's desired CRM state
 and diffs it against the write ledger (what csbridge last wrote; empty before the first
 apply). Prints the ChangeSet as a table or JSON. The score history and rule episodes
@@ -19,9 +20,9 @@ from csbridge.connectors.registry import WRITERS
 from csbridge.errors import CsbridgeError
 from csbridge.mappings.fields import Crm
 from csbridge.store.store import open_store
-from csbridge.sync.changes import ChangeSet
-from csbridge.sync.cycle import Cycle, in_targets
-from csbridge.sync.portfolio import load_portfolio
+from csbridge.sync.batches import Batches
+from csbridge.sync.changes import AccountChanges, ChangeSet
+from csbridge.sync.cycle import Cycle
 
 
 def register(subparsers: Any) -> None:
@@ -60,15 +61,21 @@ def run(args: argparse.Namespace) -> int:
     options = load_options(args.signals, settings)
     store = open_store(settings.database_url)
     try:
-        portfolio = load_portfolio(store, settings.identity.key, now)
-        if not portfolio.customers:
+        batches = Batches(store, settings.identity.key, now)
+        if not batches.keys:
             raise CsbridgeError(
                 f"{store.url}: no CRM accounts in the store; "
                 "run `csbridge pull` with this config first"
             )
-        customers = in_targets(portfolio.customers, (target,))
-        scored = cycle.score(customers, now, cycle.history(store, now), options)
-        changes = cycle.plan(scored, target, now, cycle.ledger(store, target))
+        keys = batches.in_targets((target,))
+        options = batches.benchmarks(options, keys)
+        ledger = cycle.ledger(store, target)
+        planned: list[AccountChanges] = []
+        for customers in batches.customers(keys):
+            history = cycle.history(store, now, [c.key for c in customers])
+            scored = cycle.score(customers, now, history, options)
+            planned += cycle.plan(cycle.desired(scored, target, now), ledger).accounts
+        changes = ChangeSet(tuple(planned))
     finally:
         store.close()
     write(changes, args.format)

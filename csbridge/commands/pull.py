@@ -13,7 +13,7 @@ from csbridge.connectors.registry import SOURCES, configured_sources
 from csbridge.errors import CsbridgeError
 from csbridge.store.lock import run_lock
 from csbridge.store.store import open_store
-from csbridge.sync.portfolio import load_portfolio
+from csbridge.sync.batches import Batches
 from csbridge.sync.pull import pull
 from csbridge.tables import format_table
 
@@ -67,11 +67,12 @@ def run(args: argparse.Namespace) -> int:
                 settings, store, set(args.source) if args.source else None, verify_lock=lock.verify
             )
         # identity: what joined no CRM account is reported, never dropped silently
-        portfolio = load_portfolio(store, settings.identity.key, datetime.now(UTC))
+        batches = Batches(store, settings.identity.key, datetime.now(UTC))
+        unmatched = batches.report_unmatched()  # reads ids only, never the whole portfolio
     finally:
         store.close()
     if args.format == "json":
-        document = {**report.as_dict(), "unmatched": portfolio.unmatched()}
+        document = {**report.as_dict(), "unmatched": unmatched.rows()}
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
     else:
         calls = report.as_dict()["calls"]
@@ -82,10 +83,8 @@ def run(args: argparse.Namespace) -> int:
         ]
         sys.stdout.write(format_table(("stream", "records", "pages", "state"), rows, right=(1, 2)))
         sys.stdout.write("calls: " + ", ".join(f"{k}={v}" for k, v in sorted(calls.items())) + "\n")
-        sys.stdout.write(
-            f"customers: {len(portfolio.customers)}, unmatched: {portfolio.report.total}\n"
-        )
-        for line in portfolio.report.lines():
+        sys.stdout.write(f"customers: {len(batches.keys)}, unmatched: {unmatched.total}\n")
+        for line in unmatched.lines():
             sys.stdout.write(f"  {line}\n")
         for line in report.extra.get("missing_fields", ()):
             sys.stdout.write(f"note: {line}\n")

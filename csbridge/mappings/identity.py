@@ -87,6 +87,19 @@ class UnmatchedReport:
         """Unmatched records of every kind."""
         return sum(entry.count for entry in self.entries.values())
 
+    def rows(self) -> list[dict[str, object]]:
+        """The report as JSON-ready rows."""
+        return [
+            {
+                "source": e.source,
+                "kind": e.kind,
+                "reason": e.reason,
+                "count": e.count,
+                "examples": list(e.examples),
+            }
+            for _, e in sorted(self.entries.items())
+        ]
+
     def lines(self) -> list[str]:
         """Human-readable lines for the run report."""
         return [

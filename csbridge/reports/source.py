@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 
 from csbridge.config import Settings
 from csbridge.errors import CsbridgeError
-from csbridge.mappings.identity import ANCHORS, KEYED_SOURCES, build_index
-from csbridge.models import Account, Activity, Owner, SurveyResponse, UsageDay
+from csbridge.mappings.identity import ANCHORS, build_index
+from csbridge.models import Account, Activity, Owner, SurveyResponse
 from csbridge.scoring import load_model
 from csbridge.scoring.model import ScoringModel
 from csbridge.scoring.rules_config import RulesConfig, load_rules
@@ -34,7 +34,7 @@ from csbridge.store.tables import (
     task_outcomes,
     usage_days,
 )
-from csbridge.sync.portfolio import load_customers
+from csbridge.sync.portfolio import load_customers, members_of
 
 SLICE = 500
 HISTORY_DAYS = 190  # six months of score history, and the month before them
@@ -84,12 +84,7 @@ class ReportSource:
         self.index = build_index(self.accounts, settings.identity.key)
         self.owners = {(o.source, o.id): o for o in self.store.load(Owner)}
         self.usage_start = self._first_usage_day()
-        self._groups: dict[str, list[tuple[str, str]]] = {}
-        for source in KEYED_SOURCES:
-            for group in self.store.account_ids(UsageDay, source):
-                found = self.index.resolve(source, group)
-                if found is not None:
-                    self._groups.setdefault(found, []).append((source, group))
+        self._members = members_of(self.store, self.index)
 
     def _first_usage_day(self) -> date | None:
         """The oldest stored usage day: time to value is measurable for accounts started since."""
@@ -132,7 +127,7 @@ class ReportSource:
                 self.index,
                 self.accounts,
                 part,
-                self._groups,
+                self._members,
                 self.now,
                 usage_days=USAGE_DAYS,
             ).customers

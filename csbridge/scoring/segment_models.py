@@ -6,7 +6,7 @@ segment follows from ARR and the account's attributes, never from the score);
 accounts instead. The segment matrix stays `model:`'s: a per-segment model's own
 `segments:` is replaced by it, so an account's segment is the same whichever model
 scores it. Signals are computed for the model that scores the account, against the
-whole portfolio's benchmarks.
+whole portfolio's benchmarks (given in the options when scoring a batch of it).
 """
 
 from __future__ import annotations
@@ -44,10 +44,12 @@ class SegmentModels:
         now: datetime,
         options: SignalOptions | None = None,
     ) -> tuple[list[CustomerSignals], list[ScoreResult], list[Engine]]:
-        """Each customer's signals and score, and the engine that scored it."""
-        opts = with_benchmarks(
-            options or SignalOptions(), [per_user_rates(c, now) for c in customers]
-        )
+        """Each customer's signals and score, and the engine that scored it; per-user
+        rates against `customers`' medians unless both benchmarks are set in `options`
+        (a batch of a larger portfolio: `Batches.benchmarks`)."""
+        opts = options or SignalOptions()
+        if not (opts.session_benchmark and opts.time_benchmark):
+            opts = with_benchmarks(opts, [per_user_rates(c, now) for c in customers])
         signals = [compute_signals(c, now, self.default.model, opts) for c in customers]
         results = self.default.score_many([(s.key, s.values, None, s.attributes) for s in signals])
         engines = [self.default] * len(customers)

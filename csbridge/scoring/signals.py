@@ -121,8 +121,11 @@ def portfolio_signals(
     model: ScoringModel,
     options: SignalOptions | None = None,
 ) -> list[CustomerSignals]:
-    """Signals of every customer; per-user rates against the portfolio's medians."""
-    opts = with_benchmarks(options or SignalOptions(), [per_user_rates(c, now) for c in customers])
+    """Signals of every customer; per-user rates against the portfolio's medians (unless
+    both benchmarks are set in `options`)."""
+    opts = options or SignalOptions()
+    if not (opts.session_benchmark and opts.time_benchmark):
+        opts = with_benchmarks(opts, [per_user_rates(c, now) for c in customers])
     return [compute_signals(c, now, model, opts) for c in customers]
 
 

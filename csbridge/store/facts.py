@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, and_, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    Text,
+    and_,
+    cast,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from csbridge.models import (
@@ -184,14 +195,41 @@ def load_facts(
     since: date | datetime | None = None,
     include_deleted: bool = False,
 ) -> list[R]:
-    """Stored facts of one type as records, oldest key first.
+    """Stored facts of one type as records, oldest key first (filters: `fact_select`).
+
+    The payload is read as JSON text and parsed straight into the record by pydantic
+    (no intermediate dicts)."""
+    query = fact_select(
+        record_type,
+        source=source,
+        account_ids=account_ids,
+        since=since,
+        include_deleted=include_deleted,
+    )
+    payloads = connection.execute(query).scalars().all()  # fetched at once: faster
+    return [record_type.model_validate_json(payload) for payload in payloads]
+
+
+def fact_select(
+    record_type: type[Record],
+    columns: Sequence[str] = (),
+    *,
+    source: str | None = None,
+    account_ids: Sequence[str] | None = None,
+    since: date | datetime | None = None,
+    include_deleted: bool = False,
+) -> Select[Any]:
+    """The query of stored facts of one type, ordered by key: `columns` (default: the
+    payload as JSON text).
 
     `since` filters on the type's own time column: tickets by `created_at`, surveys
     by `responded_at`, usage by `day`, activities by `occurred_at`, everything else by
     `updated_at`.
     """
     table = table_for(record_type)
-    query = select(table.c.payload).order_by(table.c.source, table.c.id)
+    chosen: list[ColumnElement[Any]] = [table.c[name] for name in columns]
+    chosen = chosen or [cast(table.c.payload, Text)]
+    query = select(*chosen).order_by(table.c.source, table.c.id)
     if source is not None:
         query = query.where(table.c.source == source)
     if account_ids is not None:
@@ -201,7 +239,7 @@ def load_facts(
     if since is not None:
         name = next(n for n in TIME_COLUMNS if n in table.c)
         query = query.where(table.c[name] >= _bound(since, as_date=name == "day"))
-    return [record_type.model_validate(payload) for (payload,) in connection.execute(query)]
+    return query
 
 
 def _bound(since: date | datetime, *, as_date: bool) -> date | datetime:

@@ -123,6 +123,16 @@ class Store:
                 include_deleted=include_deleted,
             )
 
+    def analyze(self) -> None:
+        """Refresh PostgreSQL's statistics of the fact tables after a pull stored rows, so
+        the batched reads (`account_id IN (...)`) are planned on the index, not from the
+        estimates of an empty table (autovacuum catches up only later); no-op on SQLite."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        with self.engine.begin() as connection:
+            for table in FACT_TABLES.values():
+                connection.exec_driver_sql(f'ANALYZE "{table.name}"')
+
     def account_ids(self, record_type: type[Record], source: str) -> list[str]:
         """The distinct account ids that stored facts of one type from `source` carry."""
         table = table_for(record_type)

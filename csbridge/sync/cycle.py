@@ -112,11 +112,14 @@ class Cycle:
         mapping = self.mappings[target]
         return read_ledger(store, target, mapping.object, mapping.tag_field)
 
-    def plan(
-        self, scored: Sequence[Scored], target: Crm, now: datetime, ledger: Ledger
-    ) -> ChangeSet:
-        """The desired state of `scored` in `target` against its `ledger`."""
-        desired = desired_states(scored, target, self.mappings[target], self.rules, now)
+    def desired(
+        self, scored: Sequence[Scored], target: Crm, now: datetime
+    ) -> dict[str, DesiredState]:
+        """The desired state in `target` of each of `scored` with an account there."""
+        return desired_states(scored, target, self.mappings[target], self.rules, now)
+
+    def plan(self, desired: Mapping[str, DesiredState], ledger: Ledger) -> ChangeSet:
+        """`desired` (see `desired`) against `target`'s `ledger`."""
         written, done, notified = ledger
         return plan(
             desired,

@@ -18,7 +18,7 @@ kept in the ledger's key table under the target `<crm>:notes`, exactly as tasks 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -47,6 +47,7 @@ HEADINGS = {"review": "Customer Success Review", "qbr": "QBR Prep"}
 NOTES_TARGET = "{}:notes"
 BUILD = 240  # notes built per read of the store (about 5 MB of HTML)
 MAX_HTML = 65_536  # HubSpot's hs_note_body limit; a ContentNote takes far more
+NoteAccount = tuple[str, str, str]  # customer key, CRM record id, account name
 
 
 @dataclass
@@ -76,7 +77,7 @@ def note_periods(settings: CrmNoteSettings, today: date) -> dict[str, Period]:
 
 
 def plan_notes(
-    accounts: Sequence[tuple[str, str, str]], periods: dict[str, Period], done: frozenset[str]
+    accounts: Sequence[NoteAccount], periods: dict[str, Period], done: frozenset[str]
 ) -> list[NoteCreate]:
     """Notes due for (customer key, record id, account name) and not yet created (pure)."""
     notes = []
@@ -101,15 +102,16 @@ def run_notes(
     settings: Settings,
     store: Store,
     now: datetime,
-    scored: Sequence[Scored],
+    accounts: Mapping[Crm, Sequence[NoteAccount]],
     writer_for: Callable[[Crm], Any],
     verify_lock: Callable[[], None],
 ) -> dict[Crm, NoteReport]:
-    """The notes step of a run, CRM by CRM; `writer_for(target)` builds its writer, only
-    for a CRM with notes due (between two periods, no call at all)."""
+    """The notes step of a run, CRM by CRM, for the run's `accounts` in each
+    (`note_accounts`); `writer_for(target)` builds its writer, only for a CRM with notes
+    due (between two periods, no call at all)."""
     reports: dict[Crm, NoteReport] = {}
     for target in note_targets(settings):
-        due = due_notes(target, store, settings, scored, now)
+        due = due_notes(target, store, settings, accounts.get(target, ()), now)
         if not due:
             reports[target] = NoteReport()
             continue
@@ -130,18 +132,25 @@ def run_notes(
     return reports
 
 
-def due_notes(
-    target: str, store: Store, settings: Settings, scored: Sequence[Scored], now: datetime
-) -> list[NoteCreate]:
-    """The notes of `scored`'s accounts in `target` due this period and not yet created."""
-    accounts: dict[str, tuple[str, str, str]] = {}
+def note_accounts(scored: Sequence[Scored], target: str) -> list[NoteAccount]:
+    """(customer key, record id, account name) of each of `scored` with an account in
+    `target`: all the notes step needs of the run's scored accounts."""
+    accounts: dict[str, NoteAccount] = {}
     for s in scored:
         account = next((a for a in s.facts.accounts if a.source == target), None)
         if account is not None:
             accounts.setdefault(s.facts.key, (s.facts.key, account.id, account.name or s.facts.key))
+    return list(accounts.values())
+
+
+def due_notes(
+    target: str, store: Store, settings: Settings, accounts: Sequence[NoteAccount], now: datetime
+) -> list[NoteCreate]:
+    """The notes of `accounts` (`note_accounts`) in `target` due this period and not yet
+    created."""
     done = ledger.done_keys(store, NOTES_TARGET.format(target))
     periods = note_periods(settings.reports.crm_notes, now.date())
-    return plan_notes(list(accounts.values()), periods, done)
+    return plan_notes(accounts, periods, done)
 
 
 def attach_notes(

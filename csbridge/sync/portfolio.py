@@ -66,16 +66,7 @@ class Portfolio:
 
     def unmatched(self) -> list[dict[str, object]]:
         """The unmatched report as JSON-ready rows."""
-        return [
-            {
-                "source": e.source,
-                "kind": e.kind,
-                "reason": e.reason,
-                "count": e.count,
-                "examples": list(e.examples),
-            }
-            for _, e in sorted(self.report.entries.items())
-        ]
+        return self.report.rows()
 
 
 def load_portfolio(
@@ -126,23 +117,63 @@ def load_customers(
     index: IdentityIndex,
     accounts: Sequence[Account],
     keys: Sequence[str],
-    groups: Mapping[str, Sequence[tuple[str, str]]],
+    members: Mapping[str, Sequence[tuple[str, str]]],
     now: datetime | None = None,
     anchors: Sequence[str] = ANCHORS,
     usage_days: int = USAGE_DAYS,
 ) -> Portfolio:
     """`keys`' customers with the facts `load_portfolio` gives them, reading only their
     accounts' facts, so a caller can walk a large portfolio a slice at a time.
-    `groups` maps customer key → the (source, id) of its usage in the keyed sources
-    (Mixpanel group keys, warehouse accounts); usage reaches `usage_days` back."""
-    wanted = set(keys)
-    members: dict[str, list[str]] = {}
-    for (source, account_id), found in index.by_source_id.items():
-        if found in wanted:
-            members.setdefault(source, []).append(account_id)
+    `members` maps customer key → the (source, id) of its accounts and usage groups
+    (`members_of`); `accounts` holds at least `keys`' accounts; usage reaches
+    `usage_days` back."""
+    return _gather(
+        store, index, accounts, now, anchors, keys, ids_by_source(members, keys), usage_days
+    )
+
+
+def members_of(store: Store, index: IdentityIndex) -> dict[str, list[tuple[str, str]]]:
+    """Customer key → the (source, id) of every account that joined it and of every
+    usage group (Mixpanel group key, warehouse account) that resolves to it."""
+    members: dict[str, list[tuple[str, str]]] = {}
+    for (source, account_id), key in index.by_source_id.items():
+        if source not in KEYED_SOURCES:
+            members.setdefault(key, []).append((source, account_id))
     for source in KEYED_SOURCES:
-        members[source] = sorted({g for key in keys for s, g in groups.get(key, ()) if s == source})
-    return _gather(store, index, accounts, now, anchors, keys, members, usage_days)
+        for group in store.account_ids(UsageDay, source):
+            found = index.resolve(source, group)
+            if found is not None:
+                members.setdefault(found, []).append((source, group))
+    return members
+
+
+def ids_by_source(
+    members: Mapping[str, Sequence[tuple[str, str]]], keys: Sequence[str]
+) -> dict[str, list[str]]:
+    """`keys`' member ids by source (see `members_of`)."""
+    out: dict[str, list[str]] = {}
+    for key in keys:
+        for source, account_id in members.get(key, ()):
+            out.setdefault(source, []).append(account_id)
+    return out
+
+
+def load_members(
+    store: Store,
+    record_type: type[R],
+    members: Mapping[str, Sequence[str]] | None,
+    since: datetime | None = None,
+) -> list[R]:
+    """Stored facts of one type: every one (`members` None), or those of `members`'
+    account ids (source → ids), in the store's order."""
+    if members is None:
+        return store.load(record_type, since=since)
+    return [
+        fact
+        for source, ids in sorted(members.items())
+        if ids
+        for fact in store.load(record_type, source=source, account_ids=ids, since=since)
+    ]
 
 
 def usage_rates(
@@ -172,14 +203,7 @@ def _gather(
     account ids (source → ids)."""
 
     def load(record_type: type[R], since: datetime | None = None) -> list[R]:
-        if members is None:
-            return store.load(record_type, since=since)
-        return [
-            fact
-            for source, ids in sorted(members.items())
-            if ids
-            for fact in store.load(record_type, source=source, account_ids=ids, since=since)
-        ]
+        return load_members(store, record_type, members, since)
 
     by_id: dict[tuple[str, str], Account] = {(a.source, a.id): a for a in accounts}
     usage_since = None if now is None else now - timedelta(days=usage_days)

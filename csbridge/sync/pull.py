@@ -120,6 +120,8 @@ def pull(
     except SetupError:
         store.finish_run(run_id, "failed", report.as_dict())
         raise
+    if any(report.records.values()):
+        store.analyze()
     store.finish_run(run_id, "ok" if report.ok else "partial", report.as_dict())
     return report
 

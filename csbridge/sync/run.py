@@ -10,6 +10,10 @@ not sent again for the second. Score history and rule episodes are stored after 
 writes (a dry run stores nothing and writes nothing); then, with `reports.crm_notes`,
 the reports due this period are attached to the accounts as notes (`sync.notes`).
 
+The customers are read and scored a batch at a time (`csbridge.sync.batches`); of each
+batch only compact per-account results are kept for the writes and the steps after
+them (`csbridge.sync.outcome`).
+
 With a `shard`, only that shard's customers are scored, planned, written and stored
 (`csbridge.sync.shard`); the pull is left to a `csbridge pull` run before the shards.
 
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,23 +40,23 @@ from csbridge.connectors.registry import WRITERS
 from csbridge.http.client import CallAccounting
 from csbridge.mappings.fields import Crm
 from csbridge.scoring.cadence import share_on_cadence
-from csbridge.scoring.csm_load import book_entry, csm_load, load_json
-from csbridge.scoring.segment_models import models_used
+from csbridge.scoring.csm_load import csm_load, load_json
 from csbridge.scoring.signals import SignalOptions
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
 from csbridge.sync.apply import Notifier, apply_changes
 from csbridge.sync.apply_types import ApplyOptions, ApplyReport
+from csbridge.sync.batches import Batches
 from csbridge.sync.budget import budget_changes
-from csbridge.sync.changes import ChangeSet
-from csbridge.sync.cycle import Cycle, Scored, history_entries, in_targets
-from csbridge.sync.events import account_events, run_event, send_events
+from csbridge.sync.changes import ChangeSet, DesiredState
+from csbridge.sync.cycle import Cycle
+from csbridge.sync.events import run_event, send_events
 from csbridge.sync.history import save_history
 from csbridge.sync.notes import note_targets, run_notes
-from csbridge.sync.portfolio import load_portfolio
+from csbridge.sync.outcome import Outcome
 from csbridge.sync.pull import pull
-from csbridge.sync.shard import Shard, shard_customers
-from csbridge.sync.task_close import follow_up
+from csbridge.sync.shard import Shard
+from csbridge.sync.task_close import Evaluated, follow_up
 from csbridge.sync.task_readback import read_back
 
 log = structlog.get_logger("csbridge.run")
@@ -206,31 +210,29 @@ def _score_and_write(
     options: SignalOptions | None,
     verify_lock: Callable[[], None],
 ) -> None:
-    portfolio = load_portfolio(store, settings.identity.key, now)
-    report.unmatched = portfolio.report.total
+    batches = Batches(store, settings.identity.key, now)
     targets = list(settings.crm.targets)
-    customers = in_targets(portfolio.customers, targets)
+    keys = batches.in_targets(targets)
+    # the benchmarks are medians over every customer in the CRMs, whichever shard runs
+    options = batches.benchmarks(options or SignalOptions(), keys)
     if report.shard is not None:
-        customers, options = shard_customers(customers, report.shard, now, options)
-    progress.current().start("score", total=len(customers))
-    history = cycle.history(store, now)
-    scored = cycle.score(customers, now, history, options)
+        keys = [key for key in keys if report.shard.owns(key)]
+    progress.current().start("score", total=len(keys))
+    outcome = Outcome()
+    noted = note_targets(settings)
+    for customers in batches.customers(keys):
+        history = cycle.history(store, now, [c.key for c in customers])
+        scored = cycle.score(customers, now, history, options)
+        outcome.add(scored, history, cycle, targets, now, noted)
+        del scored  # the batch's facts go before the next batch is read
+    report.unmatched = batches.report_unmatched().total
     report.lap("score")
-    report.accounts_scored = sum(1 for s in scored if s.result.score is not None)
+    report.accounts_scored = outcome.scored
     progress.current().done("score", accounts=report.accounts_scored)
-    report.bands = dict(sorted(Counter(s.status or "unscored" for s in scored).items()))
-    report.cadence = share_on_cadence([s.evaluation.cadence for s in scored])
-    report.models = models_used(s.engine for s in scored)
-    report.csm_load = load_json(
-        csm_load(
-            book_entry(
-                s.facts.accounts[0].owner_id if s.facts.accounts else None,
-                s.signals.attributes.get("arr"),
-                s.result,
-            )
-            for s in scored
-        )
-    )
+    report.bands = dict(sorted(outcome.bands.items()))
+    report.cadence = share_on_cadence(outcome.cadence)
+    report.models = dict(sorted(outcome.models.items()))
+    report.csm_load = load_json(csm_load(outcome.book))
     for target in targets:
         writer = None if report.dry_run else writer_factory(target, settings, report.accounting)
         try:
@@ -238,7 +240,8 @@ def _score_and_write(
                 target,
                 settings,
                 store,
-                scored,
+                outcome.desired.get(target, {}),
+                outcome.evaluated,
                 cycle,
                 now,
                 writer,
@@ -259,20 +262,21 @@ def _score_and_write(
     if not report.dry_run:
         save_history(
             store,
-            history_entries(scored),
+            outcome.history,
             now,
             model_hash=cycle.models.default.model_hash,
             run_id=report.run_id,
         )
         report.lap("history")
-        events = account_events(scored, history, now)
-        report.events = send_events(events, notifier, store, settings.notifications.events, now)
-        if note_targets(settings):
+        report.events = send_events(
+            outcome.events, notifier, store, settings.notifications.events, now
+        )
+        if noted:
             notes = run_notes(
                 settings,
                 store,
                 now,
-                scored,
+                outcome.notes,
                 lambda crm: writer_factory(crm, settings, report.accounting),
                 verify_lock,
             )
@@ -289,7 +293,8 @@ def write_target(
     target: Crm,
     settings: Settings,
     store: Store,
-    scored: Sequence[Scored],
+    desired: Mapping[str, DesiredState],
+    episodes: Sequence[Evaluated],
     cycle: Cycle,
     now: datetime,
     writer: CrmWriter | None,
@@ -297,16 +302,18 @@ def write_target(
     notifier: Notifier | None,
     verify_lock: Callable[[], None] = lambda: None,
 ) -> tuple[ChangeSet, ApplyReport | None]:
-    """Plan `scored` against `target`'s ledger and apply it through `writer` (None: plan
-    only). Shared by the scheduled run and the webhook reactions."""
+    """Plan the `desired` states (`Cycle.desired`) against `target`'s ledger and apply
+    them through `writer` (None: plan only), then follow the tasks up (`follow_up`: of
+    `episodes`, the evaluated accounts, those in `target` have their ended episodes'
+    tasks closed). Shared by the scheduled run and the webhook reactions."""
     target_settings = getattr(settings.crm, target)
     mapping = cycle.mappings[target]
     ledger = cycle.ledger(store, target)
-    changes = cycle.plan(scored, target, now, ledger)
+    changes = cycle.plan(desired, ledger)
     if writer is None:
         return changes, None
     seen = read_back(store, writer, now)
-    evaluated = {s.facts.key for s in scored if any(a.source == target for a in s.facts.accounts)}
+    evaluated = set(desired)  # the customers with an account in `target`
     changes, allotted = budget_changes(
         store, target, changes, cycle.rules.tasks, now, ledger[1], evaluated
     )
@@ -326,7 +333,7 @@ def write_target(
         ),
         notifier=notifier,
     )
-    lifecycle = [s for s in scored if s.facts.key in evaluated]
+    lifecycle = [e for e in episodes if e.account in evaluated]
     follow_up(store, writer, lifecycle, cycle.rules, seen, applied, now, verify_lock)
     if allotted is not None:
         applied.task_budget = allotted.report()

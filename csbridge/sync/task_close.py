@@ -49,12 +49,29 @@ class Closing:
     written: bool  # False: the CRM already shows it closed with the comment
 
 
-def _reason(rule: str, item: Scored, config: RulesConfig) -> str:
-    score = "-" if item.ctx.score is None else f"{item.ctx.score:.0f}"
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    """What closing reads of one account evaluated this run: the task keys its rules
+    still ask for, its score and last activity (for the comment). Compact, so a run
+    keeps it for every account while the batches' facts are dropped."""
+
+    account: str
+    asked: frozenset[str]
+    score: float | None
+    last_activity: datetime | None
+
+    @classmethod
+    def of(cls, item: Scored) -> Evaluated:
+        asked = frozenset(a.key for a in item.evaluation.actions if a.kind == "task")
+        return cls(item.facts.key, asked, item.ctx.score, item.ctx.last_activity)
+
+
+def _reason(rule: str, item: Evaluated, config: RulesConfig) -> str:
+    score = "-" if item.score is None else f"{item.score:.0f}"
     if rule == "churn_risk":
         return f"account back above {config.rules.churn_risk.below:g} (health {score})"
     if rule == "silent":
-        last = item.ctx.last_activity
+        last = item.last_activity
         return "activity again" + ("" if last is None else f" on {last.date().isoformat()}")
     if rule == "advocacy":
         return f"no longer in the {config.rules.advocacy.band} band (health {score})"
@@ -62,13 +79,13 @@ def _reason(rule: str, item: Scored, config: RulesConfig) -> str:
 
 
 def closings(
-    scored: Sequence[Scored],
+    evaluated: Sequence[Evaluated],
     open_tasks: Mapping[str, TaskState],
     config: RulesConfig,
     status: str,
     today: date,
 ) -> list[Closing]:
-    """The open tasks (as read back) of the episodes that ended for `scored`. Pure."""
+    """The open tasks (as read back) of the episodes that ended for `evaluated`. Pure."""
     by_account: dict[str, list[tuple[str, str, str]]] = {}
     for key in open_tasks:
         parts = split_key(key)
@@ -77,11 +94,10 @@ def closings(
             by_account.setdefault(parts.account_id, []).append((key, parts.rule, period))
     verb = "Cancelled" if config.tasks.on_episode_end == "cancel" else "Closed"
     out: list[Closing] = []
-    for item in scored:
-        account = item.facts.key
-        asked = {a.key for a in item.evaluation.actions if a.kind == "task"}
+    for item in evaluated:
+        account = item.account
         for key, rule, period in sorted(by_account.get(account, [])):
-            if task_key(account, rule, period) in asked:
+            if task_key(account, rule, period) in item.asked:
                 continue  # the episode runs on
             comment = f"{verb} by csbridge on {today.isoformat()}: {_reason(rule, item, config)}"
             state = open_tasks[key]
@@ -96,7 +112,7 @@ def closings(
 def follow_up(
     store: Store,
     writer: CrmWriter,
-    scored: Sequence[Scored],
+    evaluated: Sequence[Evaluated],
     config: RulesConfig,
     seen: ReadBack,
     report: ApplyReport,
@@ -104,7 +120,7 @@ def follow_up(
     verify_lock: Callable[[], None] = lambda: None,
 ) -> None:
     """After an apply: count the tasks read back completed, list the overdue steps and
-    close the open tasks of `scored`'s ended episodes (not after a stopped apply)."""
+    close the open tasks of `evaluated`'s ended episodes (not after a stopped apply)."""
     report.tasks_completed = seen.completed
     if not seen.open:
         return
@@ -112,7 +128,7 @@ def follow_up(
     status = config.tasks.end_status(writer.name)
     ended = []
     if status is not None and report.stopped is None:
-        ended = closings(scored, seen.open, config, status, today)
+        ended = closings(evaluated, seen.open, config, status, today)
     closing = {c.update.key for c in ended}
     still = {k: s for k, s in seen.open.items() if k not in closing}
     report.steps_overdue = overdue_report(overdue_steps(still, config, today))

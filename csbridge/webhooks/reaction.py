@@ -66,6 +66,7 @@ from csbridge.sync.history import save_history
 from csbridge.sync.platform_scores import PlatformScore, save_platform_score
 from csbridge.sync.portfolio import load_customer, usage_rates
 from csbridge.sync.run import WriterFactory, default_writer, write_target
+from csbridge.sync.task_close import Evaluated
 from csbridge.webhooks.alert import Alert, React, ReactionOutcome
 from csbridge.webhooks.worker import account_lookup_reaction, find_account
 
@@ -139,7 +140,8 @@ def sync_reaction(
                         target,
                         settings,
                         store,
-                        scored,
+                        cycle.desired(scored, target, now),
+                        [Evaluated.of(s) for s in scored],
                         cycle,
                         now,
                         writer,

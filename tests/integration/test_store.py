@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from csbridge.errors import CsbridgeError
 from csbridge.models import Account, Activity, SurveyResponse, Ticket, UsageDay
@@ -216,3 +216,25 @@ def test_upgrading_to_usage_users_forgets_only_the_mixpanel_cursor(database_url:
         assert left == ["zendesk.tickets"]
     finally:
         engine.dispose()
+
+
+def test_analyze_gives_postgresql_the_fact_tables_sizes(postgres_url: str) -> None:
+    """Without statistics PostgreSQL plans a batch's `account_id IN (...)` read as if the
+    table were empty; `analyze` (run after a pull) records how many rows it holds."""
+    store = open_store(postgres_url)
+    try:
+        store.upsert(
+            [
+                UsageDay(source="mixpanel", id=f"a.com:{d}", account_id="a.com", day=d)
+                for d in (date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3))
+            ]
+        )
+        rows = select(text("reltuples")).select_from(text("pg_class"))
+        known = rows.where(text("oid = 'usage_days'::regclass"))
+        with store.engine.connect() as conn:
+            assert conn.execute(known).scalar_one() <= 0  # never analyzed
+        store.analyze()
+        with store.engine.connect() as conn:
+            assert conn.execute(known).scalar_one() == 3
+    finally:
+        store.close()

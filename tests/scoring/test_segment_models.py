@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pytest
 from csbridge.errors import CsbridgeError
 from csbridge.models import Account, SurveyResponse, UsageDay
 from csbridge.scoring.segment_models import load_segment_models, models_used
-from csbridge.scoring.signal_types import CustomerFacts
+from csbridge.scoring.signal_types import CustomerFacts, SignalOptions
+from csbridge.scoring.signals import per_user_rates, with_benchmarks
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
@@ -84,6 +86,33 @@ def test_each_account_is_scored_with_its_segments_model(tmp_path: Path) -> None:
         f"seed-5d ({engines[1].model_hash})": 1,
         f"strategic ({engines[0].model_hash})": 1,
     }
+
+
+def test_a_batch_given_the_portfolio_benchmarks_scores_as_the_whole_portfolio(
+    tmp_path: Path,
+) -> None:
+    strategic = tmp_path / "strategic.yaml"
+    strategic.write_text(STRATEGIC)
+    models = load_segment_models("seed-5d", {"high_touch": str(strategic)})
+    calm = customer("calm.com", 30_000)
+    calm = replace(
+        calm,
+        usage=[u.model_copy(update={"sessions": 1, "active_seconds": 60.0}) for u in calm.usage],
+    )
+    busy = customer("small.com", 20_000)
+    busy = replace(
+        busy,
+        usage=[u.model_copy(update={"active_seconds": 900.0}) for u in busy.usage],
+    )
+    customers = [customer("big.com", 120_000), busy, calm]
+    _, whole, engines = models.score(customers, NOW)
+    options = with_benchmarks(SignalOptions(), [per_user_rates(c, NOW) for c in customers])
+    assert options.session_benchmark and options.time_benchmark
+    parts = [models.score(customers[:2], NOW, options), models.score(customers[2:], NOW, options)]
+    assert [r.as_dict() for _, results, _ in parts for r in results] == [r.as_dict() for r in whole]
+    assert [e for _, _, used in parts for e in used] == engines
+    _, alone, _ = models.score(customers[2:], NOW)  # against its own medians: another score
+    assert alone[0].as_dict() != whole[2].as_dict()
 
 
 def test_without_per_segment_models_every_account_gets_the_default() -> None:

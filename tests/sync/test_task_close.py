@@ -20,7 +20,7 @@ from csbridge.store.store import open_store
 from csbridge.store.tables import task_outcomes
 from csbridge.sync.apply_types import ApplyReport
 from csbridge.sync.cycle import Scored
-from csbridge.sync.task_close import close_tasks, closings
+from csbridge.sync.task_close import Evaluated, close_tasks, closings
 from csbridge.sync.task_overdue import Overdue, overdue_steps
 
 RULES = parse_rules()
@@ -30,17 +30,22 @@ NOW = datetime(2026, 12, 3, 6, tzinfo=UTC)
 START = "2026-11-20"
 
 
-def scored(key: str, score: float, asked: Sequence[str] = ()) -> Scored:
-    """An account after this run's rules: the task keys its rules still ask for."""
+def scored(
+    key: str, score: float, asked: Sequence[str] = (), last_activity: datetime | None = None
+) -> Evaluated:
+    """An account after this run's rules: the task keys its rules still ask for (what
+    closing keeps of it: `Evaluated.of`)."""
     actions = tuple(Action("task", k.split(":")[1], k, key) for k in asked)
-    return Scored(
-        CustomerFacts(key),
-        CustomerSignals(key, {}),
-        ScoreResult({"id": key, "score": score}, [], []),
-        RuleContext(key, score=score),
-        Evaluation(actions, {}),
-        None,
-        ENGINE,
+    return Evaluated.of(
+        Scored(
+            CustomerFacts(key),
+            CustomerSignals(key, {}),
+            ScoreResult({"id": key, "score": score}, [], []),
+            RuleContext(key, score=score, last_activity=last_activity),
+            Evaluation(actions, {}),
+            None,
+            ENGINE,
+        )
     )
 
 
@@ -97,16 +102,7 @@ def test_a_task_already_closed_with_the_comment_is_recorded_without_a_write() ->
 
 def test_cancel_says_cancelled_and_silent_says_why() -> None:
     rules = parse_rules("tasks: {on_episode_end: cancel, cancel_status: {hubspot: DEFERRED}}")
-    item = scored("a.com", 80)
-    item = Scored(
-        item.facts,
-        item.signals,
-        item.result,
-        RuleContext("a.com", score=80, last_activity=datetime(2026, 12, 2, tzinfo=UTC)),
-        item.evaluation,
-        None,
-        ENGINE,
-    )
+    item = scored("a.com", 80, last_activity=datetime(2026, 12, 2, tzinfo=UTC))
     [only] = closings(
         [item], {"a.com:silent:2026-11-01:email": state("9")}, rules, "DEFERRED", TODAY
     )

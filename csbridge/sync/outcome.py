@@ -1,0 +1,69 @@
+"""What a run keeps of each scored batch: compact per-account results, not the facts.
+
+`csbridge run` scores the portfolio a batch of customers at a time
+(`csbridge.sync.batches`); after each batch, `Outcome.add` keeps only what the rest of
+the run needs (the band counts, the accounts per model, each account's line in its
+owner's book, its touchpoint cadence, its desired state in each CRM, what closing its
+ended episodes reads, its history entry, its events and what its report notes need),
+so the batch's facts, signals and rule contexts are dropped before the next batch is
+read.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from csbridge.mappings.fields import Crm
+from csbridge.scoring.cadence import CadenceStatus
+from csbridge.scoring.csm_load import BookEntry, book_entry
+from csbridge.scoring.segment_models import models_used
+from csbridge.sync.changes import DesiredState, Notification
+from csbridge.sync.cycle import Cycle, Scored, history_entries
+from csbridge.sync.events import account_events
+from csbridge.sync.history import History, HistoryEntry
+from csbridge.sync.notes import NoteAccount, note_accounts
+from csbridge.sync.task_close import Evaluated
+
+
+@dataclass
+class Outcome:
+    """The run's scored accounts, batch after batch (see the module doc)."""
+
+    scored: int = 0  # accounts with a score
+    bands: Counter[str] = field(default_factory=Counter)
+    models: Counter[str] = field(default_factory=Counter)  # accounts per model that scored
+    book: list[BookEntry] = field(default_factory=list)
+    cadence: list[CadenceStatus | None] = field(default_factory=list)
+    desired: dict[Crm, dict[str, DesiredState]] = field(default_factory=dict)
+    evaluated: list[Evaluated] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
+    events: list[Notification] = field(default_factory=list)
+    notes: dict[Crm, list[NoteAccount]] = field(default_factory=dict)
+
+    def add(
+        self,
+        scored: Sequence[Scored],
+        history: Mapping[str, History],
+        cycle: Cycle,
+        targets: Sequence[Crm],
+        now: datetime,
+        note_targets: Sequence[Crm] = (),
+    ) -> None:
+        """Keep what the run needs of one scored batch."""
+        self.scored += sum(1 for s in scored if s.result.score is not None)
+        self.bands.update(s.status or "unscored" for s in scored)
+        self.models.update(models_used(s.engine for s in scored))
+        for s in scored:
+            owner = s.facts.accounts[0].owner_id if s.facts.accounts else None
+            self.book.append(book_entry(owner, s.signals.attributes.get("arr"), s.result))
+        self.cadence += [s.evaluation.cadence for s in scored]
+        for target in targets:
+            self.desired.setdefault(target, {}).update(cycle.desired(scored, target, now))
+        self.evaluated += [Evaluated.of(s) for s in scored]
+        self.history += history_entries(scored)
+        self.events += account_events(scored, history, now)
+        for target in note_targets:
+            self.notes.setdefault(target, []).extend(note_accounts(scored, target))
