@@ -6,7 +6,9 @@ stream's cursor bound to `:watermark`, reads the result through a server-side cu
 cursor is the largest watermark read so far. Rows must come ordered by the watermark
 (the query says `ORDER BY`), so a page's cursor covers every row before it; the query
 compares with `>=`, so rows that share the last watermark are read again on the next
-run and upserted idempotently rather than skipped.
+run and upserted idempotently rather than skipped. A `usage` query's rows become
+UsageDays (`rows.py`), a `signals` query's IndicatorValues checked against the
+models' transforms (`indicators.py`).
 
 Everything the user must fix (the URL, a query that fails, a missing column, a key
 that is not the identity key, unordered rows) raises `SetupError`: the pull stops,
