@@ -10,12 +10,16 @@ day, ts, user_id, insert_id, event) with `--rows` synthetic events spread over
 UTC days, generated in the database by one set-based `INSERT ... SELECT` over
 `generate_series` (nothing passes through Python), then indexes it by day.
 
-`--config FILE` writes a csbridge config whose `sources.warehouse` reads that table
-with the example query, for `csbridge pull --config FILE --source warehouse`.
+It also replaces `<schema>.account_signals` (account, indicator, value, loaded_at): two
+indicator values per account as a team computes them in the warehouse (the share of
+webinars attended, a community level), read by the signals query `SIGNALS_SQL`.
 
-With `--read` it then pulls the worked example's query (`USAGE_SQL`: the daily fold
-runs in PostgreSQL) through the warehouse source as `csbridge pull` does, and prints
-the rows read, the batches, the time and this process's peak memory.
+`--config FILE` writes a csbridge config whose `sources.warehouse` reads both tables
+with the example queries, for `csbridge pull --config FILE --source warehouse`.
+
+With `--read` it then pulls the worked example's queries (`USAGE_SQL`: the daily fold
+runs in PostgreSQL; `SIGNALS_SQL`) through the warehouse source as `csbridge pull`
+does, and prints the rows read, the batches, the time and this process's peak memory.
 """
 
 from __future__ import annotations
@@ -32,11 +36,33 @@ from psycopg import sql
 from pydantic import SecretStr
 
 from csbridge.config import WarehouseQuery, WarehouseSettings
+from csbridge.connectors.warehouse.indicators import model_transforms
 from csbridge.connectors.warehouse.source import WarehouseSource
+from csbridge.scoring import load_model
 from csbridge_sandbox.warehouse import USAGE_SQL
 
 PG_ADMIN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SIGNALS_SQL = """
+SELECT account, indicator, value, loaded_at
+FROM account_signals
+WHERE loaded_at >= :watermark
+ORDER BY loaded_at
+"""
+QUERIES = {
+    "daily_usage": {"watermark": "day", "sql": USAGE_SQL.strip()},
+    "health_inputs": {"kind": "signals", "sql": SIGNALS_SQL.strip()},
+}
+SIGNALS_INSERT = """
+INSERT INTO account_signals (account, indicator, value, loaded_at)
+SELECT 'customer-' || a || '.example.com', 'engagement.webinar_attendance',
+       round((a %% 10) / 10.0, 1)::text, now()
+FROM generate_series(0, %(accounts)s - 1) AS a
+UNION ALL
+SELECT 'customer-' || a || '.example.com', 'engagement.community_activity',
+       (ARRAY['none', 'lurker', 'contributor', 'active'])[1 + a %% 4], now()
+FROM generate_series(0, %(accounts)s - 1) AS a
+"""
 
 
 def insert_sql(rows: int, accounts: int, start: int, span: int) -> str:
@@ -71,18 +97,26 @@ def generate(schema: str, rows: int, accounts: int, days: int) -> float:
         db.execute(insert_sql(rows, accounts, start, days * 86_400))
         db.execute("CREATE INDEX events_day ON events (day)")
         db.execute("ANALYZE events")
+        db.execute("DROP TABLE IF EXISTS account_signals")
+        db.execute(
+            "CREATE TABLE account_signals (account varchar(255) NOT NULL,"
+            " indicator varchar(128) NOT NULL, value varchar(64) NOT NULL,"
+            " loaded_at timestamptz NOT NULL)"
+        )
+        db.execute(SIGNALS_INSERT, {"accounts": accounts})
     return time.perf_counter() - began
 
 
-def read(schema: str, batch_size: int) -> tuple[int, int, float]:
-    """Pull the example query through the warehouse source: (rows, batches, seconds)."""
+def read(schema: str, batch_size: int, query: str) -> tuple[int, int, float]:
+    """Pull one example query through the warehouse source: (rows, batches, seconds)."""
     url = f"{PG_URL}?options=-csearch_path%3D{schema}"
     settings = WarehouseSettings(
         url=SecretStr(url),
         batch_size=batch_size,
-        queries={"daily_usage": WarehouseQuery(sql=USAGE_SQL, watermark="day")},
+        queries={query: WarehouseQuery.model_validate(QUERIES[query])},
     )
-    ((_, reader),) = WarehouseSource(settings, "domain").streams()
+    transforms = model_transforms([load_model("seed-5d")])
+    ((_, reader),) = WarehouseSource(settings, "domain", transforms=transforms).streams()
     rows = batches = 0
     began = time.perf_counter()
     for page in reader(None):
@@ -98,7 +132,7 @@ def write_config(path: Path, schema: str) -> None:
         "sources": {
             "warehouse": {
                 "url": f"{PG_URL}?options=-csearch_path%3D{schema}",
-                "queries": {"daily_usage": {"watermark": "day", "sql": USAGE_SQL.strip()}},
+                "queries": QUERIES,
             }
         },
     }
@@ -123,12 +157,14 @@ def main() -> None:
         f"{args.days} days in {seconds:.1f} s ({args.rows / seconds:,.0f} rows/s)"
     )
     if args.read:
-        rows, batches, took = read(args.schema, args.batch_size)
+        rows, batches, took = read(args.schema, args.batch_size, "daily_usage")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
             f"warehouse pull: {rows:,} usage days in {batches} batches, {took:.1f} s "
             f"({args.rows / took:,.0f} events folded/s in PostgreSQL), peak memory {peak:.0f} MiB"
         )
+        rows, batches, took = read(args.schema, args.batch_size, "health_inputs")
+        print(f"warehouse pull: {rows:,} indicator values in {batches} batches, {took:.1f} s")
 
 
 if __name__ == "__main__":

@@ -114,11 +114,15 @@ class WarehouseQuery(_Section):
 
     The SQL must use the bound parameter `:watermark` (e.g. `WHERE loaded_at >=
     :watermark`) and return the `watermark` column, ordered by it; usage rows carry
-    `account`, `day`, `active_users`, `sessions`, `events` (optionally `last_event_at`).
+    `account`, `day`, `active_users`, `sessions`, `events` (optionally `last_event_at`);
+    signals rows carry `account`, `indicator` (a model key, `financial.payment_delay`)
+    and `value` (optionally `as_of`).
     """
 
     sql: str = Field(min_length=1)
-    kind: Literal["usage"] = "usage"
+    kind: Literal["usage", "signals"] = Field(
+        default="usage", description="usage: daily usage rows; signals: indicator values"
+    )
     watermark: str = Field(default="loaded_at", min_length=1, description="the cursor's column")
     start: str = Field(
         default="1970-01-01T00:00:00+00:00",

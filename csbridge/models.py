@@ -165,6 +165,20 @@ class UsageDay(Record):
         return f"{account_id}:{day.isoformat()}"
 
 
+class IndicatorValue(Record):
+    """One model indicator's raw value for one account, read as is (a warehouse query).
+
+    `id` is "<account_id>:<indicator>", so a later read replaces the value; `indicator`
+    is the model's key (`financial.payment_delay`); `as_of` is when the value held (a
+    value dated after the scoring moment is not used).
+    """
+
+    account_id: str
+    indicator: str = Field(min_length=3)
+    value: float | str
+    as_of: AwareDatetime | None = None
+
+
 class Activity(Record):
     """A CRM activity logged on an account: a call, email, meeting, note or task
     (Salesforce Task / Event, HubSpot engagements), or a contact's membership of a
@@ -199,5 +213,15 @@ class Owner(Record):
     active: bool = True
 
 
-Fact = Account | Contact | Opportunity | Ticket | SurveyResponse | UsageDay | Owner | Activity
+Fact = (
+    Account
+    | Contact
+    | Opportunity
+    | Ticket
+    | SurveyResponse
+    | UsageDay
+    | Owner
+    | Activity
+    | IndicatorValue
+)
 """Any record the store keeps as a fact."""

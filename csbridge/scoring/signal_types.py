@@ -14,6 +14,7 @@ from csbridge.models import (
     Account,
     Activity,
     Contact,
+    IndicatorValue,
     Opportunity,
     SurveyResponse,
     Ticket,
@@ -130,6 +131,7 @@ class CustomerFacts:
     surveys: Sequence[SurveyResponse] = ()
     usage: Sequence[UsageDay] = ()
     activities: Sequence[Activity] = ()
+    indicators: Sequence[IndicatorValue] = ()
     crm: str | None = None
     systems: frozenset[str] = frozenset()
 

@@ -22,6 +22,8 @@ Zendesk organization or tickets.
 The rule behind each indicator is in `signal_rules.py`, where it is computed; the
 engagement and relationship signals from CRM activities are in `activity_signals.py`;
 sentiment, executive logins and the fields CSMs fill in are in `feedback_signals.py`.
+A value given as is (`CustomerFacts.indicators`, from a warehouse signals query) wins
+over a mapped custom field (`signals.custom_fields`), which wins over the computed one.
 Beside the model-keyed values, `CustomerSignals` carries `last_seen_at` (the last
 product event, for the silent-account rule), `catalogue` (every signal with data by
 indicator name, whatever the model: the playbooks read `champion_present` or
@@ -33,10 +35,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from statistics import median
 from typing import Any, Literal
 
+from csbridge.models import IndicatorValue
 from csbridge.scoring import signal_rules as rule
 from csbridge.scoring.activity_signals import activity_signals
 from csbridge.scoring.feedback_signals import feedback_signals
@@ -82,12 +85,15 @@ def compute_signals(
     opts = options or SignalOptions()
     facts = facts.primary_crm_only()
     raw = catalogue(facts, now, opts, csat_unit(model, opts))
+    given = given_values(facts.indicators, now)
     values: dict[str, SignalValue] = {}
     for dim_name, dim in model.dimensions.items():
         for name in dim.indicators:
             key = f"{dim_name}.{name}"
             mapped = opts.custom_fields.get(key)
-            value = rule.first_custom(facts.accounts, mapped) if mapped else None
+            value: object = given.get(key)
+            if value is None and mapped:
+                value = rule.first_custom(facts.accounts, mapped)
             if isinstance(value, str):  # HubSpot gives every property as text
                 value = _number_or_text(value)
             if value is None:
@@ -103,7 +109,16 @@ def compute_signals(
         if value is not None:
             attributes[attribute] = value.strip().lower() if isinstance(value, str) else value
     known = {k: v for k, v in raw.items() if v is not None}
+    known.update({key.split(".", 1)[1]: value for key, value in given.items()})
     return CustomerSignals(facts.key, values, attributes, rule.last_seen(facts.usage), known)
+
+
+def given_values(values: Sequence[IndicatorValue], now: datetime) -> dict[str, float | str]:
+    """Indicator key → the value a source gave as is (a warehouse query): the latest
+    `as_of` not after `now` (an undated value always counts)."""
+    oldest = datetime.min.replace(tzinfo=UTC)
+    dated = sorted(values, key=lambda v: (v.as_of or oldest, v.account_id))
+    return {v.indicator: v.value for v in dated if v.as_of is None or v.as_of <= now}
 
 
 def _number_or_text(value: str) -> float | str:

@@ -31,6 +31,7 @@ from csbridge.models import (
     Activity,
     Contact,
     Fact,
+    IndicatorValue,
     Opportunity,
     Owner,
     Record,
@@ -52,6 +53,7 @@ TABLE_OF: dict[type[Record], str] = {
     UsageDay: "usage_days",
     Owner: "owners",
     Activity: "activities",
+    IndicatorValue: "indicator_values",
 }
 TIME_COLUMNS = ("created_at", "responded_at", "day", "occurred_at", "updated_at")
 _COMMON = {"source", "id", "account_id", "updated_at", "deleted", "payload", "stored_at"}

@@ -98,6 +98,7 @@ surveys = _fact_table(
     Column("responded_at", UTCDateTime, nullable=True),
 )
 usage_days = _fact_table("usage_days", Column("day", Date, nullable=False))
+indicator_values = _fact_table("indicator_values", Column("indicator", String(128), nullable=False))
 owners = _fact_table("owners", Column("email", String(320), nullable=True))
 activities = _fact_table(
     "activities",
@@ -245,4 +246,5 @@ FACT_TABLES: dict[str, Table] = {
     "usage_days": usage_days,
     "owners": owners,
     "activities": activities,
+    "indicator_values": indicator_values,
 }

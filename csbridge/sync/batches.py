@@ -31,6 +31,7 @@ from csbridge.models import (
     Account,
     Activity,
     Contact,
+    IndicatorValue,
     Opportunity,
     Record,
     SurveyResponse,
@@ -131,7 +132,12 @@ class Batches:
                         self.report.add(source, kind, reason, fact_id)
             since = self.now - timedelta(days=USAGE_DAYS)
             groups = fact_select(UsageDay, ("source", "account_id"), since=since)
-            seen = conn.execute(groups.order_by(None).distinct()).all()
+            values = fact_select(IndicatorValue, ("source", "account_id"))
+            seen = {
+                (source, group)
+                for query in (groups, values)
+                for source, group in conn.execute(query.order_by(None).distinct())
+            }
         for source, group in sorted(seen):  # as `group_usage` walks them
             if self.index.resolve(source, group) is None:
                 self.report.add(source, "group keys", "no CRM account with that key", group)

@@ -36,6 +36,7 @@ from csbridge.models import (
     Account,
     Activity,
     Contact,
+    IndicatorValue,
     Opportunity,
     Record,
     SurveyResponse,
@@ -49,7 +50,10 @@ from csbridge.store.store import Store
 USAGE_DAYS = 100
 SURVEY_DAYS = 366  # also the activities' window (QBRs over a year)
 BENCHMARK_DAYS = 31  # sessions and minutes per user are counted over the last 30 days
+KEYED_KINDS: tuple[type[UsageDay | IndicatorValue], ...] = (UsageDay, IndicatorValue)
+"""The facts of keyed sources, whose account id is an identity key: their groups."""
 R = TypeVar("R", bound=Record)
+K = TypeVar("K", UsageDay, IndicatorValue)
 
 
 @dataclass
@@ -105,7 +109,7 @@ def load_customer(
     for source in KEYED_SOURCES:
         spelled = [
             group
-            for group in store.account_ids(UsageDay, source)
+            for group in keyed_groups(store, source)
             if index.resolve(source, group) == customer
         ]
         members[source] = sorted({*members.get(source, []), *spelled})
@@ -140,11 +144,16 @@ def members_of(store: Store, index: IdentityIndex) -> dict[str, list[tuple[str, 
         if source not in KEYED_SOURCES:
             members.setdefault(key, []).append((source, account_id))
     for source in KEYED_SOURCES:
-        for group in store.account_ids(UsageDay, source):
+        for group in keyed_groups(store, source):
             found = index.resolve(source, group)
             if found is not None:
                 members.setdefault(found, []).append((source, group))
     return members
+
+
+def keyed_groups(store: Store, source: str) -> list[str]:
+    """The account ids (usage groups) a keyed source's usage days and indicator values carry."""
+    return sorted({group for kind in KEYED_KINDS for group in store.account_ids(kind, source)})
 
 
 def ids_by_source(
@@ -214,6 +223,7 @@ def _gather(
     surveys = index.group("surveys", load(SurveyResponse, survey_since))
     activities = index.group("activities", load(Activity, survey_since))
     usage = group_usage(index, load(UsageDay, usage_since))
+    indicators = group_usage(index, load(IndicatorValue))
     customers = []
     for customer_key in keys:
         customer = index.customers[customer_key]
@@ -231,19 +241,22 @@ def _gather(
                 surveys=surveys.get(customer_key, []),
                 usage=days,
                 activities=activities.get(customer_key, []),
+                indicators=indicators.get(customer_key, []),
                 crm=next((s for s in anchors if s in customer.ids), None),
-                systems=frozenset(customer.ids) | {day.source for day in days},
+                systems=frozenset(customer.ids)
+                | {fact.source for fact in (*days, *indicators.get(customer_key, []))},
             )
         )
     return Portfolio(index, customers)
 
 
-def group_usage(index: IdentityIndex, days: Sequence[UsageDay]) -> dict[str, list[UsageDay]]:
-    """Usage days by customer; each unmatched Mixpanel group key is reported once."""
-    by_group: dict[tuple[str, str], list[UsageDay]] = {}
+def group_usage(index: IdentityIndex, days: Sequence[K]) -> dict[str, list[K]]:
+    """Usage days (or indicator values) by customer; each unmatched group key is reported
+    once."""
+    by_group: dict[tuple[str, str], list[K]] = {}
     for day in days:
         by_group.setdefault((day.source, day.account_id), []).append(day)
-    grouped: dict[str, list[UsageDay]] = {}
+    grouped: dict[str, list[K]] = {}
     for (source, group), group_days in sorted(by_group.items()):
         customer = index.resolve(source, group)
         if customer is None:

@@ -13,8 +13,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from csbridge.models import Account, Ticket, UsageDay
+from csbridge.models import Account, IndicatorValue, Ticket, UsageDay
 from csbridge.store.store import Store, open_store
+from csbridge.sync.batches import Batches
 from csbridge.sync.portfolio import load_customer, load_portfolio
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)
@@ -48,6 +49,16 @@ def store(database_url: str) -> Iterator[Store]:
                 day=date(2026, 11, 22),
                 active_users=4,
             ),
+            *[
+                IndicatorValue(
+                    source="warehouse",
+                    id=f"{group}:usage.dau_mau",
+                    account_id=group,
+                    indicator="usage.dau_mau",
+                    value=0.3,
+                )
+                for group in ("WWW.Other.io", "nobody.org")  # only values, no usage
+            ],
             Ticket(source="zendesk", id="t1", account_id="900", status="open", created_at=NOW),
             Ticket(source="zendesk", id="t2", account_id="901", status="open", created_at=NOW),
         ]
@@ -70,3 +81,15 @@ def test_one_customer_has_the_facts_the_full_load_gives_it(store: Store) -> None
     assert load_customer(store, "zendesk", "900", "domain", NOW).customers == acme
     assert load_customer(store, "hubspot", "2", "domain", NOW).customers == [whole["other.io"]]
     assert load_customer(store, "hubspot", "3", "domain", NOW).customers == []
+
+
+def test_indicator_values_join_their_customer_alone_or_in_batches(store: Store) -> None:
+    whole = load_portfolio(store, "domain", NOW)
+    other = load_customer(store, "hubspot", "2", "domain", NOW).customers
+    assert [(v.account_id, v.value) for v in other[0].indicators] == [("WWW.Other.io", 0.3)]
+    assert other == [c for c in whole.customers if c.key == "other.io"]
+    assert "warehouse" in other[0].systems
+    batches = Batches(store, "domain", NOW, size=1)
+    assert [c for batch in batches.customers() for c in batch] == whole.customers
+    assert batches.report_unmatched().rows() == whole.unmatched()
+    assert any("nobody.org" in row["examples"] for row in whole.unmatched())

@@ -28,10 +28,10 @@ class QueryError(ValueError):
     """A query's rows cannot be read as configured; the message names the fix."""
 
 
-def missing_columns(columns: Iterable[str], watermark: str) -> None:
+def missing_columns(columns: Iterable[str], required: Iterable[str]) -> None:
     """Raise when the result lacks a column csbridge reads."""
     present = {c.lower() for c in columns}
-    missing = [c for c in (*USAGE_COLUMNS, watermark) if c.lower() not in present]
+    missing = [c for c in required if c.lower() not in present]
     if missing:
         raise QueryError(
             f"the result has no column {', '.join(missing)}; "

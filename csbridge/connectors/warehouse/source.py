@@ -6,7 +6,9 @@ stream's cursor bound to `:watermark`, reads the result through a server-side cu
 cursor is the largest watermark read so far. Rows must come ordered by the watermark
 (the query says `ORDER BY`), so a page's cursor covers every row before it; the query
 compares with `>=`, so rows that share the last watermark are read again on the next
-run and upserted idempotently rather than skipped.
+run and upserted idempotently rather than skipped. A `usage` query's rows become
+UsageDays (`rows.py`), a `signals` query's IndicatorValues checked against the
+models' transforms (`indicators.py`).
 
 Everything the user must fix (the URL, a query that fails, a missing column, a key
 that is not the identity key, unordered rows) raises `SetupError`: the pull stops,
@@ -16,7 +18,7 @@ appears in a message or a log (`render_as_string(hide_password=True)`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -26,8 +28,15 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 
 from csbridge.config import WarehouseQuery, WarehouseSettings
 from csbridge.connectors.protocol import Read, SourceContext
+from csbridge.connectors.warehouse.indicators import (
+    SIGNAL_COLUMNS,
+    Transforms,
+    indicator_value,
+    model_transforms,
+)
 from csbridge.connectors.warehouse.rows import (
     SOURCE,
+    USAGE_COLUMNS,
     QueryError,
     as_time,
     decode,
@@ -39,7 +48,8 @@ from csbridge.http.accounting import CallAccounting
 from csbridge.http.errors import SetupError
 from csbridge.http.paginate import Page
 from csbridge.mappings.identity import IdentityKey
-from csbridge.models import UsageDay
+from csbridge.models import IndicatorValue, UsageDay
+from csbridge.scoring.segment_models import load_segment_models
 
 PARAMETER = "watermark"
 log = structlog.get_logger("csbridge.connectors.warehouse")
@@ -53,9 +63,11 @@ class WarehouseSource:
         settings: WarehouseSettings,
         key: IdentityKey,
         accounting: CallAccounting | None = None,
+        transforms: Transforms | None = None,
     ) -> None:
         self.settings = settings
         self.key = key
+        self.transforms = transforms or {}  # the models' indicators, for signals queries
         self.accounting = accounting or CallAccounting()
         self.engine = warehouse_engine(settings)
         self.safe_url = self.engine.url.render_as_string(hide_password=True)
@@ -69,7 +81,7 @@ class WarehouseSource:
         return as_time(token)
 
     def _reader(self, name: str, query: WarehouseQuery) -> Read:
-        def read(cursor: str | None) -> Iterator[Page[UsageDay]]:
+        def read(cursor: str | None) -> Iterator[Page[UsageDay | IndicatorValue]]:
             try:
                 yield from self._read(name, query, cursor)
             except QueryError as exc:
@@ -81,7 +93,7 @@ class WarehouseSource:
 
     def _read(
         self, name: str, query: WarehouseQuery, cursor: str | None
-    ) -> Iterator[Page[UsageDay]]:
+    ) -> Iterator[Page[UsageDay | IndicatorValue]]:
         """Run the query once (counted as one call) and yield a page per batch."""
         statement = text(query.sql)
         if PARAMETER not in statement.compile().params:
@@ -98,10 +110,11 @@ class WarehouseSource:
                     stream_results=True, yield_per=self.settings.batch_size
                 ).execute(statement, {PARAMETER: since})
                 self.accounting.record(SOURCE, f"query {name}", "ok")
-                missing_columns(result.keys(), column)
+                required = SIGNAL_COLUMNS if query.kind == "signals" else USAGE_COLUMNS
+                missing_columns(result.keys(), (*required, column))
                 mark: Any = None
                 for batch in result.mappings().partitions(self.settings.batch_size):
-                    records = []
+                    records: list[UsageDay | IndicatorValue] = []
                     for raw in batch:
                         row = {str(k).lower(): v for k, v in raw.items()}
                         value = row[column]
@@ -111,13 +124,20 @@ class WarehouseSource:
                                 f"add ORDER BY {query.watermark} and filter out NULLs"
                             )
                         mark = value
-                        records.append(usage_day(row, self.key, column))
+                        records.append(self._record(query, row, column))
                     yield Page(records, encode(mark, query.watermark))
             except DBAPIError as exc:
                 self.accounting.record(SOURCE, f"query {name}", exc.__class__.__name__)
                 raise QueryError(
                     f"the warehouse refused it: {_first_line(exc)}; fix its SQL"
                 ) from None
+
+    def _record(
+        self, query: WarehouseQuery, row: Mapping[str, Any], column: str
+    ) -> UsageDay | IndicatorValue:
+        if query.kind == "signals":
+            return indicator_value(row, self.key, column, self.transforms)
+        return usage_day(row, self.key, column)
 
     def _connect(self) -> Connection:
         try:
@@ -157,7 +177,11 @@ def warehouse_source(context: SourceContext) -> WarehouseSource | None:
     settings = context.settings.sources.warehouse
     if settings is None:
         return None
-    return WarehouseSource(settings, context.settings.identity.key, context.accounting)
+    transforms: Transforms = {}
+    if any(q.kind == "signals" for q in settings.queries.values()):
+        models = load_segment_models(context.settings.model, context.settings.model_per_segment)
+        transforms = model_transforms(e.model for e in models.engines())
+    return WarehouseSource(settings, context.settings.identity.key, context.accounting, transforms)
 
 
 def _first_line(exc: DBAPIError) -> str:
