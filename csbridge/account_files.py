@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from csbridge.errors import CsbridgeError
 
 ACCOUNT_KEYS = frozenset({"id", "signals", "indicator_scores", "attributes"})
 SECTIONS = ("signals", "indicator_scores", "attributes")
+BLOCK = 1 << 20  # bytes read at a time when finding where line ranges end
 
 
 class AccountInput(NamedTuple):
@@ -40,16 +42,44 @@ class LineChunk:
     text: str
 
 
+@dataclass(frozen=True)
+class LineRange:
+    """Consecutive lines of a JSON Lines file as a byte range, not read yet: what the
+    parent sends a worker, which reads the bytes itself (`read`), parses and scores them."""
+
+    path: str
+    first: int  # the line number of the range's first line
+    start: int
+    end: int
+
+    def read(self) -> LineChunk:
+        """The range's text; invalid UTF-8 is an error once the lines before it pass."""
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            raw = os.pread(fd, self.end - self.start, self.start)
+        finally:
+            os.close(fd)
+        try:
+            return LineChunk(self.path, self.first, raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            before = raw[: raw.rfind(b"\n", 0, exc.start) + 1].decode("utf-8")
+            parse_chunk(LineChunk(self.path, self.first, before))  # an earlier error first
+            raise CsbridgeError(f"{self.path}: not UTF-8 text: save the file as UTF-8") from None
+
+
 def read_accounts(path: str) -> Iterator[AccountInput]:
     """Yield accounts one at a time; JSON Lines is streamed and never held in memory."""
     for chunk in read_chunks(path):
-        yield from parse_chunk(chunk) if isinstance(chunk, LineChunk) else chunk
+        yield from chunk if isinstance(chunk, list) else parse_chunk(chunk)
 
 
-def read_chunks(path: str, size: int = 2048) -> Iterator[LineChunk | list[AccountInput]]:
+def read_chunks(
+    path: str, size: int = 2048, *, ranges: bool = False
+) -> Iterator[LineChunk | LineRange | list[AccountInput]]:
     """The input in chunks: JSON Lines as raw `LineChunk`s of `size` lines, read as a
     stream (the file is never held in memory); a JSON document as lists of `size`
-    parsed accounts."""
+    parsed accounts. With `ranges`, a JSON Lines file (not stdin, without carriage
+    returns) comes as `LineRange`s instead, which cost only a scan for line ends."""
     with _open(path) as stream:
         first = stream.readline()
         while first and not first.strip():
@@ -61,6 +91,9 @@ def read_chunks(path: str, size: int = 2048) -> Iterator[LineChunk | list[Accoun
         except json.JSONDecodeError:
             head = None
         if isinstance(head, dict) and "accounts" not in head:
+            if ranges and path != "-" and (found := _ranges(path, size)) is not None:
+                yield from found
+                return
             yield from _chunks(stream, path, first, size)
             return
         text = first + stream.read()
@@ -69,12 +102,15 @@ def read_chunks(path: str, size: int = 2048) -> Iterator[LineChunk | list[Accoun
             yield batch
 
 
-def parse_chunk(chunk: LineChunk) -> list[AccountInput]:
-    """The chunk's accounts; CsbridgeError names the file and line of the first bad one.
+def parse_chunk(chunk: LineChunk | LineRange) -> list[AccountInput]:
+    """The chunk's accounts (a range is read first); CsbridgeError names the file and
+    line of the first bad one.
 
     The hot path of `score`: a line that orjson reads as a plain account is taken as it
     is; anything else goes through `parse_account`'s checks, which say what is wrong.
     """
+    if isinstance(chunk, LineRange):
+        chunk = chunk.read()
     accounts = []
     path, first = chunk.path, chunk.first
     for offset, line in enumerate(chunk.text.split("\n")):
@@ -117,6 +153,34 @@ def _chunks(stream: IO[str], path: str, first: str, size: int) -> Iterator[LineC
         yield LineChunk(path, start, "".join(lines))
         start += len(lines)
         lines = list(islice(stream, size))
+
+
+def _ranges(path: str, size: int) -> Iterator[LineRange] | None:
+    """The file's lines `size` at a time as byte ranges (blank ones count, the first is
+    numbered 1), or None when it has a carriage return: text mode reads a lone one as a
+    line end, so such a file is read as text to number its lines the same."""
+    with Path(path).open("rb") as f:
+        while block := f.read(BLOCK):
+            if b"\r" in block:
+                return None
+    return _range_scan(path, size)
+
+
+def _range_scan(path: str, size: int) -> Iterator[LineRange]:
+    """Read in blocks (not mapped: the pages would count in this process's memory)."""
+    start, first, lines, offset = 0, 1, 0, 0  # offset: the file position of `block`
+    with Path(path).open("rb") as f:
+        while block := f.read(BLOCK):
+            at = 0
+            while lines + block.count(b"\n", at) >= size:  # a range ends in this block
+                for _ in range(size - lines):
+                    at = block.index(b"\n", at) + 1
+                yield LineRange(path, first, start, offset + at)
+                start, first, lines = offset + at, first + size, 0
+            lines += block.count(b"\n", at)
+            offset += len(block)
+    if start < offset:
+        yield LineRange(path, first, start, offset)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 import csbridge.commands.score_pool as score_pool
+from csbridge.account_files import LineChunk, LineRange, parse_chunk, read_chunks
 from csbridge.cli import main
 from csbridge.errors import CsbridgeError
 from csbridge.scoring import Engine, load_model
@@ -98,3 +99,28 @@ def test_the_command_scores_a_file_of_several_chunks(
             account(4321)["attributes"],  # type: ignore[arg-type]
         ).as_dict()
     )
+
+
+def test_byte_ranges_hold_the_lines_text_chunks_hold(tmp_path: Path) -> None:
+    """Workers read byte ranges: the same accounts, numbered by the same lines, as
+    reading the file as text; blank lines and a last line without a newline too."""
+    lines = [json.dumps(account(k)) for k in range(130)]
+    lines[49:49] = ["", "  "]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(lines), encoding="utf-8")
+    ranges = list(read_chunks(str(src), 50, ranges=True))
+    assert all(isinstance(chunk, LineRange) for chunk in ranges)
+    texts = list(read_chunks(str(src), 50))
+    assert [parse_chunk(r) for r in ranges] == [parse_chunk(t) for t in texts]  # type: ignore[arg-type]
+    assert parse_chunk(ranges[-1])[-1].where == f"{src} line 132"  # type: ignore[arg-type]
+
+
+def test_a_file_with_carriage_returns_is_read_as_text(tmp_path: Path) -> None:
+    """Text mode reads a lone carriage return as a line end: such a file keeps its line
+    numbers by being read as text."""
+    lines = [json.dumps(account(k)) for k in range(120)]
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(("\r\n".join(lines[:60]) + "\r" + "\n".join(lines[60:])).encode())
+    chunks = list(read_chunks(str(src), 50, ranges=True))
+    assert all(isinstance(chunk, LineChunk) for chunk in chunks)
+    assert parse_chunk(chunks[-1])[-1].where == f"{src} line 120"  # type: ignore[arg-type]
