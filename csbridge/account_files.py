@@ -171,13 +171,13 @@ def _range_scan(path: str, size: int) -> Iterator[LineRange]:
     start, first, lines, offset = 0, 1, 0, 0  # offset: the file position of `block`
     with Path(path).open("rb") as f:
         while block := f.read(BLOCK):
-            at = 0
-            while lines + block.count(b"\n", at) >= size:  # a range ends in this block
-                for _ in range(size - lines):
-                    at = block.index(b"\n", at) + 1
-                yield LineRange(path, first, start, offset + at)
-                start, first, lines = offset + at, first + size, 0
-            lines += block.count(b"\n", at)
+            at = block.find(b"\n")
+            while at != -1:
+                lines += 1
+                if lines == size:  # a range ends after its size-th newline
+                    yield LineRange(path, first, start, offset + at + 1)
+                    start, first, lines = offset + at + 1, first + size, 0
+                at = block.find(b"\n", at + 1)
             offset += len(block)
     if start < offset:
         yield LineRange(path, first, start, offset)
