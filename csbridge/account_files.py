@@ -78,12 +78,12 @@ def read_chunks(
 ) -> Iterator[LineChunk | LineRange | list[AccountInput]]:
     """The input in chunks: JSON Lines as raw `LineChunk`s of `size` lines, read as a
     stream (the file is never held in memory); a JSON document as lists of `size`
-    parsed accounts. With `ranges`, a JSON Lines file (not stdin, without carriage
-    returns) comes as `LineRange`s instead, which cost only a scan for line ends."""
+    parsed accounts. With `ranges`, a regular JSON Lines file without carriage
+    returns comes as `LineRange`s instead, which cost only a scan for line ends."""
     with _open(path) as stream:
-        first = stream.readline()
+        first, skipped = stream.readline(), 0
         while first and not first.strip():
-            first = stream.readline()
+            first, skipped = stream.readline(), skipped + 1
         if not first:
             return
         try:
@@ -91,10 +91,10 @@ def read_chunks(
         except json.JSONDecodeError:
             head = None
         if isinstance(head, dict) and "accounts" not in head:
-            if ranges and path != "-" and (found := _ranges(path, size)) is not None:
-                yield from found
+            if ranges and Path(path).is_file() and (found := _ranges(path, size)) is not None:
+                yield from found  # a regular file: a pipe cannot be read twice
                 return
-            yield from _chunks(stream, path, first, size)
+            yield from _chunks(stream, path, first, 1 + skipped, size)
             return
         text = first + stream.read()
         accounts = _document(text, path)
@@ -146,9 +146,9 @@ def _plain(data: Any, path: str, lineno: int) -> AccountInput | None:
     return AccountInput(account_id, signals, scores, attributes, f"{path} line {lineno}")
 
 
-def _chunks(stream: IO[str], path: str, first: str, size: int) -> Iterator[LineChunk]:
-    """The lines `size` at a time (blank ones count); the first line is numbered 1."""
-    start, lines = 1, [first, *islice(stream, size - 1)]
+def _chunks(stream: IO[str], path: str, first: str, start: int, size: int) -> Iterator[LineChunk]:
+    """The lines `size` at a time (blank ones count); `first` is line number `start`."""
+    lines = [first, *islice(stream, size - 1)]
     while lines:
         yield LineChunk(path, start, "".join(lines))
         start += len(lines)
