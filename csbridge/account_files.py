@@ -91,7 +91,8 @@ def read_chunks(
         except json.JSONDecodeError:
             head = None
         if isinstance(head, dict) and "accounts" not in head:
-            if ranges and Path(path).is_file() and (found := _ranges(path, size)) is not None:
+            regular = path != "-" and Path(path).is_file()
+            if ranges and regular and (found := _ranges(path, size)) is not None:
                 yield from found  # a regular file: a pipe cannot be read twice
                 return
             yield from _chunks(stream, path, first, 1 + skipped, size)
