@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from csbridge.errors import CsbridgeError
 
 ACCOUNT_KEYS = frozenset({"id", "signals", "indicator_scores", "attributes"})
 SECTIONS = ("signals", "indicator_scores", "attributes")
+BLOCK = 1 << 20  # bytes read at a time when finding where line ranges end
 
 
 class AccountInput(NamedTuple):
@@ -40,20 +42,48 @@ class LineChunk:
     text: str
 
 
+@dataclass(frozen=True)
+class LineRange:
+    """Consecutive lines of a JSON Lines file as a byte range, not read yet: what the
+    parent sends a worker, which reads the bytes itself (`read`), parses and scores them."""
+
+    path: str
+    first: int  # the line number of the range's first line
+    start: int
+    end: int
+
+    def read(self) -> LineChunk:
+        """The range's text; invalid UTF-8 is an error once the lines before it pass."""
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            raw = os.pread(fd, self.end - self.start, self.start)
+        finally:
+            os.close(fd)
+        try:
+            return LineChunk(self.path, self.first, raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            before = raw[: raw.rfind(b"\n", 0, exc.start) + 1].decode("utf-8")
+            parse_chunk(LineChunk(self.path, self.first, before))  # an earlier error first
+            raise CsbridgeError(f"{self.path}: not UTF-8 text: save the file as UTF-8") from None
+
+
 def read_accounts(path: str) -> Iterator[AccountInput]:
     """Yield accounts one at a time; JSON Lines is streamed and never held in memory."""
     for chunk in read_chunks(path):
-        yield from parse_chunk(chunk) if isinstance(chunk, LineChunk) else chunk
+        yield from chunk if isinstance(chunk, list) else parse_chunk(chunk)
 
 
-def read_chunks(path: str, size: int = 2048) -> Iterator[LineChunk | list[AccountInput]]:
+def read_chunks(
+    path: str, size: int = 2048, *, ranges: bool = False
+) -> Iterator[LineChunk | LineRange | list[AccountInput]]:
     """The input in chunks: JSON Lines as raw `LineChunk`s of `size` lines, read as a
     stream (the file is never held in memory); a JSON document as lists of `size`
-    parsed accounts."""
+    parsed accounts. With `ranges`, a regular JSON Lines file without carriage
+    returns comes as `LineRange`s instead, which cost only a scan for line ends."""
     with _open(path) as stream:
-        first = stream.readline()
+        first, skipped = stream.readline(), 0
         while first and not first.strip():
-            first = stream.readline()
+            first, skipped = stream.readline(), skipped + 1
         if not first:
             return
         try:
@@ -61,7 +91,11 @@ def read_chunks(path: str, size: int = 2048) -> Iterator[LineChunk | list[Accoun
         except json.JSONDecodeError:
             head = None
         if isinstance(head, dict) and "accounts" not in head:
-            yield from _chunks(stream, path, first, size)
+            regular = path != "-" and Path(path).is_file()
+            if ranges and regular and (found := _ranges(path, size)) is not None:
+                yield from found  # a regular file: a pipe cannot be read twice
+                return
+            yield from _chunks(stream, path, first, 1 + skipped, size)
             return
         text = first + stream.read()
         accounts = _document(text, path)
@@ -69,12 +103,15 @@ def read_chunks(path: str, size: int = 2048) -> Iterator[LineChunk | list[Accoun
             yield batch
 
 
-def parse_chunk(chunk: LineChunk) -> list[AccountInput]:
-    """The chunk's accounts; CsbridgeError names the file and line of the first bad one.
+def parse_chunk(chunk: LineChunk | LineRange) -> list[AccountInput]:
+    """The chunk's accounts (a range is read first); CsbridgeError names the file and
+    line of the first bad one.
 
     The hot path of `score`: a line that orjson reads as a plain account is taken as it
     is; anything else goes through `parse_account`'s checks, which say what is wrong.
     """
+    if isinstance(chunk, LineRange):
+        chunk = chunk.read()
     accounts = []
     path, first = chunk.path, chunk.first
     for offset, line in enumerate(chunk.text.split("\n")):
@@ -110,13 +147,41 @@ def _plain(data: Any, path: str, lineno: int) -> AccountInput | None:
     return AccountInput(account_id, signals, scores, attributes, f"{path} line {lineno}")
 
 
-def _chunks(stream: IO[str], path: str, first: str, size: int) -> Iterator[LineChunk]:
-    """The lines `size` at a time (blank ones count); the first line is numbered 1."""
-    start, lines = 1, [first, *islice(stream, size - 1)]
+def _chunks(stream: IO[str], path: str, first: str, start: int, size: int) -> Iterator[LineChunk]:
+    """The lines `size` at a time (blank ones count); `first` is line number `start`."""
+    lines = [first, *islice(stream, size - 1)]
     while lines:
         yield LineChunk(path, start, "".join(lines))
         start += len(lines)
         lines = list(islice(stream, size))
+
+
+def _ranges(path: str, size: int) -> Iterator[LineRange] | None:
+    """The file's lines `size` at a time as byte ranges (blank ones count, the first is
+    numbered 1), or None when it has a carriage return: text mode reads a lone one as a
+    line end, so such a file is read as text to number its lines the same."""
+    with Path(path).open("rb") as f:
+        while block := f.read(BLOCK):
+            if b"\r" in block:
+                return None
+    return _range_scan(path, size)
+
+
+def _range_scan(path: str, size: int) -> Iterator[LineRange]:
+    """Read in blocks (not mapped: the pages would count in this process's memory)."""
+    start, first, lines, offset = 0, 1, 0, 0  # offset: the file position of `block`
+    with Path(path).open("rb") as f:
+        while block := f.read(BLOCK):
+            at = block.find(b"\n")
+            while at != -1:
+                lines += 1
+                if lines == size:  # a range ends after its size-th newline
+                    yield LineRange(path, first, start, offset + at + 1)
+                    start, first, lines = offset + at + 1, first + size, 0
+                at = block.find(b"\n", at + 1)
+            offset += len(block)
+    if start < offset:
+        yield LineRange(path, first, start, offset)
 
 
 @contextmanager

@@ -1,13 +1,15 @@
 """`csbridge score`'s JSON on every core: chunks of JSON Lines parsed and scored by
 worker processes, the results written in input order.
 
-The parent only reads lines and writes bytes; each worker (forked, so it shares the
-compiled model) parses a chunk, scores it with `Engine.score_json` and sends back its
-JSON. At most two chunks per worker are in flight, so memory stays flat however long
-the input. Results are taken in input order and a chunk's error is raised when its
-turn comes, so the error reported is the first in the file, as when scoring in one
-process. Inputs of one chunk, JSON documents, one-core machines and platforms
-without `fork` are scored in this process.
+The parent only finds where each chunk's lines end (`LineRange`) and writes bytes;
+each worker (forked, so it shares the compiled model) reads its chunk's bytes from the
+file, parses them, scores them with `Engine.score_json` and sends back its JSON.
+(Stdin and files with carriage returns are read as text by the parent and sent.) At
+most two chunks per worker are in flight, so memory stays flat however long the input.
+Results are taken in input order and a chunk's error is raised when its turn comes,
+so the error reported is the first in the file, as when scoring in one process. Inputs
+of one chunk, JSON documents, one-core machines and platforms without `fork` are
+scored in this process.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections import deque
 from collections.abc import Iterator
 from multiprocessing.pool import AsyncResult, Pool
 
-from csbridge.account_files import AccountInput, LineChunk, parse_chunk, read_chunks
+from csbridge.account_files import AccountInput, LineChunk, LineRange, parse_chunk, read_chunks
 from csbridge.errors import CsbridgeError
 from csbridge.scoring import Engine, ScoringInputError
 
@@ -37,11 +39,11 @@ def json_chunks(engine: Engine, path: str, size: int) -> Iterator[bytes]:
     chunks = 0
     try:
         try:
-            for chunk in read_chunks(path, size):
+            for chunk in read_chunks(path, size, ranges=True):
                 chunks += 1
                 if pool is None and workers > 1 and chunks == 2:
                     pool = _start(engine, workers)  # not for an input of one chunk
-                if pool is None or not isinstance(chunk, LineChunk):
+                if pool is None or isinstance(chunk, list):
                     yield _unwrap(score_chunk(engine, chunk))
                     continue
                 pending.append(pool.apply_async(_score_in_worker, (chunk,)))
@@ -58,10 +60,10 @@ def json_chunks(engine: Engine, path: str, size: int) -> Iterator[bytes]:
             pool.terminate()
 
 
-def score_chunk(engine: Engine, chunk: LineChunk | list[AccountInput]) -> Outcome:
+def score_chunk(engine: Engine, chunk: LineChunk | LineRange | list[AccountInput]) -> Outcome:
     """Parse (JSON Lines) and score one chunk; a bad account is returned as its message."""
     try:
-        batch = parse_chunk(chunk) if isinstance(chunk, LineChunk) else chunk
+        batch = chunk if isinstance(chunk, list) else parse_chunk(chunk)
         text = engine.score_json([account[:4] for account in batch])
     except ScoringInputError as exc:
         return b"", f"{batch[exc.row].where}: {exc}"
@@ -70,7 +72,7 @@ def score_chunk(engine: Engine, chunk: LineChunk | list[AccountInput]) -> Outcom
     return text, None
 
 
-def _score_in_worker(chunk: LineChunk) -> Outcome:
+def _score_in_worker(chunk: LineChunk | LineRange) -> Outcome:
     assert _engine is not None, "set before the pool forks"
     return score_chunk(_engine, chunk)
 

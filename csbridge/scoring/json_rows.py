@@ -2,7 +2,7 @@
 
 `csbridge score` only prints results, so `JsonRows` writes exactly the text that
 `orjson.dumps(ScoreResult.as_dict())` would, ",\\n"-joined, for a whole batch in one
-`%` formatting: orjson serialises every number of the batch in one call (a matrix), the
+`%` formatting: every number's text comes from a table made with orjson (json_numbers), the
 pieces of the format (each account's head, its drivers' templates, its tail) and the
 arguments (ids, numbers) are laid out with numpy index arithmetic, and bytes `%` does
 the rest in C. This is the hot path of scoring a large file (bench/score_throughput.py).
@@ -16,10 +16,10 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from csbridge.scoring.columns import Columns, Drivers, Floats
+from csbridge.scoring.columns import Columns, Drivers
+from csbridge.scoring.json_numbers import number_texts
 from csbridge.scoring.segments import Placement
 
-NUMPY = orjson.OPT_SERIALIZE_NUMPY
 Ints = npt.NDArray[np.intp]
 
 
@@ -73,16 +73,16 @@ class JsonRows:
         arg_at = np.cumsum(args_per) - args_per
         args = np.empty(int(args_per.sum()), dtype=object)
         args[arg_at] = _objects(_ids(ids))
-        numbers = _numbers(
+        numbers = number_texts(
             np.column_stack([columns.shown, columns.coverage, columns.dimension_numbers()])
         )
-        args[(arg_at[:, None] + 1 + np.arange(width)).ravel()] = _objects(numbers)
+        args[(arg_at[:, None] + 1 + np.arange(width)).ravel()] = numbers
         if len(within):
             first = np.repeat(arg_at + 1 + width, per) + 2 * within
             pairs = np.column_stack([first, first + 1]).ravel()
-            args[pairs] = _objects(_numbers(np.column_stack([drivers.score, drivers.impact])))
+            args[pairs] = number_texts(np.column_stack([drivers.score, drivers.impact]))
         if columns.churn is not None:
-            args[arg_at + args_per - 1] = _objects(_numbers(columns.churn[:, None]))
+            args[arg_at + args_per - 1] = number_texts(columns.churn)
         text: bytes = b"".join(pieces.tolist()) % tuple(args.tolist())
         return text
 
@@ -152,14 +152,6 @@ def _ids(ids: Sequence[str]) -> list[bytes]:
     if b"\\" in text:
         return [orjson.dumps(i)[1:-1] for i in ids]
     return text[2:-2].split(b'","')
-
-
-def _numbers(matrix: Floats) -> list[bytes]:
-    """A float matrix's numbers, row after row, as orjson writes them ("1.5", "null")."""
-    if matrix.size == 0:
-        return []
-    text = orjson.dumps(np.ascontiguousarray(matrix, dtype=np.float64), option=NUMPY)
-    return text[2:-2].replace(b"],[", b",").split(b",")
 
 
 def _objects(items: Sequence[bytes]) -> npt.NDArray[np.object_]:

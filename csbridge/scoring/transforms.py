@@ -18,6 +18,7 @@ from csbridge.scoring.model import LinearTransform, TableTransform
 Floats = npt.NDArray[np.float64]
 Errors = list[tuple[int, str]]
 ColumnScorer = Callable[[list[Any], list[int], str, Errors], Floats]
+NUMBER_TYPES = {float, int}  # exactly: not bool
 
 
 def column_scorer(t: LinearTransform | TableTransform) -> ColumnScorer:
@@ -32,7 +33,7 @@ def check_number(
     bounds: tuple[float, float] | None = None,
 ) -> Floats:
     """The column as floats; non-numbers, NaN, infinities (and values out of bounds) are errors."""
-    if all(type(x) is float or type(x) is int for x in raws):
+    if set(map(type, raws)) <= NUMBER_TYPES:
         x = np.array(raws, dtype=np.float64)
         ok = np.isfinite(x)
         if bounds is not None:
@@ -95,7 +96,9 @@ def _table(t: TableTransform) -> ColumnScorer:
     def score(raws: list[Any], rows: list[int], field: str, errors: Errors) -> Floats:
         get = values.get
         fast = [get(x) if type(x) is str else None for x in raws]
-        out = np.array([np.nan if v is None else v for v in fast], dtype=np.float64)
+        out = np.array(fast, dtype=np.float64)  # None is NaN
+        if None not in fast:
+            return out
         for j, v in enumerate(fast):
             if v is None:
                 try:

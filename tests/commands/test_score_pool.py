@@ -4,12 +4,15 @@ same first error (by line) as scoring in one process, memory bounded by the chun
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import orjson
 import pytest
 
 import csbridge.commands.score_pool as score_pool
+from csbridge.account_files import LineChunk, LineRange, parse_chunk, read_chunks
 from csbridge.cli import main
 from csbridge.errors import CsbridgeError
 from csbridge.scoring import Engine, load_model
@@ -98,3 +101,39 @@ def test_the_command_scores_a_file_of_several_chunks(
             account(4321)["attributes"],  # type: ignore[arg-type]
         ).as_dict()
     )
+
+
+def test_byte_ranges_hold_the_lines_text_chunks_hold(tmp_path: Path) -> None:
+    """Workers read byte ranges: the same accounts, numbered by the same lines, as
+    reading the file as text; blank lines and a last line without a newline too."""
+    lines = [json.dumps(account(k)) for k in range(130)]
+    lines[49:49] = ["", "  "]
+    lines[0:0] = [""]  # line 1 is blank: the first account is on line 2
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(lines), encoding="utf-8")
+    ranges = list(read_chunks(str(src), 50, ranges=True))
+    assert all(isinstance(chunk, LineRange) for chunk in ranges)
+    texts = list(read_chunks(str(src), 50))
+    from_ranges = [a for r in ranges for a in parse_chunk(r)]  # type: ignore[arg-type]
+    assert from_ranges == [a for t in texts for a in parse_chunk(t)]  # type: ignore[arg-type]
+    assert parse_chunk(ranges[0])[0].where == f"{src} line 2"  # type: ignore[arg-type]
+    assert parse_chunk(ranges[-1])[-1].where == f"{src} line 133"  # type: ignore[arg-type]
+
+
+def test_a_file_with_carriage_returns_is_read_as_text(tmp_path: Path) -> None:
+    """Text mode reads a lone carriage return as a line end: such a file keeps its line
+    numbers by being read as text (and so does a pipe)."""
+    lines = [json.dumps(account(k)) for k in range(120)]
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(("\r\n".join(lines[:60]) + "\r" + "\n".join(lines[60:])).encode())
+    chunks = list(read_chunks(str(src), 50, ranges=True))
+    assert all(isinstance(chunk, LineChunk) for chunk in chunks)
+    assert parse_chunk(chunks[-1])[-1].where == f"{src} line 120"  # type: ignore[arg-type]
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text("\n".join(lines)))
+    writer.start()
+    chunks = list(read_chunks(str(fifo), 50, ranges=True))
+    writer.join()
+    assert all(isinstance(chunk, LineChunk) for chunk in chunks)
+    assert parse_chunk(chunks[-1])[-1].where == f"{fifo} line 120"  # type: ignore[arg-type]
