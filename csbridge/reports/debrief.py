@@ -90,7 +90,7 @@ def activities_section(source: ReportSource, names: dict[str, str]) -> Section:
     done = [
         [
             names[key],
-            labels.rule(task.key.split(":")[1]),
+            labels.task(task.key),
             labels.name(task.target),
             task.completed_by or "-",
         ]
@@ -133,7 +133,7 @@ def build_debrief(source: ReportSource, owner: str | None) -> Document:
     alerts = [
         [
             names[key.split(":")[0]],
-            labels.rule(key.split(":")[1]),
+            labels.task(key),
             "task in " + " and ".join(sorted(labels.name(t.target) for t in rows)),
             ", ".join(sorted({t.status for t in rows})),
         ]

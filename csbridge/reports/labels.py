@@ -11,6 +11,7 @@ import re
 
 from csbridge.connectors.crm_schema import option_label
 from csbridge.scoring.model import ScoringModel
+from csbridge.scoring.rules_context import split_key
 
 SYSTEMS = {
     "salesforce": "Salesforce",
@@ -55,3 +56,19 @@ def indicator(model: ScoringModel, key: str) -> str:
 def rule(value: str) -> str:
     """A playbook rule's name for people."""
     return RULES.get(value, name(value))
+
+
+def task(key: str) -> str:
+    """A csbridge task's playbook and, for a step of a sequence, the step: "Churn risk:
+    call", so a rule's several tasks of one account do not read as repeats."""
+    parts = split_key(key)
+    if parts is not None:
+        name_, period = parts.rule, parts.period
+    elif key.count(":") >= 2:  # a rule split_key does not list (cadence)
+        _, name_, period = key.split(":", 2)
+    else:
+        return key
+    _, colon, step = period.rpartition(":")
+    if not colon or not step:
+        return rule(name_)
+    return f"{rule(name_)}: {f'D-{step}' if step.isdigit() else step.replace('_', ' ')}"

@@ -88,7 +88,7 @@ def actions_section(
 ) -> Section:
     """Tasks csbridge created for the account, then the next dated steps."""
     rows = [
-        [labels.rule(t.key.split(":")[1]), labels.name(t.target), day(t.created_at), t.status]
+        [labels.task(t.key), labels.name(t.target), day(t.created_at), t.status]
         for t in tasks
         if t.key.count(":") >= 2
     ]

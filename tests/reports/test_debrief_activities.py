@@ -60,7 +60,7 @@ def test_the_days_calls_emails_and_meetings_per_account_and_the_tasks_completed(
     logged, done = section.blocks
     assert isinstance(logged, Table) and isinstance(done, Table)
     assert logged.rows == [["Acme", "1", "1", "1", "1"], ["Beta", "1", "0", "0", "0"]]
-    assert done.rows == [["Acme", "Churn risk", "HubSpot", "Ann"]]
+    assert done.rows == [["Acme", "Churn risk: call", "HubSpot", "Ann"]]
 
 
 def test_a_quiet_day_says_so() -> None:
