@@ -20,6 +20,7 @@ SYSTEMS = {
     "mixpanel": "Mixpanel",
     "warehouse": "Warehouse",
 }
+ACRONYMS = {"qbr": "QBR", "nps": "NPS", "csat": "CSAT", "ces": "CES", "arr": "ARR"}
 RULES = {
     "detractor": "NPS detractor follow-up",
     "detractor_remeasure": "NPS re-measure after a detractor",
@@ -40,7 +41,7 @@ def name(value: str | None) -> str:
     """A key spelled out for people; "-" for none."""
     if not value:
         return "-"
-    return SYSTEMS.get(value) or option_label(value)
+    return SYSTEMS.get(value) or ACRONYMS.get(value) or option_label(value)
 
 
 def indicator(model: ScoringModel, key: str) -> str:

@@ -18,3 +18,8 @@ from csbridge.reports import labels
 )
 def test_a_task_label_names_its_playbook_and_step(key: str, label: str) -> None:
     assert labels.task(key) == label
+
+
+def test_acronyms_stay_capitals() -> None:
+    names = [labels.name(v) for v in ("qbr", "check_in", "hubspot")]
+    assert names == ["QBR", "Check In", "HubSpot"]
