@@ -183,6 +183,14 @@ def _answered(answer: NpsAnswer) -> datetime:
     return answer.responded_at
 
 
+def _recent_detractor(b: _Builder) -> NpsAnswer | None:
+    """The latest NPS answer if it is a detractor's within the detractor rule's lookback."""
+    rule, latest = b.config.rules.detractor, b.ctx.latest_nps
+    if latest is None or latest.score > rule.max_nps:
+        return None
+    return latest if b.now - latest.responded_at <= timedelta(days=rule.lookback_days) else None
+
+
 def _detractor(b: _Builder) -> None:
     rule = b.config.rules.detractor
     latest = b.ctx.latest_nps
@@ -190,9 +198,8 @@ def _detractor(b: _Builder) -> None:
     age = None if latest is None else b.now - latest.responded_at
     paused = is_detractor and age is not None and age <= timedelta(days=rule.pause_marketing_days)
     b.set_field("detractor", "marketing_paused", paused)
-    if latest is None or not is_detractor or age is None:
-        return
-    if age > timedelta(days=rule.lookback_days):
+    latest = _recent_detractor(b)
+    if latest is None:
         return
     answered = latest.responded_at.date()
     due = (latest.responded_at + timedelta(hours=rule.due_hours)).date()
@@ -227,14 +234,9 @@ def _churn_risk(b: _Builder, margin: float) -> None:
         reasons.append(f"{ctx.urgent_tickets_30d} urgent tickets in 30 days")
     if rule.champion_left and ctx.champion_left:
         reasons.append("champion left")
-    latest, detractor = ctx.latest_nps, b.config.rules.detractor
-    if (
-        rule.detractor
-        and latest is not None
-        and latest.score <= detractor.max_nps
-        and b.now - latest.responded_at <= timedelta(days=detractor.lookback_days)
-    ):
-        reasons.append(f"NPS detractor ({latest.score}/10)")
+    detractor = _recent_detractor(b) if rule.detractor else None
+    if detractor is not None:
+        reasons.append(f"NPS detractor ({detractor.score}/10)")
     was = "churn_risk" in ctx.episodes
     stays = was and (
         ctx.score is None
