@@ -14,6 +14,7 @@ from csbridge.config import load_config
 from csbridge.errors import CsbridgeError
 from csbridge.history_file import parse_horizon
 from csbridge.store.store import open_store
+from csbridge.sync.batches import Batches
 from csbridge.sync.history_export import (
     CHURNED_STAGES,
     ExportCounts,
@@ -22,7 +23,6 @@ from csbridge.sync.history_export import (
     snapshots,
     stored_signals,
 )
-from csbridge.sync.portfolio import load_portfolio
 
 
 def register(subparsers: Any) -> None:
@@ -64,7 +64,12 @@ def run(args: argparse.Namespace) -> int:
     )
     store = open_store(settings.database_url)
     try:
-        portfolio = load_portfolio(store, settings.identity.key, now)
+        batches = Batches(store, settings.identity.key, now)
+        churned = {
+            key: day
+            for customers in batches.customers()
+            for key, day in churn_dates(customers, rules).items()
+        }
         rows = list(stored_signals(store))
     finally:
         store.close()
@@ -73,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             f"{store.url}: no stored signals yet: `csbridge run` keeps them from this version on"
         )
     counts = ExportCounts()
-    lines = snapshots(rows, churn_dates(portfolio.customers, rules), horizon, now, counts)
+    lines = snapshots(rows, churned, horizon, now, counts)
     write_file(args.out, "".join(orjson.dumps(line).decode() + "\n" for line in lines), "history")
     print(
         f"{counts.written} snapshots of {len(counts.accounts)} accounts written to {args.out} "

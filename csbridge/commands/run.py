@@ -111,12 +111,16 @@ def run(args: argparse.Namespace) -> int:
                 notifier.close()
     finally:
         store.close()
-    document = report.as_dict()
-    if args.report:
-        write_run_report(Path(args.report), document)
     sys.stdout.write(summary(report))
     if report.lock_lost:
         print(f"csbridge: error: {report.lock_lost}", file=sys.stderr)
+    if args.report:
+        try:
+            write_run_report(Path(args.report), report.as_dict())
+        except OSError as exc:  # the run is done and summed up above; only its file failed
+            raise CsbridgeError(
+                f"--report {args.report}: cannot write the report ({exc.strerror})"
+            ) from None
     return 0 if report.ok or report.dry_run else 1
 
 

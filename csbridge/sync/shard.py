@@ -13,13 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from csbridge.errors import CsbridgeError
-from csbridge.scoring.signal_types import SignalOptions
-from csbridge.scoring.signals import CustomerFacts, per_user_rates, with_benchmarks
 
 SHARD = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
 
@@ -51,19 +47,3 @@ def parse_shard(text: str) -> Shard:
             "(shard 3 of 8; run one job for each I from 1 to N)"
         )
     return Shard(index, count)
-
-
-def shard_customers(
-    customers: Sequence[CustomerFacts],
-    shard: Shard,
-    now: datetime,
-    options: SignalOptions | None,
-) -> tuple[list[CustomerFacts], SignalOptions]:
-    """The shard's customers, and signal options that score them as a whole run would.
-
-    The session and time benchmarks are medians over every customer, not over the
-    shard's: a customer's score must not depend on which shard it fell in.
-    """
-    rates = [per_user_rates(c, now) for c in customers]
-    opts = with_benchmarks(options or SignalOptions(), rates)
-    return [c for c in customers if shard.owns(c.key)], opts

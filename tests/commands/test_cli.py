@@ -73,3 +73,21 @@ def test_without_the_sandbox_extra_demo_and_sandbox_say_how_to_install_it(
     err = capsys.readouterr().err
     assert "pip install 'csbridge[sandbox]'" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_unwritable_run_report_is_one_line_after_the_summary(tmp_path, capsys):
+    config = tmp_path / "csbridge.yaml"
+    config.write_text(
+        f"database_url: sqlite:///{tmp_path / 'store.db'}\n"
+        "crm: {targets: [hubspot]}\n"
+        "sources: {hubspot: {access_token: x}}\n"
+    )
+    argv = ["run", "--config", str(config), "--dry-run", "--no-pull", "--report", str(tmp_path)]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert "Dry run: nothing was written." in captured.out
+    errors = [line for line in captured.err.splitlines() if "csbridge: error" in line]
+    assert errors == [
+        f"csbridge: error: --report {tmp_path}: cannot write the report (Is a directory)"
+    ]
+    assert "Traceback" not in captured.err

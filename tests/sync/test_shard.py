@@ -14,10 +14,16 @@ import pytest
 from csbridge.cli import main
 from csbridge.models import UsageDay
 from csbridge.scoring import load_model
-from csbridge.scoring.signals import CustomerFacts, portfolio_signals
+from csbridge.scoring.signals import (
+    CustomerFacts,
+    SignalOptions,
+    per_user_rates,
+    portfolio_signals,
+    with_benchmarks,
+)
 from csbridge.store.lock import RunLockedError, run_lock
 from csbridge.store.store import open_store
-from csbridge.sync.shard import Shard, parse_shard, shard_customers
+from csbridge.sync.shard import Shard, parse_shard
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -84,14 +90,16 @@ def usage(key: str, sessions: int) -> list[UsageDay]:
 
 
 def test_a_customer_scores_the_same_in_its_shard_as_in_a_whole_run() -> None:
-    """session_frequency is against the portfolio's median: a shard uses the whole one."""
+    """session_frequency is against the portfolio's median: a shard uses the whole one
+    (as `run_sync` does: the benchmarks over every customer, then the shard's own)."""
     customers = [
         CustomerFacts(key=f"c{k}.com", usage=usage(f"c{k}.com", sessions=1 + k)) for k in range(12)
     ]
     model = load_model("seed-5d")
     whole = {s.key: s.values for s in portfolio_signals(customers, NOW, model)}
+    options = with_benchmarks(SignalOptions(), [per_user_rates(c, NOW) for c in customers])
     for index in (1, 2, 3):
-        mine, options = shard_customers(customers, Shard(index, 3), NOW, None)
+        mine = [c for c in customers if Shard(index, 3).owns(c.key)]
         assert mine and all(Shard(index, 3).owns(c.key) for c in mine)
         for signals in portfolio_signals(mine, NOW, model, options):
             assert signals.values == whole[signals.key]
