@@ -136,15 +136,7 @@ class HubspotWriter:
             }
             for u in updates
         ]
-        body = self._post(
-            f"/crm/v3/objects/{self.mapping.object}/batch/update",
-            {"inputs": inputs},
-            f"{self.mapping.object} batch update",
-            idempotent=True,
-            write=True,
-        )
-        done = {str(r.get("id")): str(r.get("id")) for r in body.get("results") or []}
-        return _outcomes([u.record_id for u in updates], done, body)
+        return self._batch_update(self.mapping.object, inputs)
 
     def bulk_update(self, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
         """HubSpot has no bulk API: `batch/update` calls of `batch_size`. A batch HubSpot
@@ -235,16 +227,8 @@ class HubspotWriter:
             }
             for u in updates
         ]
-        body = self._post(
-            f"/crm/v3/objects/{self.mapping.task.object}/batch/update",
-            {"inputs": inputs},
-            f"{self.mapping.task.object} batch update",
-            idempotent=True,
-            write=True,
-        )
-        done = {str(r.get("id")): str(r.get("id")) for r in body.get("results") or []}
         keys = {u.task_id: u.key for u in updates}
-        results = _outcomes([u.task_id for u in updates], done, body)
+        results = self._batch_update(self.mapping.task.object, inputs)
         return [replace(r, ref=keys[r.ref]) for r in results]
 
     def _task_input(self, task: TaskCreate) -> dict[str, Any]:
@@ -266,6 +250,19 @@ class HubspotWriter:
             "objectWriteTraceId": task.key,
             "associations": [{"to": {"id": task.record_id}, "types": TASK_TO_COMPANY}],
         }
+
+    def _batch_update(self, object_type: str, inputs: list[dict[str, Any]]) -> list[WriteResult]:
+        """One `batch/update` of `object_type`: a result per input, by its id (207 errors
+        fail only their inputs)."""
+        body = self._post(
+            f"/crm/v3/objects/{object_type}/batch/update",
+            {"inputs": inputs},
+            f"{object_type} batch update",
+            idempotent=True,
+            write=True,
+        )
+        done = {str(r.get("id")): str(r.get("id")) for r in body.get("results") or []}
+        return _outcomes([str(i["id"]) for i in inputs], done, body)
 
     def _search_keys(
         self,
