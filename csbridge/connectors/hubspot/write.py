@@ -38,7 +38,7 @@ from csbridge.connectors.protocol import (
 )
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient, CallAccounting
-from csbridge.http.errors import FatalHttpError
+from csbridge.http.errors import FatalHttpError, json_body
 from csbridge.http.policy import BUCKET_HEADER, ENDPOINT_HEADER, IDEMPOTENT_HEADER
 from csbridge.mappings.fields import CrmFieldMapping, load_field_mapping
 from csbridge.models import FieldValue
@@ -324,7 +324,7 @@ class HubspotWriter:
         self.client.raise_for_verdict(self.client.classify(response), endpoint, status, idempotent)
         if status >= 300:
             raise FatalHttpError(SYSTEM, endpoint, f"HTTP {status}", status)
-        data = response.json()
+        data = json_body(response)
         if not isinstance(data, dict):
             raise BatchRejectedError(SYSTEM, f"{endpoint}: the answer is not a JSON object")
         return data
