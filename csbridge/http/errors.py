@@ -139,6 +139,14 @@ class FatalHttpError(HttpError):
     """The vendor refused the request and will refuse it again."""
 
 
+def json_object(system: str, endpoint: str, response: ResponseLike) -> dict[str, Any]:
+    """The body of a 2xx answer as a JSON object; anything else is a `FatalHttpError`."""
+    body = json_body(response)
+    if not isinstance(body, dict):
+        raise FatalHttpError(system, endpoint, "the answer is not a JSON object")
+    return body
+
+
 class SetupError(HttpError):
     """Nothing will work until the config is fixed: stop the command (exit 2), do not go on
     with the next stream or batch."""

@@ -16,8 +16,10 @@ from csbridge.http.errors import (
     AuthError,
     FatalHttpError,
     RetriesExhaustedError,
+    SimpleResponse,
     UnknownOutcomeError,
     WrongUrlError,
+    json_object,
 )
 from csbridge.http.transport import transport_failure
 
@@ -228,3 +230,11 @@ def test_an_unknown_host_is_final_but_a_temporary_dns_failure_is_retried(
         failure = transport_failure(exc)
     assert failure is not None and failure.fatal is final and failure.setup
     assert failure.reason == "unknown host nonexistent.invalid; check the host name in base_url"
+
+
+@pytest.mark.parametrize("text", ["not json at all", "[1, 2]", ""])
+def test_json_object_refuses_anything_but_an_object_in_one_line(text: str) -> None:
+    with pytest.raises(FatalHttpError) as caught:
+        json_object("hubspot", "companies search", SimpleResponse(200, {}, text))
+    assert str(caught.value) == "hubspot companies search: the answer is not a JSON object"
+    assert json_object("x", "y", SimpleResponse(200, {}, '{"a": 1}')) == {"a": 1}

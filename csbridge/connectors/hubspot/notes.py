@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from csbridge.connectors.hubspot.write import HubspotWriter, _outcomes
-from csbridge.connectors.protocol import NoteCreate, WriteResult, chunks
+from csbridge.connectors.protocol import NoteCreate, WriteResult
 from csbridge.errors import CsbridgeError
 
 NOTE_TO_COMPANY = ({"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 190},)
@@ -67,32 +67,13 @@ class HubspotNotes:
     def find_notes(self, notes: Sequence[NoteCreate]) -> dict[str, str]:
         """Search notes by key (IN of up to 100 keys, paged): key → the oldest note's id."""
         found: dict[str, str] = {}
-        for batch in chunks(sorted({n.key for n in notes}), self.writer.batch_size):
-            after: str | None = None
-            wanted = {"propertyName": self.key_field, "operator": "IN", "values": batch}
-            while True:
-                request: dict[str, Any] = {
-                    "filterGroups": [{"filters": [wanted]}],
-                    "properties": [self.key_field],
-                    "sorts": [{"propertyName": "hs_createdate", "direction": "ASCENDING"}],
-                    "limit": self.writer.batch_size,
-                }
-                if after is not None:
-                    request["after"] = after
-                body = self.writer._post(
-                    f"/crm/v3/objects/{self.object}/search",
-                    request,
-                    f"{self.object} search",
-                    idempotent=True,
-                    bucket="search",
-                )
-                for row in body.get("results") or []:
-                    key = (row.get("properties") or {}).get(self.key_field)
-                    if key:
-                        found.setdefault(str(key), str(row.get("id")))
-                after = ((body.get("paging") or {}).get("next") or {}).get("after")
-                if not after:
-                    break
+        keys = (n.key for n in notes)
+        for row in self.writer._search_keys(
+            self.object, self.key_field, keys, (), self.writer.batch_size
+        ):
+            key = (row.get("properties") or {}).get(self.key_field)
+            if key:
+                found.setdefault(str(key), str(row.get("id")))
         return found
 
     def _input(self, note: NoteCreate, now: datetime) -> dict[str, Any]:

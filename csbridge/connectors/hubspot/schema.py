@@ -24,6 +24,7 @@ from csbridge.connectors.crm_schema import (
 )
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient
+from csbridge.http.errors import json_object
 from csbridge.mappings.fields import FieldType
 
 BASE = "/crm/v3/properties"
@@ -138,8 +139,7 @@ class HubspotSchema:
             self._write("PATCH", path, f"PATCH properties/{obj}/{{name}}", body)
 
     def _get(self, path: str, endpoint: str) -> dict[str, Any]:
-        body: dict[str, Any] = self._send("GET", path, endpoint).json()
-        return body
+        return json_object("hubspot", endpoint, self._send("GET", path, endpoint))
 
     def _write(self, method: str, path: str, endpoint: str, body: dict[str, Any]) -> None:
         self._send(method, path, endpoint, body)

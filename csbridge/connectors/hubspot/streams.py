@@ -35,7 +35,7 @@ from csbridge.connectors.hubspot.records import (
     parse_owner,
 )
 from csbridge.http.client import ApiClient
-from csbridge.http.errors import FatalHttpError
+from csbridge.http.errors import FatalHttpError, json_object
 from csbridge.http.paginate import Page, Paginator, dig, follow
 from csbridge.models import Account, Activity, Contact, Opportunity, Owner, SurveyResponse
 
@@ -134,13 +134,11 @@ class HubspotConnector:
 
     def property_names(self, object_type: str) -> list[str]:
         """The names of the object type's properties (properties API)."""
-        body = self._json(
-            self.client.get(
-                f"/crm/v3/properties/{object_type}",
-                endpoint=f"{object_type} properties",
-                must_exist=True,
-            )
+        endpoint = f"{object_type} properties"
+        response = self.client.get(
+            f"/crm/v3/properties/{object_type}", endpoint=endpoint, must_exist=True
         )
+        body = json_object(SYSTEM, endpoint, response)
         return [str(prop.get("name")) for prop in body.get("results") or []]
 
     def owners(self) -> Iterator[Page[Owner]]:
@@ -156,7 +154,8 @@ class HubspotConnector:
     ) -> Mapping[str, Any]:
         """One page of a list endpoint: `params`, plus the `after` token past the first."""
         page = {**params, "after": after} if after else params
-        return self._json(self.client.get(path, params=page, endpoint=endpoint, must_exist=True))
+        response = self.client.get(path, params=page, endpoint=endpoint, must_exist=True)
+        return json_object(SYSTEM, endpoint, response)
 
     # -- incremental search in self-splitting time windows ---------------------------------
 
@@ -177,16 +176,15 @@ class HubspotConnector:
         after: str | None = None
         pager = AfterPaginator()
         while True:
-            body = self._json(
-                self.client.post(
-                    f"/crm/v3/objects/{object_type}/search",
-                    json=_search_body(prop, low, end, properties, limit, after),
-                    endpoint=f"{object_type} search",
-                    bucket="search",
-                    idempotent=True,
-                    must_exist=True,
-                )
+            response = self.client.post(
+                f"/crm/v3/objects/{object_type}/search",
+                json=_search_body(prop, low, end, properties, limit, after),
+                endpoint=f"{object_type} search",
+                bucket="search",
+                idempotent=True,
+                must_exist=True,
             )
+            body = json_object(SYSTEM, f"{object_type} search", response)
             results = list(body.get("results") or [])
             fresh = [raw for raw in results if str(raw.get("id")) not in skip]
             records = [r for r in (parse(raw, spec, prop) for raw in fresh) if r is not None]
@@ -236,7 +234,8 @@ class HubspotConnector:
             self._associations = False
             return records
         links: dict[str, str] = {}
-        for row in self._json(response).get("results") or []:
+        body = json_object(SYSTEM, f"{object_type} associations", response)
+        for row in body.get("results") or []:
             targets = row.get("to") or []
             if targets:
                 links[str(row["from"]["id"])] = str(targets[0].get("toObjectId"))
@@ -246,13 +245,6 @@ class HubspotConnector:
             else r
             for r in records
         ]
-
-    @staticmethod
-    def _json(response: Any) -> dict[str, Any]:
-        body = response.json()
-        if not isinstance(body, dict):
-            raise FatalHttpError(SYSTEM, "response", "the answer is not a JSON object")
-        return body
 
 
 def _search_body(

@@ -14,7 +14,7 @@ property must not have surrounding spaces (rejected since April 2025).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -38,7 +38,7 @@ from csbridge.connectors.protocol import (
 )
 from csbridge.errors import CsbridgeError
 from csbridge.http.client import ApiClient, CallAccounting
-from csbridge.http.errors import FatalHttpError
+from csbridge.http.errors import FatalHttpError, json_body
 from csbridge.http.policy import BUCKET_HEADER, ENDPOINT_HEADER, IDEMPOTENT_HEADER
 from csbridge.mappings.fields import CrmFieldMapping, load_field_mapping
 from csbridge.models import FieldValue
@@ -136,15 +136,7 @@ class HubspotWriter:
             }
             for u in updates
         ]
-        body = self._post(
-            f"/crm/v3/objects/{self.mapping.object}/batch/update",
-            {"inputs": inputs},
-            f"{self.mapping.object} batch update",
-            idempotent=True,
-            write=True,
-        )
-        done = {str(r.get("id")): str(r.get("id")) for r in body.get("results") or []}
-        return _outcomes([u.record_id for u in updates], done, body)
+        return self._batch_update(self.mapping.object, inputs)
 
     def bulk_update(self, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
         """HubSpot has no bulk API: `batch/update` calls of `batch_size`. A batch HubSpot
@@ -204,41 +196,22 @@ class HubspotWriter:
         """
         key_field = self.mapping.task.key_field
         found: dict[str, TaskState] = {}
-        for batch in chunks(sorted(set(keys)), MAX_BATCH):
-            after: str | None = None
-            while True:
-                wanted = {"propertyName": key_field, "operator": "IN", "values": batch}
-                request: dict[str, Any] = {
-                    "filterGroups": [{"filters": [wanted]}],
-                    "properties": [key_field, *TASK_STATE_PROPERTIES],
-                    "sorts": [{"propertyName": "hs_createdate", "direction": "ASCENDING"}],
-                    "limit": MAX_BATCH,
-                }
-                if after is not None:
-                    request["after"] = after
-                body = self._post(
-                    f"/crm/v3/objects/{self.mapping.task.object}/search",
-                    request,
-                    f"{self.mapping.task.object} search",
-                    idempotent=True,
-                    bucket="search",
+        rows = self._search_keys(
+            self.mapping.task.object, key_field, keys, TASK_STATE_PROPERTIES, MAX_BATCH
+        )
+        for row in rows:
+            props = row.get("properties") or {}
+            if props.get(key_field):
+                state = TaskState(
+                    str(row.get("id")),
+                    props.get("hs_task_status") == "COMPLETED",
+                    props.get("hubspot_owner_id"),
+                    parse_time(props.get("hs_lastmodifieddate")),
+                    props.get("hs_task_status"),
+                    _day(parse_time(props.get("hs_timestamp"))),
+                    props.get("hs_task_body"),
                 )
-                for row in body.get("results") or []:
-                    props = row.get("properties") or {}
-                    if props.get(key_field):
-                        state = TaskState(
-                            str(row.get("id")),
-                            props.get("hs_task_status") == "COMPLETED",
-                            props.get("hubspot_owner_id"),
-                            parse_time(props.get("hs_lastmodifieddate")),
-                            props.get("hs_task_status"),
-                            _day(parse_time(props.get("hs_timestamp"))),
-                            props.get("hs_task_body"),
-                        )
-                        found.setdefault(str(props[key_field]), state)  # the oldest one wins
-                after = ((body.get("paging") or {}).get("next") or {}).get("after")
-                if not after:
-                    break
+                found.setdefault(str(props[key_field]), state)  # the oldest one wins
         return found
 
     def update_tasks(self, updates: Sequence[TaskUpdate]) -> list[WriteResult]:
@@ -254,16 +227,8 @@ class HubspotWriter:
             }
             for u in updates
         ]
-        body = self._post(
-            f"/crm/v3/objects/{self.mapping.task.object}/batch/update",
-            {"inputs": inputs},
-            f"{self.mapping.task.object} batch update",
-            idempotent=True,
-            write=True,
-        )
-        done = {str(r.get("id")): str(r.get("id")) for r in body.get("results") or []}
         keys = {u.task_id: u.key for u in updates}
-        results = _outcomes([u.task_id for u in updates], done, body)
+        results = self._batch_update(self.mapping.task.object, inputs)
         return [replace(r, ref=keys[r.ref]) for r in results]
 
     def _task_input(self, task: TaskCreate) -> dict[str, Any]:
@@ -285,6 +250,53 @@ class HubspotWriter:
             "objectWriteTraceId": task.key,
             "associations": [{"to": {"id": task.record_id}, "types": TASK_TO_COMPANY}],
         }
+
+    def _batch_update(self, object_type: str, inputs: list[dict[str, Any]]) -> list[WriteResult]:
+        """One `batch/update` of `object_type`: a result per input, by its id (207 errors
+        fail only their inputs)."""
+        body = self._post(
+            f"/crm/v3/objects/{object_type}/batch/update",
+            {"inputs": inputs},
+            f"{object_type} batch update",
+            idempotent=True,
+            write=True,
+        )
+        done = {str(r.get("id")): str(r.get("id")) for r in body.get("results") or []}
+        return _outcomes([str(i["id"]) for i in inputs], done, body)
+
+    def _search_keys(
+        self,
+        object_type: str,
+        key_field: str,
+        keys: Iterable[str],
+        properties: Sequence[str],
+        size: int,
+    ) -> Iterator[dict[str, Any]]:
+        """Rows of `object_type` whose `key_field` is one of `keys`, oldest first per batch
+        (an IN of up to `size` values, paged through `after`)."""
+        for batch in chunks(sorted(set(keys)), size):
+            after: str | None = None
+            while True:
+                wanted = {"propertyName": key_field, "operator": "IN", "values": batch}
+                request: dict[str, Any] = {
+                    "filterGroups": [{"filters": [wanted]}],
+                    "properties": [key_field, *properties],
+                    "sorts": [{"propertyName": "hs_createdate", "direction": "ASCENDING"}],
+                    "limit": size,
+                }
+                if after is not None:
+                    request["after"] = after
+                body = self._post(
+                    f"/crm/v3/objects/{object_type}/search",
+                    request,
+                    f"{object_type} search",
+                    idempotent=True,
+                    bucket="search",
+                )
+                yield from body.get("results") or []
+                after = ((body.get("paging") or {}).get("next") or {}).get("after")
+                if not after:
+                    break
 
     def _post(
         self,
@@ -312,7 +324,7 @@ class HubspotWriter:
         self.client.raise_for_verdict(self.client.classify(response), endpoint, status, idempotent)
         if status >= 300:
             raise FatalHttpError(SYSTEM, endpoint, f"HTTP {status}", status)
-        data = response.json()
+        data = json_body(response)
         if not isinstance(data, dict):
             raise BatchRejectedError(SYSTEM, f"{endpoint}: the answer is not a JSON object")
         return data

@@ -35,6 +35,7 @@ from csbridge.connectors.salesforce.streams import login, trust_ca_bundle
 from csbridge.errors import CsbridgeError
 from csbridge.http.accounting import endpoint_label
 from csbridge.http.client import ApiClient, CallAccounting
+from csbridge.http.errors import json_object
 from csbridge.mappings.fields import FieldType
 
 DESCRIPTION = "Written by csbridge (customer health sync); do not edit by hand."
@@ -130,7 +131,8 @@ class SalesforceSchema:
         """Every field of these objects that the integration user can see (describe)."""
         found = []
         for obj in objects:
-            body = self._send("GET", f"/sobjects/{obj}/describe").json()
+            path = f"/sobjects/{obj}/describe"
+            body = json_object("salesforce", path, self._send("GET", path))
             for f in body.get("fields") or []:
                 found.append(
                     ExistingField(
@@ -157,7 +159,8 @@ class SalesforceSchema:
             f"DeveloperName = {soql_string(developer)} "
             f"AND TableEnumOrId = {soql_string(metadata_object(want.object))}"
         )
-        rows = self._send("GET", "/tooling/query", params={"q": soql}).json()
+        query = self._send("GET", "/tooling/query", params={"q": soql})
+        rows = json_object("salesforce", "/tooling/query", query)
         records = rows.get("records") or []
         if not records:
             raise CsbridgeError(
@@ -165,7 +168,7 @@ class SalesforceSchema:
                 "lists; add the values in Setup by hand"
             )
         path = f"/tooling/sobjects/CustomField/{records[0]['Id']}"
-        meta = dict(self._send("GET", path).json()["Metadata"])
+        meta = dict(json_object("salesforce", path, self._send("GET", path))["Metadata"])
         definition = meta.setdefault("valueSet", {}).setdefault("valueSetDefinition", {})
         definition["value"] = [*definition.get("value", []), *map(picklist_value, step.add)]
         self._send("PATCH", path, json={"Metadata": meta})

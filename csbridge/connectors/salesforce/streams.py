@@ -51,6 +51,7 @@ from csbridge.http.errors import (
     SimpleResponse,
     WrongUrlError,
     check_api_answer,
+    json_object,
     safe_url,
 )
 from csbridge.http.paginate import Page, Paginator, follow
@@ -84,7 +85,7 @@ def login(settings: SalesforceSettings, client: ApiClient) -> str:
         idempotent=True,
         must_exist=True,
     )
-    token = response.json().get("access_token")
+    token = json_object(SYSTEM, "oauth2/token", response).get("access_token")
     if not token:
         raise AuthError(SYSTEM, "oauth2/token", "no access_token in the answer")
     return str(token)

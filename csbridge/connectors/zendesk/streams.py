@@ -21,9 +21,7 @@ from typing import Any
 
 from csbridge.connectors.zendesk.parse import parse_organization, parse_rating, parse_ticket
 from csbridge.http.client import ApiClient
-from csbridge.http.errors import (
-    FatalHttpError,
-)
+from csbridge.http.errors import json_object
 from csbridge.http.paginate import Page, Paginator, dig, follow
 from csbridge.models import Account, SurveyResponse, Ticket
 
@@ -222,7 +220,4 @@ class ZendeskConnector:
         response = self.client.get(
             path, params=params, endpoint=endpoint, bucket=bucket, must_exist=True
         )
-        body = response.json()
-        if not isinstance(body, dict):
-            raise FatalHttpError(SYSTEM, endpoint, "the answer is not a JSON object")
-        return body
+        return json_object(SYSTEM, endpoint, response)
