@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from csbridge.account_files import read_accounts
-from csbridge.commands.score_pool import json_chunks
+from csbridge.commands.score_pool import write_chunks
 from csbridge.errors import CsbridgeError
 from csbridge.scoring import Engine, ScoreResult, ScoringInputError, load_model
 from csbridge.tables import format_table
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine(load_model(args.model))
     with _output(args.output) as out:
         if args.format == "json":
-            write_json(engine, json_chunks(engine, args.input, BATCH_SIZE), out)
+            write_json(engine, args.input, out)
         else:
             out.write(table_text(engine, score_file(engine, args.input)).encode())
     return 0
@@ -61,17 +61,18 @@ def score_file(engine: Engine, path: str) -> Iterator[ScoreResult]:
             raise CsbridgeError(f"{batch[exc.row].where}: {exc}") from None
 
 
-def write_json(engine: Engine, chunks: Iterable[bytes], out: IO[bytes]) -> None:
-    """Stream `{"model": ..., "accounts": [...]}`, one account per line, a chunk at a time
-    (each chunk is its accounts' JSON, ",\n"-joined), as UTF-8 bytes."""
+def write_json(engine: Engine, path: str, out: IO[bytes]) -> None:
+    """Write `{"model": ..., "accounts": [...]}`, one account per line, as UTF-8 bytes;
+    the accounts are written into `out`'s file a chunk at a time, by worker processes
+    on a machine with several cores (`score_pool.py`)."""
     model = json.dumps({"name": engine.model.name, "hash": engine.model_hash})
-    out.write(f'{{"model": {model}, "accounts": ['.encode())
-    sep = b"\n"
-    for chunk in chunks:
-        out.write(sep)
-        out.write(chunk)
-        sep = b",\n"
+    head = f'{{"model": {model}, "accounts": ['.encode()
+    out.write(head)
+    out.flush()
+    end = write_chunks(engine, path, BATCH_SIZE, out.fileno(), out.tell())
+    out.seek(end)
     out.write(b"\n]}\n")
+    out.truncate()
 
 
 def table_text(engine: Engine, results: Iterable[ScoreResult]) -> str:
@@ -99,11 +100,12 @@ def _num(x: float | None) -> str:
 def _output(path: str | None) -> Iterator[IO[bytes]]:
     """Where results go: nothing is written unless every account scored.
 
-    To a file: a temporary file beside it, renamed at the end. To stdout: a spooled
-    buffer (spilling to disk past 8 MiB, so memory stays flat) copied out at the end.
+    To a file: a temporary file beside it, renamed at the end. To stdout: an unnamed
+    temporary file (workers write into it at offsets, so it is a real file) copied out
+    at the end.
     """
     if path is None:
-        with tempfile.SpooledTemporaryFile(8 << 20) as buffer:
+        with tempfile.TemporaryFile() as buffer:
             yield buffer
             buffer.seek(0)
             sys.stdout.flush()

@@ -1,10 +1,12 @@
 """`csbridge score` on several worker processes: the same bytes, in input order, and the
-same first error (by line) as scoring in one process, memory bounded by the chunks."""
+same first error (by line) as scoring in one process, memory bounded by the chunks; the
+workers write into the output file themselves."""
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 from pathlib import Path
 
@@ -34,23 +36,73 @@ def write_lines(path: Path, lines: list[str]) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Workers even on a one-core machine: this is the path under test."""
+def two_cores(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Workers even on a one-core machine: this is the path under test. Returns the
+    number of worker processes each pool started."""
     monkeypatch.setattr(score_pool, "_cores", lambda: 2)
-    monkeypatch.setattr(score_pool, "_engine", None)  # set again when a pool starts
+    pools: list[int] = []
+    start = score_pool._Workers.__init__
+
+    def counted(self: score_pool._Workers, engine: Engine, fd: int, count: int) -> None:
+        start(self, engine, fd, count)
+        pools.append(len(self.procs))
+
+    monkeypatch.setattr(score_pool._Workers, "__init__", counted)
+    return pools
 
 
-def test_workers_write_what_one_process_writes_in_input_order(tmp_path: Path) -> None:
+def scored(path: Path, size: int = 50) -> bytes:
+    """What `write_chunks` writes for the file, from offset 3 of a fresh file."""
+    with tempfile.TemporaryFile() as out:
+        out.write(b"abc")
+        out.flush()
+        end = score_pool.write_chunks(ENGINE, str(path), size, out.fileno(), 3)
+        out.seek(0)
+        text = out.read()
+    assert text[:3] == b"abc"
+    assert len(text) == end
+    return text[3:]
+
+
+def test_workers_write_what_one_process_writes_in_input_order(
+    tmp_path: Path, two_cores: list[int]
+) -> None:
     accounts = [account(k) for k in range(530)]
     lines = [json.dumps(a) for a in accounts]
     lines[100:100] = ["", "   "]  # blank lines are skipped, wherever they fall
+    lines[250:250] = [""] * 50  # a chunk of blank lines only: no account, no separator
     src = write_lines(tmp_path / "in.jsonl", lines)
-    chunks = list(score_pool.json_chunks(ENGINE, str(src), size=50))
-    assert len(chunks) == 11  # 532 lines in chunks of 50: one in process, ten in workers
-    assert score_pool._engine is ENGINE  # a pool was started
+    text = scored(src)
+    assert two_cores == [2]  # a pool of two workers was started
     tuples = [(a["id"], a["signals"], None, a["attributes"]) for a in accounts]
     expected = [orjson.dumps(r.as_dict()) for r in ENGINE.score_many(tuples)]  # type: ignore[arg-type]
-    assert b",\n".join(chunks).split(b",\n") == expected
+    assert text == b"\n" + b",\n".join(expected)
+
+
+def test_one_chunk_needs_no_workers(tmp_path: Path, two_cores: list[int]) -> None:
+    src = write_lines(tmp_path / "in.jsonl", [json.dumps(account(k)) for k in range(40)])
+    assert scored(src).count(b'{"id":"acct-') == 40
+    assert two_cores == []
+    assert scored(write_lines(tmp_path / "empty.jsonl", [])) == b""
+
+
+def test_a_worker_that_dies_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed mid-run (out of memory, say) stops the command with one line."""
+    score = score_pool.score_chunk
+
+    def dies_on_the_fourth(engine: Engine, chunk: score_pool.Chunk) -> score_pool.Outcome:
+        if isinstance(chunk, LineRange) and chunk.first == 151:
+            os._exit(9)
+        return score(engine, chunk)
+
+    monkeypatch.setattr(score_pool, "score_chunk", dies_on_the_fourth)
+    src = write_lines(tmp_path / "in.jsonl", [json.dumps(account(k)) for k in range(400)])
+    with pytest.raises(
+        CsbridgeError, match=r"a scoring worker stopped unexpectedly \(exit code 9\)"
+    ):
+        scored(src)
 
 
 @pytest.mark.parametrize(
@@ -68,7 +120,7 @@ def test_the_first_bad_line_in_the_file_is_the_error(
         lines[index] = text
     src = write_lines(tmp_path / "in.jsonl", lines)
     with pytest.raises(CsbridgeError, match=message):
-        list(score_pool.json_chunks(ENGINE, str(src), size=50))
+        scored(src)
 
 
 def test_a_reading_error_comes_after_the_errors_before_it(tmp_path: Path) -> None:
@@ -79,10 +131,10 @@ def test_a_reading_error_comes_after_the_errors_before_it(tmp_path: Path) -> Non
     src = tmp_path / "in.jsonl"
     src.write_bytes("".join(f"{line}\n" for line in lines).encode() + b'{"id": "\xff"}\n')
     with pytest.raises(CsbridgeError, match="line 121: account 'x'"):
-        list(score_pool.json_chunks(ENGINE, str(src), size=50))
+        scored(src)
     src.write_bytes("".join(f"{line}\n" for line in lines[:100]).encode() + b'{"id": "\xff"}\n')
     with pytest.raises(CsbridgeError, match="not UTF-8 text"):
-        list(score_pool.json_chunks(ENGINE, str(src), size=50))
+        scored(src)
 
 
 def test_the_command_scores_a_file_of_several_chunks(
