@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import structlog
+if TYPE_CHECKING:
+    from structlog.typing import Processor
 
 LEVELS = ("debug", "info", "warning", "error")
 COLOR_CHOICES = ("auto", "always", "never")
@@ -33,7 +34,9 @@ def use_color(choice: str = "auto", stream: TextIO | None = None) -> bool:
 def configure(level: str = "warning", *, json_format: bool = False, color: bool = False) -> None:
     """Send structlog events at `level` and above to stderr, as text (coloured only when
     asked) or JSON lines."""
-    renderer: structlog.typing.Processor = (
+    import structlog  # here: `csbridge score`, which never logs, does not import it
+
+    renderer: Processor = (
         structlog.processors.JSONRenderer()
         if json_format
         else structlog.dev.ConsoleRenderer(colors=color)

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, Protocol, TextIO, cast
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, cast
 
-import structlog
+if TYPE_CHECKING:
+    from structlog.typing import Processor
 
 
 class Progress(Protocol):
@@ -52,8 +53,10 @@ class StepLines(Silent):
 
     def __init__(self, stream: TextIO, *, json_format: bool) -> None:
         self._stream = stream
+        import structlog  # here: `csbridge score` never pays for importing it
+
         self._began: dict[str, float] = {}
-        self._render: structlog.typing.Processor = (
+        self._render: Processor = (
             structlog.processors.JSONRenderer()
             if json_format
             else structlog.processors.LogfmtRenderer(

@@ -14,7 +14,7 @@ def test_no_command_prints_help_and_exits_2(capsys):
 def test_logs_go_to_stderr_and_debug_is_off_by_default(tmp_path, capsys):
     import structlog
 
-    assert main(_score_args(tmp_path)) == 0
+    assert main(_logging_command(tmp_path)) == 2  # logs set up, then its config is missing
     structlog.get_logger().debug("hidden.event")
     structlog.get_logger().warning("shown.event", system="zendesk")
     captured = capsys.readouterr()
@@ -28,7 +28,7 @@ def test_log_level_and_json_format(tmp_path, capsys):
 
     import structlog
 
-    assert main(["--log-level", "debug", "--log-json", *_score_args(tmp_path)]) == 0
+    assert main(["--log-level", "debug", "--log-json", *_logging_command(tmp_path)]) == 2
     capsys.readouterr()
     structlog.get_logger().debug("now.shown", attempt=2)
     line = capsys.readouterr().err.strip()
@@ -40,10 +40,9 @@ def test_log_level_and_json_format(tmp_path, capsys):
     }
 
 
-def _score_args(tmp_path):
-    src = tmp_path / "in.jsonl"
-    src.write_text('{"id": "a", "signals": {"usage.dau_mau": 0.3}}\n')
-    return ["score", "--input", str(src)]
+def _logging_command(tmp_path):
+    """A command that sets the logs up, then stops with a one-line error (no config)."""
+    return ["health", "--config", str(tmp_path / "missing.yaml")]
 
 
 def test_a_named_command_loads_only_its_own_module():

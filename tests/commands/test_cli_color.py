@@ -21,9 +21,9 @@ SNIPPET = (
 
 
 def _args(tmp_path: Path, *options: str) -> list[str]:
-    src = tmp_path / "in.jsonl"
-    src.write_text('{"id": "a", "signals": {"usage.dau_mau": 0.3}}\n')
-    return [sys.executable, "-c", SNIPPET, *options, "score", "--input", str(src)]
+    """A command that sets the logs up (then stops: its config is missing)."""
+    missing = tmp_path / "missing.yaml"
+    return [sys.executable, "-c", SNIPPET, *options, "health", "--config", str(missing)]
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -119,3 +119,18 @@ def test_console_script_reads_stdin_and_never_prints_a_traceback():
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
     assert "signals.usage.dau_mau is 'lots', not a number" in run.stderr
+
+
+def test_score_does_not_import_the_logging_stack(tmp_path):
+    """`score` never logs, so it skips structlog (and the rich it imports): its start-up
+    comes before any worker can begin. Nothing it runs may log unconfigured to stdout."""
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(ACCOUNT) + "\n")
+    code = (
+        "import sys; from csbridge.cli import main; "
+        f"code = main(['score', '--input', {str(src)!r}]); "
+        "print(code, 'structlog' in sys.modules, file=sys.stderr)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stderr.split() == ["0", "False"]
+    assert json.loads(run.stdout)["accounts"][0]["id"] == "acme"
