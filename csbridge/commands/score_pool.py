@@ -9,9 +9,8 @@ parent, which is what kept its core busy copying. (Stdin and files with carriage
 returns are read as text by the parent and sent.) At most `IN_FLIGHT_PER_WORKER` chunks
 per worker are out, scored or not, so memory stays flat however long the input. A
 chunk's error is raised when its turn comes, so the error reported is the first in the
-file, as when scoring in one process. The first chunk (an input of one chunk needs no
-workers), one-core machines and platforms without `fork` are scored and written by this
-process.
+file, as when scoring in one process. An input of one chunk, one-core machines and
+platforms without `fork` are scored and written by this process.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ import os
 import signal
 import traceback
 from collections.abc import Iterator
-from itertools import chain
+from itertools import chain, islice
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
@@ -44,16 +43,19 @@ def write_chunks(engine: Engine, path: str, size: int, fd: int, offset: int) -> 
     workers = _cores() if "fork" in multiprocessing.get_all_start_methods() else 1
     chunks = read_chunks(path, size, ranges=True)
     placed = _Placed(fd, offset)
-    first = next(chunks, None)
-    if first is None:
-        return offset
-    placed.put(_unwrap(score_chunk(engine, first)))
-    second = next(chunks, None)  # one chunk needs no workers
-    if second is not None and workers > 1:
+    ahead: list[Chunk] = []  # one chunk needs no workers
+    try:
+        for chunk in islice(chunks, 2):
+            ahead.append(chunk)
+    except CsbridgeError:  # a reading error: the chunk read before it comes first
+        for chunk in ahead:
+            placed.put(_unwrap(score_chunk(engine, chunk)))
+        raise
+    if len(ahead) > 1 and workers > 1:
         with _Workers(engine, fd, workers) as pool:
-            pool.run(chain([second], chunks), placed)
-    elif second is not None:
-        for chunk in chain([second], chunks):
+            pool.run(chain(ahead, chunks), placed)
+    else:
+        for chunk in chain(ahead, chunks):
             placed.put(_unwrap(score_chunk(engine, chunk)))
     return placed.offset
 
@@ -130,8 +132,7 @@ class _Workers:
 
     def run(self, chunks: Iterator[Chunk], placed: _Placed) -> None:
         """Hand out and place every chunk; the first chunk's error, in file order."""
-        given = 1  # chunk 0 was placed by the caller
-        self.placing = 1
+        given = 0
         while True:
             try:
                 chunk = next(chunks, None)

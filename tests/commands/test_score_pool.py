@@ -135,6 +135,12 @@ def test_a_reading_error_comes_after_the_errors_before_it(tmp_path: Path) -> Non
     src.write_bytes("".join(f"{line}\n" for line in lines[:100]).encode() + b'{"id": "\xff"}\n')
     with pytest.raises(CsbridgeError, match="not UTF-8 text"):
         scored(src)
+    # Read as text (a carriage return): the error comes while reading the second chunk.
+    lines[20] = lines[120]
+    text = "".join(f"{line}\r\n" for line in lines[:100]).encode()  # 12 kB: 2 reads
+    src.write_bytes(text + b'{"id": "\xff"}\n')
+    with pytest.raises(CsbridgeError, match="line 21: account 'x'"):
+        scored(src)
 
 
 def test_the_command_scores_a_file_of_several_chunks(
