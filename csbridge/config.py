@@ -116,7 +116,7 @@ class WarehouseQuery(_Section):
     :watermark`) and return the `watermark` column, ordered by it; usage rows carry
     `account`, `day`, `active_users`, `sessions`, `events` (optionally `last_event_at`);
     signals rows carry `account`, `indicator` (a model key, `financial.payment_delay`)
-    and `value` (optionally `as_of`).
+    and `value` (optionally `as_of`: each dated value is kept as history).
     """
 
     sql: str = Field(min_length=1)

@@ -13,7 +13,7 @@ record's `currency`. Vendor fields that have no canonical home go in `custom`.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -168,15 +168,25 @@ class UsageDay(Record):
 class IndicatorValue(Record):
     """One model indicator's raw value for one account, read as is (a warehouse query).
 
-    `id` is "<account_id>:<indicator>", so a later read replaces the value; `indicator`
-    is the model's key (`financial.payment_delay`); `as_of` is when the value held (a
-    value dated after the scoring moment is not used).
+    `indicator` is the model's key (`financial.payment_delay`); `as_of` is when the value
+    held (a value dated after the scoring moment is not used). `id` is built by
+    `IndicatorValue.value_id`: "<account_id>:<indicator>@<as_of, ISO UTC>" for a dated
+    value, so each date's value is kept as history and scoring at an earlier moment sees
+    the value of then; "<account_id>:<indicator>" for an undated one, which a later read
+    replaces.
     """
 
     account_id: str
     indicator: str = Field(min_length=3)
     value: float | str
     as_of: AwareDatetime | None = None
+
+    @classmethod
+    def value_id(cls, account_id: str, indicator: str, as_of: datetime | None) -> str:
+        """The record id of an account's value of an indicator (as of a moment, if dated)."""
+        if as_of is None:
+            return f"{account_id}:{indicator}"
+        return f"{account_id}:{indicator}@{as_of.astimezone(UTC).isoformat()}"
 
 
 class Activity(Record):

@@ -211,7 +211,8 @@ def account_entries(
     statuses: Sequence[CadenceStatus | None],
 ) -> Iterator[dict[str, Any]]:
     """`csbridge score`'s JSON entry of each account plus the model that scored it, its
-    touchpoint cadence, its name, ids and raw signals."""
+    touchpoint cadence, its name, ids, raw signals and which of them a source gave as is
+    (`given_by`: key → source, e.g. warehouse)."""
     rows = zip(customers, signals, results, engines, statuses, strict=True)
     for facts, signal, result, used, cadence in rows:
         entry = dict(result.as_dict())
@@ -220,6 +221,7 @@ def account_entries(
         entry["name"] = facts.accounts[0].name if facts.accounts else facts.key
         entry["ids"] = {a.source: a.id for a in facts.accounts}
         entry["signals"] = signal.values
+        entry["given_by"] = signal.given_by  # key → the source that gave the value as is
         seen = signal.last_seen_at
         entry["last_seen_at"] = seen.isoformat() if seen is not None else None
         yield entry

@@ -4,9 +4,12 @@ Each indicator with data lost `share × (100 − its score)` points, where `shar
 weight in the total (dimension weight × indicator weight inside the dimension). The
 text names dimensions in the order of the points they lost, each with its score and
 its weakest indicators with the raw value behind them, e.g.
-"Usage 12/100: DAU/MAU 4% (0/100), seats used 10% (0/100). Satisfaction 35/100: NPS 3
-(detractor, 0/100)". Indicator keys never appear raw: the model's `label` (or the key
-in words) is used, and the text stops at a whole item within `limit` characters.
+"Usage 12/100: DAU/MAU (4%, 0/100), seats used (10%, 0/100). Satisfaction 35/100: NPS
+(3 (detractor), 0/100)". A value a source gave as is rather than csbridge computing it
+or reading it from a CRM field (`CustomerSignals.given_by`) names that source:
+"oldest invoice overdue (45 days, warehouse, 25/100)". Indicator keys never appear raw:
+the model's `label` (or the key in words) is used, and the text stops at a whole item
+within `limit` characters.
 """
 
 from __future__ import annotations
@@ -34,9 +37,13 @@ NO_EXPLANATION = Explanation()
 
 
 def explain(
-    model: ScoringModel, result: ScoreResult, raw: Mapping[str, SignalValue]
+    model: ScoringModel,
+    result: ScoreResult,
+    raw: Mapping[str, SignalValue],
+    given_by: Mapping[str, str] | None = None,
 ) -> Explanation:
-    return Explanation(drivers_text(model, result), why_text(model, result, raw))
+    """The drivers line and the "why" (`given_by`: key → the source that gave its value)."""
+    return Explanation(drivers_text(model, result), why_text(model, result, raw, given_by))
 
 
 def drivers_text(model: ScoringModel, result: ScoreResult, limit: int = TEXT_LIMIT) -> str:
@@ -104,9 +111,12 @@ def why_text(
     model: ScoringModel,
     result: ScoreResult,
     raw: Mapping[str, SignalValue],
+    given_by: Mapping[str, str] | None = None,
     limit: int = TEXT_LIMIT,
 ) -> str:
-    """Plain words on where the score lost its points; empty when nothing was lost."""
+    """Plain words on where the score lost its points; empty when nothing was lost. An
+    indicator in `given_by` (key → source) names the source its value came from."""
+    given = given_by or {}
     by_dim: dict[str, list[Loss]] = {}
     for loss in losses(model, result):
         if loss.points > 0:
@@ -119,7 +129,9 @@ def why_text(
         for loss in by_dim[dim][:PER_DIMENSION]:
             _, name = loss.indicator.split(".", 1)
             value = raw_text(model.dimensions[dim].indicators[name], raw.get(loss.indicator))
-            detail = f"{value}, {loss.score:.0f}/100" if value else f"{loss.score:.0f}/100"
+            source = given.get(loss.indicator)
+            parts = [p for p in (value, source, f"{loss.score:.0f}/100") if p]
+            detail = ", ".join(parts)
             items.append(f"{indicator_label(model, loss.indicator)} ({detail})")
         dim_score = scores.get(dim)
         head = dimension_label(model, dim)

@@ -153,7 +153,8 @@ class CustomerFacts:
 
 @dataclass(frozen=True)
 class CustomerSignals:
-    """The model-keyed raw values, the segment attributes and the last product event."""
+    """The model-keyed raw values, the segment attributes, the last product event and
+    which values a source gave as is."""
 
     key: str
     values: dict[str, SignalValue]
@@ -162,3 +163,6 @@ class CustomerSignals:
     catalogue: dict[str, SignalValue] = field(default_factory=dict)
     """Every signal with data by indicator name, whatever the model (for the playbooks:
     e.g. `champion_present`, `license_utilization`)."""
+    given_by: dict[str, str] = field(default_factory=dict)
+    """Model key → the source that gave its value as is (`warehouse`), for the keys of
+    `values` that were neither computed nor read from a CRM field (the "why" says so)."""

@@ -22,8 +22,10 @@ Zendesk organization or tickets.
 The rule behind each indicator is in `signal_rules.py`, where it is computed; the
 engagement and relationship signals from CRM activities are in `activity_signals.py`;
 sentiment, executive logins and the fields CSMs fill in are in `feedback_signals.py`.
-A value given as is (`CustomerFacts.indicators`, from a warehouse signals query) wins
-over a mapped custom field (`signals.custom_fields`), which wins over the computed one.
+A value given as is (`CustomerFacts.indicators`, from a warehouse signals query; the
+latest dated no later than `now`) wins over a mapped custom field
+(`signals.custom_fields`), which wins over the computed one; `CustomerSignals.given_by`
+names the keys whose value was given, and by which source.
 Beside the model-keyed values, `CustomerSignals` carries `last_seen_at` (the last
 product event, for the silent-account rule), `catalogue` (every signal with data by
 indicator name, whatever the model: the playbooks read `champion_present` or
@@ -91,7 +93,8 @@ def compute_signals(
         for name in dim.indicators:
             key = f"{dim_name}.{name}"
             mapped = opts.custom_fields.get(key)
-            value: object = given.get(key)
+            chosen = given.get(key)
+            value: object = None if chosen is None else chosen.value
             if value is None and mapped:
                 value = rule.first_custom(facts.accounts, mapped)
             if isinstance(value, str):  # HubSpot gives every property as text
@@ -109,16 +112,18 @@ def compute_signals(
         if value is not None:
             attributes[attribute] = value.strip().lower() if isinstance(value, str) else value
     known = {k: v for k, v in raw.items() if v is not None}
-    known.update({key.split(".", 1)[1]: value for key, value in given.items()})
-    return CustomerSignals(facts.key, values, attributes, rule.last_seen(facts.usage), known)
+    known.update({key.split(".", 1)[1]: v.value for key, v in given.items()})
+    given_by = {key: v.source for key, v in given.items() if key in values}
+    last_seen = rule.last_seen(facts.usage)
+    return CustomerSignals(facts.key, values, attributes, last_seen, known, given_by)
 
 
-def given_values(values: Sequence[IndicatorValue], now: datetime) -> dict[str, float | str]:
-    """Indicator key → the value a source gave as is (a warehouse query): the latest
-    `as_of` not after `now` (an undated value always counts)."""
+def given_values(values: Sequence[IndicatorValue], now: datetime) -> dict[str, IndicatorValue]:
+    """Indicator key → the value a source gave as is (a warehouse query): of its history,
+    the latest `as_of` not after `now` (an undated value counts when no dated one does)."""
     oldest = datetime.min.replace(tzinfo=UTC)
     dated = sorted(values, key=lambda v: (v.as_of or oldest, v.account_id))
-    return {v.indicator: v.value for v in dated if v.as_of is None or v.as_of <= now}
+    return {v.indicator: v for v in dated if v.as_of is None or v.as_of <= now}
 
 
 def _number_or_text(value: str) -> float | str:

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, upda
 from sqlalchemy.dialects import postgresql, sqlite
 
 from csbridge.errors import CsbridgeError
-from csbridge.models import Fact, Record
+from csbridge.models import Fact, IndicatorValue, Record
 from csbridge.store import migrate
 from csbridge.store.engine import connect_and_migrate, safe_url
 from csbridge.store.facts import (
@@ -32,6 +32,7 @@ from csbridge.store.facts import (
     table_for,
     upsert_facts,
 )
+from csbridge.store.indicators import load_latest_values
 from csbridge.store.tables import FACT_TABLES, cursors, runs
 from csbridge.text_fit import storable
 
@@ -122,6 +123,18 @@ class Store:
                 since=since,
                 include_deleted=include_deleted,
             )
+
+    def latest_values(
+        self,
+        now: datetime | None,
+        *,
+        source: str | None = None,
+        account_ids: Sequence[str] | None = None,
+    ) -> list[IndicatorValue]:
+        """Each account's latest value of each indicator as of `now` (see
+        `csbridge.store.indicators`): what scoring at `now` reads of their history."""
+        with self.engine.connect() as connection:
+            return load_latest_values(connection, now, source=source, account_ids=account_ids)
 
     def analyze(self) -> None:
         """Refresh PostgreSQL's statistics of the fact tables after a pull stored rows, so

@@ -98,7 +98,11 @@ surveys = _fact_table(
     Column("responded_at", UTCDateTime, nullable=True),
 )
 usage_days = _fact_table("usage_days", Column("day", Date, nullable=False))
-indicator_values = _fact_table("indicator_values", Column("indicator", String(128), nullable=False))
+indicator_values = _fact_table(
+    "indicator_values",
+    Column("indicator", String(128), nullable=False),
+    Column("as_of", UTCDateTime, nullable=True),  # dated values are history (0011)
+)
 owners = _fact_table("owners", Column("email", String(320), nullable=True))
 activities = _fact_table(
     "activities",

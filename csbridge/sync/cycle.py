@@ -224,7 +224,9 @@ def desired_states(
             record_id=account.id,
             bands=item.engine.model.bands,
             margin=rules.score_margin,
-            explanation=explain(item.engine.model, item.result, item.signals.values),
+            explanation=explain(
+                item.engine.model, item.result, item.signals.values, item.signals.given_by
+            ),
         )
     return states
 

@@ -8,7 +8,8 @@ account are counted, with examples, in `Portfolio.report`.
 
 Usage days are read from 100 days before `now` (the signals look back 90), survey
 answers and activities from 366 days before; tickets, contacts and deals are read whole (an open
-ticket can be old).
+ticket can be old). Of the indicator values a warehouse gave, only each account's latest
+per indicator as of `now` is read (the database picks it from their history).
 
 `load_customer` is the same for one customer (a webhook reaction): it builds the
 index from every account, then reads only the facts of that customer's accounts, so
@@ -185,6 +186,22 @@ def load_members(
     ]
 
 
+def latest_member_values(
+    store: Store, members: Mapping[str, Sequence[str]] | None, now: datetime | None
+) -> list[IndicatorValue]:
+    """Each account's latest indicator values as of `now` (the database picks them from
+    the history, `Store.latest_values`): every account's (`members` None), or those of
+    `members`' account ids (source → ids), in the store's order."""
+    if members is None:
+        return store.latest_values(now)
+    return [
+        value
+        for source, ids in sorted(members.items())
+        if ids
+        for value in store.latest_values(now, source=source, account_ids=ids)
+    ]
+
+
 def usage_rates(
     store: Store, index: IdentityIndex, now: datetime, targets: Collection[str]
 ) -> list[tuple[float | None, float | None]]:
@@ -223,7 +240,7 @@ def _gather(
     surveys = index.group("surveys", load(SurveyResponse, survey_since))
     activities = index.group("activities", load(Activity, survey_since))
     usage = group_usage(index, load(UsageDay, usage_since))
-    indicators = group_usage(index, load(IndicatorValue))
+    indicators = group_usage(index, latest_member_values(store, members, now))
     customers = []
     for customer_key in keys:
         customer = index.customers[customer_key]

@@ -60,6 +60,20 @@ def test_categories_units_and_signed_trends_read_as_words() -> None:
     assert "relationship quality (difficult, 20/100)" in text
 
 
+def test_a_value_the_warehouse_gave_names_it_and_the_computed_ones_do_not() -> None:
+    raw = {"financial.payment_delay": 45, "satisfaction.nps": 3, "usage.dau_mau": 0.02}
+    given_by = {"financial.payment_delay": "warehouse"}
+    result = Engine(MODEL_6D).score("a", signals=raw)
+    text = explain(MODEL_6D, result, raw, given_by).why
+    assert "oldest invoice overdue (45 days, warehouse, 25/100)" in text, text
+    assert "NPS (3 (detractor), 0/100)" in text and "DAU/MAU (2%, 0/100)" in text
+    assert text.count("warehouse") == 1
+    without = why_text(MODEL_6D, result, raw)
+    assert without == text.replace(", warehouse", "")
+    short = why_text(MODEL_6D, result, raw, given_by, limit=len(text) - 1)
+    assert len(short) < len(text) and "warehouse" not in short  # stops at a whole item
+
+
 def test_no_raw_indicator_key_reaches_the_crm_text() -> None:
     raw = {k: 0.0 for k in KEYS if k.startswith("usage.")}
     for model in (MODEL_5D, MODEL_6D):

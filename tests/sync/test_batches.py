@@ -119,8 +119,9 @@ def test_batches_read_what_the_whole_portfolio_read_gives(
             "model": used,
             "cadence": None if c is None else c.as_dict(),
             **{k: e[k] for k in ("name", "ids", "signals", "last_seen_at")},
+            "given_by": s.given_by,
         }
-        for r, c, e in zip(expected, statuses, document["accounts"], strict=True)
+        for r, c, s, e in zip(expected, statuses, signals, document["accounts"], strict=True)
     ]
     assert document["models"] == {f"{used['name']} ({used['hash']})": len(expected)}
     assert document["cadence"] == share_on_cadence(statuses)

@@ -1,12 +1,13 @@
 """Warehouse rows of indicator values, checked against the scoring models (pure: no I/O).
 
-A signals query returns one row per account and indicator, the long shape an analyst
-writes as one `SELECT ... UNION ALL` per indicator: `account` (the identity key),
-`indicator` (a key of the configured model, `financial.payment_delay`), `value` and
-optionally `as_of` (when the value held). A value must suit the indicator's transform
-in one of the models (`model`, `model_per_segment`): a number for a linear transform, a
-category (or, with `bins`, a number) for a table. Every problem raises `QueryError`
-naming the column and the value (the caller adds the query).
+A signals query returns one row per account and indicator (and date, when it keeps
+history), the long shape an analyst writes as one `SELECT ... UNION ALL` per
+indicator: `account` (the identity key), `indicator` (a key of the configured model,
+`financial.payment_delay`), `value` and optionally `as_of` (when the value held: each
+dated value is kept as history, see `IndicatorValue.value_id`). A value must suit the
+indicator's transform in one of the models (`model`, `model_per_segment`): a number for
+a linear transform, a category (or, with `bins`, a number) for a table. Every problem
+raises `QueryError` naming the column and the value (the caller adds the query).
 """
 
 from __future__ import annotations
@@ -52,13 +53,14 @@ def indicator_value(
             f"of the model; return a dimension.indicator key such as {known}, ..."
         )
     mark = row[watermark]
+    as_of = _as_of(row.get("as_of"), account)
     return IndicatorValue(
         source=SOURCE,
-        id=f"{account}:{indicator}",
+        id=IndicatorValue.value_id(account, indicator, as_of),
         account_id=account,
         indicator=indicator,
         value=_value(row["value"], account, indicator, transforms[indicator]),
-        as_of=_as_of(row.get("as_of"), account),
+        as_of=as_of,
         updated_at=_moment(mark) if isinstance(mark, datetime) else None,
     )
 

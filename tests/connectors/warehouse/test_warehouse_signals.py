@@ -100,7 +100,8 @@ def test_values_are_read_in_batches_as_numbers_or_categories(warehouse_url: str)
         ("acme.com", "engagement.community_activity", "contributor"),
         ("beta.io", "satisfaction.nps", 8.0),
     ]
-    assert values[0].id == "acme.com:usage.dau_mau" and values[0].source == "warehouse"
+    assert values[0].id == "acme.com:usage.dau_mau@2026-10-31T00:00:00+00:00"  # dated: history
+    assert values[0].source == "warehouse"
     assert values[0].as_of == datetime(2026, 10, 31, tzinfo=UTC)
     assert values[0].updated_at == T0
 
