@@ -280,6 +280,22 @@ def test_key_field_without_external_id_when_the_org_refuses_it(
     assert body["Metadata"]["externalId"] is False
 
 
+def test_a_multi_line_refusal_is_one_line_and_shortened(rsps: responses.RequestsMock) -> None:
+    want = next(f for f in sf_wanted() if f.name == "Health_Score__c")
+    text = "Field name invalid.\nSee the documentation:\r\n\thttps://help.test\n" + "x" * 400
+    refusal = [{"errorCode": "INVALID_FIELD", "message": text}]
+    rsps.post(f"{API}/tooling/sobjects/CustomField/", status=400, json=refusal)
+    with pytest.raises(CsbridgeError) as caught:
+        SalesforceSchema(sf_client(), "62.0").apply(Step("create", "Account", want.name, "", want))
+    message = str(caught.value)
+    assert "\n" not in message and "\r" not in message and "\t" not in message
+    assert "INVALID_FIELD: Field name invalid. See the documentation: https://help.test x" in (
+        message
+    )
+    assert message.endswith("…") and len(message) < 360
+    assert "token" not in message
+
+
 def test_refused_tooling_prints_setup_steps_and_exits_2(
     rsps: responses.RequestsMock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -35,7 +35,7 @@ from csbridge.connectors.protocol import (
 from csbridge.connectors.salesforce.client import salesforce_client
 from csbridge.connectors.salesforce.soql import parse_date, parse_datetime, soql_string
 from csbridge.connectors.salesforce.streams import open_salesforce
-from csbridge.errors import CsbridgeError
+from csbridge.errors import VENDOR_TEXT_MAX, CsbridgeError, one_line
 from csbridge.http.client import ApiClient, CallAccounting
 from csbridge.http.errors import FatalHttpError, SimpleResponse
 from csbridge.http.policy import ENDPOINT_HEADER, IDEMPOTENT_HEADER
@@ -294,10 +294,11 @@ def _size(answer: Any) -> str:
 
 
 def _reason(content: Any) -> str:
-    """`errorCode: message` of Salesforce's error list, or the text."""
+    """`errorCode: message` of Salesforce's error list, or the text (one line, shortened)."""
     if isinstance(content, list) and content and isinstance(content[0], dict):
-        return "; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in content)
-    return str(content)[:500]
+        text = "; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in content)
+        return one_line(text, VENDOR_TEXT_MAX)
+    return one_line(str(content), VENDOR_TEXT_MAX)
 
 
 def _text(value: Any) -> str | None:
@@ -319,7 +320,8 @@ def _result(ref: str, row: Mapping[str, Any]) -> WriteResult:
         for e in errors
     )
     retryable = any(e.get("statusCode") in RETRYABLE for e in errors)
-    return WriteResult(ref, False, error=text or "UNKNOWN: no error given", retryable=retryable)
+    error = one_line(text, VENDOR_TEXT_MAX) or "UNKNOWN: no error given"
+    return WriteResult(ref, False, error=error, retryable=retryable)
 
 
 def salesforce_writer(
