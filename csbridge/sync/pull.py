@@ -25,6 +25,7 @@ from csbridge import progress
 from csbridge.config import Settings
 from csbridge.connectors.protocol import Read, Source, SourceContext
 from csbridge.connectors.registry import SOURCES
+from csbridge.connectors.signal_fields import missing_notes
 from csbridge.http.client import CallAccounting
 from csbridge.http.errors import HttpError, QuotaExhaustedError, SetupError
 from csbridge.store.facts import storable_record
@@ -80,13 +81,15 @@ def streams(
     store: Store,
     accounting: CallAccounting,
     extra: dict[str, Any] | None = None,
+    account_fields: dict[str, tuple[bool, frozenset[str]]] | None = None,
 ) -> Iterator[Stream]:
     """(name, read(cursor), watermark(token)) for every stream of every configured source,
-    in the registry's order."""
+    in the registry's order; the sources note their account fields in `account_fields`."""
     report = extra if extra is not None else {}
+    fields = account_fields if account_fields is not None else {}
     for system, factory in SOURCES.items():
         stored = partial(_stored, store, system)
-        source = factory(SourceContext(settings, accounting, stored, report))
+        source = factory(SourceContext(settings, accounting, stored, report, fields))
         if source is None:
             continue
         for stream, read in source.streams():
@@ -135,7 +138,10 @@ def _pull_streams(
     run_id: str,
 ) -> None:
     halted: set[str] = set()
-    for name, read, watermark in streams(settings, store, report.accounting, report.extra):
+    fields: dict[str, tuple[bool, frozenset[str]]] = {}
+    for name, read, watermark in streams(
+        settings, store, report.accounting, report.extra, fields
+    ):
         system = name.split(".", 1)[0]
         if (only and system not in only) or system in halted:
             continue
@@ -174,6 +180,9 @@ def _pull_streams(
             pages=report.pages[name],
             ok=name not in report.stopped,
         )
+    notes = missing_notes(settings.signals, fields)  # a field no source of accounts has
+    if notes:
+        report.extra.setdefault("missing_fields", []).extend(notes)
 
 
 def _storable(stream: str, records: list[Any], report: PullReport) -> list[Any]:
