@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,11 @@ from hubspot import HubSpot
 from hubspot.crm.companies import SimplePublicObjectInput
 from hubspot.crm.properties import PropertyCreate
 from simple_salesforce import Salesforce
+from sqlalchemy import select
 
 from csbridge.cli import main
+from csbridge.store.store import open_store
+from csbridge.store.tables import cursors
 from csbridge_sandbox.runner import Sandbox, run_sandbox
 from csbridge_sandbox.zendesk.state import ZendeskState
 
@@ -50,14 +54,25 @@ def write_config(running: Sandbox, folder: Path, mapped: dict[str, str]) -> Path
 
 
 def pull_then_health(
-    config: Path, now: str, capsys: pytest.CaptureFixture[str]
+    config: Path, now: str, capsys: pytest.CaptureFixture[str], *options: str
 ) -> tuple[list[str], dict[str, Any]]:
     """The pull's notice lines and `health --format json`'s accounts by domain."""
-    assert main(["pull", "--config", str(config)]) == 0
+    assert main(["pull", "--config", str(config), *options]) == 0
     notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note: ")]
     assert main(["health", "--config", str(config), "--format", "json", "--now", now]) == 0
     out = capsys.readouterr().out
     return notes, {a["id"]: a for a in json.loads(out[out.index("{\n") :])["accounts"]}
+
+
+def stored_cursors(config: Path) -> dict[str, datetime]:
+    """The watermark of each stream's stored cursor (the store beside the config)."""
+    store = open_store(f"sqlite:///{config.parent / 'csbridge.db'}")
+    try:
+        with store.engine.connect() as conn:
+            rows = conn.execute(select(cursors.c.stream, cursors.c.watermark)).all()
+    finally:
+        store.close()
+    return {stream: mark for stream, mark in rows if mark is not None}
 
 
 def salesforce(sandbox: Sandbox) -> Salesforce:
@@ -151,3 +166,50 @@ def test_a_zendesk_organization_field_is_not_said_missing_from_the_crm(
         "field Not_A_Field__c"
     ]
     assert health[org.domain]["signals"]["engagement.community_activity"] == "active"
+
+
+def test_pull_full_fills_a_newly_mapped_field_of_a_record_unchanged_since_the_last_pull(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = "engagement.community_activity"
+    with run_sandbox(
+        port_base=0, accounts=20, seed=7, rate_limits="off", vendors=("salesforce",)
+    ) as running:
+        config = write_config(running, tmp_path, {})
+        now = running.world.now.isoformat()
+        account = sorted(running.world.accounts, key=lambda a: a.domain)[0]
+        _, first = pull_then_health(config, now, capsys)
+        level = next(
+            v
+            for v in ("lurker", "contributor", "active")
+            if v != first[account.domain]["signals"].get(key)
+        )
+        sf = salesforce(running)
+        sf.toolingexecute(
+            "sobjects/CustomField/",
+            method="POST",
+            data={
+                "FullName": "Account.Community_Level_X__c",
+                "Metadata": {"label": "Community level X", "type": "Text", "length": 40},
+            },
+        )
+        crm = running.apps["salesforce"].state.store
+        clock = crm.clock
+        crm.clock = lambda: clock() - timedelta(minutes=30)  # changed well before the pull
+        sf.Account.update(account.salesforce_id, {"Community_Level_X__c": level})
+        crm.clock = clock
+        other = sorted(running.world.accounts, key=lambda a: a.domain)[1]
+        sf.Account.update(other.salesforce_id, {"Community_Level_X__c": level})  # just now
+        pull_then_health(config, now, capsys)  # reads both; the field is not named yet
+        write_config(running, tmp_path, {key: "Community_Level_X__c"})
+        _, incremental = pull_then_health(config, now, capsys)
+        assert incremental[account.domain]["signals"].get(key) != level  # not changed since
+
+        marks = stored_cursors(config)
+        _, full = pull_then_health(config, now, capsys, "--full")
+        assert full[account.domain]["signals"][key] == level
+        after = stored_cursors(config)
+        assert after.keys() == marks.keys() and all(after[s] >= marks[s] for s in marks)
+        for domain, item in full.items():  # the other accounts read the same as before
+            if domain != account.domain:
+                assert item["signals"] == incremental[domain]["signals"]
