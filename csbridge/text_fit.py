@@ -51,6 +51,15 @@ def fit_key(text: str, limit: int = KEY_MAX) -> str:
     return f"{text[: limit - _HASH_CHARS - 1]}~{digest}"
 
 
+def fitted_prefix(key: str, limit: int = KEY_MAX) -> str | None:
+    """The readable start `fit_key` kept of a key it shortened; None for a key it left
+    whole (shorter than `limit`, or not ending in `~` and the hash)."""
+    head, tilde, digest = key.rpartition("~")
+    if len(key) != limit or not tilde or len(digest) != _HASH_CHARS:
+        return None
+    return head if all(c in "0123456789abcdef" for c in digest) else None
+
+
 def fit_prose(text: str, limit: int = TEXT_MAX) -> str:
     """`text` if it fits in `limit` characters, else cut to end with an ellipsis."""
     if len(text) <= limit:

@@ -24,7 +24,8 @@ def register(subparsers: Any) -> None:
         help="pull accounts, contacts, deals, NPS, tickets, CSAT and usage into the store",
         description=(
             "Read every source configured under `sources:` into the state store. The first "
-            "run reads the history; later runs resume from each stream's cursor."
+            "run reads the history; later runs resume from each stream's cursor (`--full`: "
+            "from the start again)."
         ),
     )
     parser.add_argument("--config", metavar="FILE", help="YAML config file")
@@ -33,6 +34,12 @@ def register(subparsers: Any) -> None:
         action="append",
         choices=sorted(SOURCES),
         help="only this source (repeatable); default: every configured one",
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="re-read everything from the start for the chosen sources (not from the "
+        "stored cursors), e.g. after naming a field under signals:",
     )
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument(
@@ -63,9 +70,8 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(settings.database_url)
     try:
         with run_lock(store) as lock:  # never beside a run: both would move the cursors
-            report = pull(
-                settings, store, set(args.source) if args.source else None, verify_lock=lock.verify
-            )
+            only = set(args.source) if args.source else None
+            report = pull(settings, store, only, verify_lock=lock.verify, full=args.full)
         # identity: what joined no CRM account is reported, never dropped silently
         batches = Batches(store, settings.identity.key, datetime.now(UTC))
         unmatched = batches.report_unmatched()  # reads ids only, never the whole portfolio

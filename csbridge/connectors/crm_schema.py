@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from csbridge.errors import CsbridgeError
+from csbridge.errors import VENDOR_TEXT_MAX, CsbridgeError, one_line
 from csbridge.http.errors import Classifier, Fatal, MissingFieldError, Ok, ResponseLike, Verdict
 from csbridge.mappings.fields import CrmFieldMapping, FieldType
 
@@ -229,9 +229,9 @@ def answer_refusals(classify: Classifier) -> Classifier:
     return wrapped
 
 
-def refusal_message(response: ResponseLike, limit: int = 300) -> str:
+def refusal_message(response: ResponseLike, limit: int = VENDOR_TEXT_MAX) -> str:
     """The CRM's own message from an error body (HubSpot `message`, Salesforce
-    `[{"errorCode", "message"}]`), shortened; the status text if there is none."""
+    `[{"errorCode", "message"}]`), on one line and shortened; "refused" if there is none."""
     try:
         body = json.loads(response.text)
     except ValueError:
@@ -239,7 +239,7 @@ def refusal_message(response: ResponseLike, limit: int = 300) -> str:
     if isinstance(body, list) and body and isinstance(body[0], dict):
         body = {"message": f"{body[0].get('errorCode', '')}: {body[0].get('message', '')}"}
     text = str(body.get("message", "")) if isinstance(body, dict) else ""
-    return (text or "refused")[:limit]
+    return one_line(text or "refused", limit)
 
 
 # How each CRM names a field it does not have (Salesforce SOQL / sObject writes, HubSpot

@@ -51,6 +51,9 @@ class SourceContext:
     accounting: CallAccounting
     stored: Callable[[type[Any]], list[Any]]
     report: dict[str, Any] = field(default_factory=dict)
+    # the account fields each source showed this pull ("Salesforce Account" -> whether
+    # it ignores case, names), shared by the sources of one pull (`signal_fields`)
+    account_fields: dict[str, tuple[bool, frozenset[str]]] = field(default_factory=dict)
 
 
 class Source(Protocol):

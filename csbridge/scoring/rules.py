@@ -128,6 +128,7 @@ class _Builder:
                 due,
                 assignee,
                 self.ctx.owner_id,
+                period=str(period),
             )
         )
         return key

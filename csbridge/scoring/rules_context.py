@@ -10,7 +10,7 @@ from typing import Literal
 from csbridge.models import FieldValue
 from csbridge.scoring.cadence import CadenceStatus
 from csbridge.scoring.rules_config import Assignee, NotifyTarget
-from csbridge.text_fit import KEY_MAX, fit_key
+from csbridge.text_fit import KEY_MAX, fit_key, fitted_prefix
 
 ActionKind = Literal["task", "tag_add", "tag_remove", "field", "notify"]
 
@@ -74,6 +74,7 @@ class Action:
     field: str | None = None
     value: FieldValue = None
     notify: tuple[NotifyTarget, ...] = ()
+    period: str = ""  # a task's period as in its key (its key may end in a hash instead)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,12 +122,30 @@ class KeyParts:
 
 def split_key(key: str) -> KeyParts | None:
     """The account, rule and period of a task key; None for a key that is not one (a
-    notification's, or a long key `task_key` shortened with a hash)."""
-    found = [(key.find(f":{rule}:"), rule) for rule in RULE_NAMES if f":{rule}:" in key]
-    if not found:
+    notification's, or a long key `task_key` shortened with a hash: see `hashed_key_rule`)."""
+    if fitted_prefix(key) is not None:
         return None
-    at, rule = min(found, key=lambda f: (f[0], -len(f[1])))
+    found = _rule_in(key)
+    if found is None:
+        return None
+    at, rule = found
     period = key[at + len(rule) + 2 :]
     if not period or key.endswith(":notify"):
         return None
     return KeyParts(key[:at], rule, period)
+
+
+def hashed_key_rule(key: str) -> tuple[str, str] | None:
+    """The account and rule of a task key `task_key` shortened with a hash, when its
+    readable start still shows `{account}:{rule}:`; None otherwise (its period is lost)."""
+    prefix = fitted_prefix(key)
+    found = None if prefix is None else _rule_in(prefix)
+    if prefix is None or found is None:
+        return None
+    return prefix[: found[0]], found[1]
+
+
+def _rule_in(text: str) -> tuple[int, str] | None:
+    """Where the first `:{rule}:` stands in `text`, and the rule (the longer name first)."""
+    found = [(text.find(f":{rule}:"), rule) for rule in RULE_NAMES if f":{rule}:" in text]
+    return min(found, key=lambda f: (f[0], -len(f[1]))) if found else None

@@ -8,6 +8,14 @@ run report says which streams finished. So does a stream whose cursor would move
 (`CursorRegressionError`): its page is not stored, and the report says why. A
 `SetupError` (credentials rejected, a wrong base URL, an unknown host) stops the whole
 pull: no stream can be trusted until it is fixed.
+
+A full pull (`full=True`, `csbridge pull --full`) reads each chosen stream from the
+start as on a first run, ignoring its stored cursor, so every record comes back with the
+fields named since (an incremental pull only returns the records changed since). The
+pages behind the stored cursor are stored without moving it (it never moves back); from
+the first page past it on, the cursor advances as usual. A full pull stopped half-way
+leaves the cursor where it was: the next incremental pull misses nothing it would have
+read, and `--full` again finishes the re-read.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from csbridge import progress
 from csbridge.config import Settings
 from csbridge.connectors.protocol import Read, Source, SourceContext
 from csbridge.connectors.registry import SOURCES
+from csbridge.connectors.signal_fields import missing_notes
 from csbridge.http.client import CallAccounting
 from csbridge.http.errors import HttpError, QuotaExhaustedError, SetupError
 from csbridge.store.facts import storable_record
@@ -80,13 +89,15 @@ def streams(
     store: Store,
     accounting: CallAccounting,
     extra: dict[str, Any] | None = None,
+    account_fields: dict[str, tuple[bool, frozenset[str]]] | None = None,
 ) -> Iterator[Stream]:
     """(name, read(cursor), watermark(token)) for every stream of every configured source,
-    in the registry's order."""
+    in the registry's order; the sources note their account fields in `account_fields`."""
     report = extra if extra is not None else {}
+    fields = account_fields if account_fields is not None else {}
     for system, factory in SOURCES.items():
         stored = partial(_stored, store, system)
-        source = factory(SourceContext(settings, accounting, stored, report))
+        source = factory(SourceContext(settings, accounting, stored, report, fields))
         if source is None:
             continue
         for stream, read in source.streams():
@@ -107,13 +118,15 @@ def pull(
     only: set[str] | None = None,
     *,
     verify_lock: Callable[[], None] = lambda: None,
+    full: bool = False,
 ) -> PullReport:
-    """Pull every configured stream (or the sources in `only`) into the store; the
-    caller holds the store's lock and `verify_lock` is checked before each page."""
+    """Pull every configured stream (or the sources in `only`) into the store, from the
+    stored cursors or, `full`, from the start; the caller holds the store's lock and
+    `verify_lock` is checked before each page."""
     report = PullReport()
     run_id = store.start_run("pull")
     try:
-        _pull_streams(settings, store, only, verify_lock, report, run_id)
+        _pull_streams(settings, store, only, verify_lock, report, run_id, full)
     except LockLostError:
         store.finish_run(run_id, "lock_lost", report.as_dict())
         raise
@@ -133,14 +146,18 @@ def _pull_streams(
     verify_lock: Callable[[], None],
     report: PullReport,
     run_id: str,
+    full: bool = False,
 ) -> None:
     halted: set[str] = set()
-    for name, read, watermark in streams(settings, store, report.accounting, report.extra):
+    fields: dict[str, tuple[bool, frozenset[str]]] = {}
+    for name, read, watermark in streams(settings, store, report.accounting, report.extra, fields):
         system = name.split(".", 1)[0]
         if (only and system not in only) or system in halted:
             continue
         stored = store.get_cursor(name)
-        cursor = stored.token if stored else None
+        cursor = stored.token if stored and not full else None
+        # a full re-read stores its pages behind the stored cursor without moving it
+        behind = stored.watermark if stored and full else None
         report.records[name] = report.pages[name] = 0
         began = time.perf_counter()
         progress.current().start(f"pull.{name}")
@@ -148,8 +165,9 @@ def _pull_streams(
             for page in read(cursor):
                 verify_lock()
                 records = _storable(name, page.records, report)
-                if page.cursor is not None and page.cursor != cursor:
-                    mark = Cursor(name, page.cursor, watermark(page.cursor))
+                moved = page.cursor is not None and page.cursor != cursor
+                mark = Cursor(name, page.cursor, watermark(page.cursor)) if moved else None
+                if mark is not None and not _behind(mark, behind):
                     store.save_page(records, mark, run_id=run_id)
                     cursor = page.cursor
                 else:
@@ -174,6 +192,14 @@ def _pull_streams(
             pages=report.pages[name],
             ok=name not in report.stopped,
         )
+    notes = missing_notes(settings.signals, fields)  # a field no source of accounts has
+    if notes:
+        report.extra.setdefault("missing_fields", []).extend(notes)
+
+
+def _behind(mark: Cursor, stored: datetime | None) -> bool:
+    """Whether a full re-read's page is still behind the stored cursor's watermark."""
+    return stored is not None and (mark.watermark is None or mark.watermark < stored)
 
 
 def _storable(stream: str, records: list[Any], report: PullReport) -> list[Any]:

@@ -8,6 +8,15 @@ status `tasks.on_episode_end` names, with a comment saying why appended to its
 description (Salesforce shows it as Comments). Only csbridge's own tasks (by key) are
 considered, and only the open ones: a task a CSM completed is never touched.
 
+A key `task_key` shortened with a hash (account keys of ~200 characters and more) no
+longer shows its period. It is known as an episode's task when it is one of the keys
+(own task or steps) of the episode that was running before this run (churn_risk,
+expansion and advocacy are keyed by their start, which the rules carry from run to
+run), or when its readable start still shows `{account}:{rule}:`; its episode runs on
+when it is one of the keys of a period the rule still asks for. A hashed `silent` key
+whose start does not show the rule (its period, the last activity before the silence,
+is not kept) cannot be told apart and stays open.
+
 The writes go in batches of the CRM's maximum (Salesforce Collections update, HubSpot
 batch update), split on a rejected batch like the record updates; each landed one is
 recorded in `task_outcomes` (outcome `closed` / `cancelled`), so it is not read nor
@@ -27,7 +36,7 @@ from sqlalchemy import insert
 from csbridge.connectors.protocol import CrmWriter, TaskState, TaskUpdate, WriteResult, chunks
 from csbridge.http.errors import HttpError, QuotaExhaustedError, SetupError
 from csbridge.scoring.rules_config import RulesConfig
-from csbridge.scoring.rules_context import split_key, task_key
+from csbridge.scoring.rules_context import hashed_key_rule, split_key, task_key
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
 from csbridge.store.tables import task_outcomes
@@ -35,9 +44,11 @@ from csbridge.sync.apply_types import ApplyReport, Failure, split_on_rejection
 from csbridge.sync.cycle import Scored
 from csbridge.sync.task_overdue import overdue_report, overdue_steps
 from csbridge.sync.task_readback import ReadBack
+from csbridge.text_fit import fitted_prefix
 
 log = structlog.get_logger("csbridge.tasks")
 EPISODE_RULES = ("churn_risk", "silent", "expansion", "advocacy")
+STARTED_RULES = ("churn_risk", "expansion", "advocacy")  # keyed by the episode's start
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +70,23 @@ class Evaluated:
     asked: frozenset[str]
     score: float | None
     last_activity: datetime | None
+    periods: frozenset[tuple[str, str]] = frozenset()  # (episode rule, period) still asked
+    before: frozenset[tuple[str, str]] = frozenset()  # (rule, period) running before this run
 
     @classmethod
     def of(cls, item: Scored) -> Evaluated:
-        asked = frozenset(a.key for a in item.evaluation.actions if a.kind == "task")
-        return cls(item.facts.key, asked, item.ctx.score, item.ctx.last_activity)
+        tasks = [a for a in item.evaluation.actions if a.kind == "task"]
+        asked = frozenset(a.key for a in tasks)
+        periods = frozenset(
+            (a.rule, a.period.split(":")[0]) for a in tasks if a.rule in EPISODE_RULES
+        )
+        before = frozenset(
+            (rule, start.isoformat())
+            for rule, start in item.ctx.episodes.items()
+            if rule in STARTED_RULES
+        )
+        ctx = item.ctx
+        return cls(item.facts.key, asked, ctx.score, ctx.last_activity, periods, before)
 
 
 def _reason(rule: str, item: Evaluated, config: RulesConfig) -> str:
@@ -86,19 +109,22 @@ def closings(
     today: date,
 ) -> list[Closing]:
     """The open tasks (as read back) of the episodes that ended for `evaluated`. Pure."""
-    by_account: dict[str, list[tuple[str, str, str]]] = {}
+    by_account: dict[str, list[tuple[str, str, str | None]]] = {}
     for key in open_tasks:
         parts = split_key(key)
         if parts is not None and parts.rule in EPISODE_RULES:
-            period = parts.period.split(":")[0]
-            by_account.setdefault(parts.account_id, []).append((key, parts.rule, period))
+            base = parts.period.split(":")[0]
+            by_account.setdefault(parts.account_id, []).append((key, parts.rule, base))
+        hashed = hashed_key_rule(key) if parts is None else None
+        if hashed is not None and hashed[1] in EPISODE_RULES:
+            by_account.setdefault(hashed[0], []).append((key, hashed[1], None))
     verb = "Cancelled" if config.tasks.on_episode_end == "cancel" else "Closed"
     out: list[Closing] = []
     for item in evaluated:
         account = item.account
-        for key, rule, period in sorted(by_account.get(account, [])):
-            if task_key(account, rule, period) in item.asked:
-                continue  # the episode runs on
+        for key, rule, period in _episode_tasks(item, by_account, open_tasks, config):
+            if _runs_on(item, key, rule, period, config):
+                continue
             comment = f"{verb} by csbridge on {today.isoformat()}: {_reason(rule, item, config)}"
             state = open_tasks[key]
             before = (state.description or "").rstrip()
@@ -107,6 +133,40 @@ def closings(
             text = before if done else (f"{before}\n\n{comment}" if before else comment)
             out.append(Closing(account, TaskUpdate(key, state.id, status, text), not done))
     return out
+
+
+def _episode_tasks(
+    item: Evaluated,
+    by_account: Mapping[str, list[tuple[str, str, str | None]]],
+    open_tasks: Mapping[str, TaskState],
+    config: RulesConfig,
+) -> list[tuple[str, str, str | None]]:
+    """The open episode tasks of `item`'s account: by their key, and the hashed keys of
+    the episodes running before this run (`period` None: the key does not show it)."""
+    found = {key: (key, rule, period) for key, rule, period in by_account.get(item.account, [])}
+    for rule, period in item.before:
+        for key in _period_keys(item.account, rule, period, config):
+            if key in open_tasks and fitted_prefix(key) is not None:
+                found.setdefault(key, (key, rule, None))
+    return [found[key] for key in sorted(found)]
+
+
+def _runs_on(item: Evaluated, key: str, rule: str, period: str | None, config: RulesConfig) -> bool:
+    """Whether the rule still asks for the episode of this task (`period` None: a hashed
+    key, matched against the keys of the periods the rule asks for: own task and steps)."""
+    if period is not None:
+        return task_key(item.account, rule, period) in item.asked
+    return any(
+        key in _period_keys(item.account, rule, asked, config)
+        for asked_rule, asked in item.periods
+        if asked_rule == rule
+    )
+
+
+def _period_keys(account: str, rule: str, period: str, config: RulesConfig) -> set[str]:
+    """The keys of a rule's own task and of its steps for one period."""
+    steps = getattr(getattr(config.rules, rule), "steps", ())
+    return {task_key(account, rule, f"{period}{s}") for s in ["", *(f":{t.name}" for t in steps)]}
 
 
 def follow_up(

@@ -2,9 +2,10 @@
 
 The ledger (`task_keys`) holds every task csbridge created, by key. Each run looks the
 ones not yet known as completed up by key, in the same batched lookups the task
-creation uses (`CrmWriter.task_states`: Salesforce SOQL `IN` of 300 keys, HubSpot
-search `IN` of 100), and records in `task_outcomes` each task the CRM now shows as
-completed: who (the task's owner) and when (its last change). A completed task, or one
+creation uses (`CrmWriter.task_states`: Salesforce SOQL `IN` of 300 keys, or its open
+keyed tasks 2,000 a page when that reads no more rows; HubSpot search `IN` of 100), and
+records in `task_outcomes` each task the CRM now shows as completed: who (the task's
+owner) and when (its last change). A completed task, or one
 csbridge closed itself (`csbridge.sync.task_close`), is not read again, so the cost
 follows the open tasks, not every task ever created. The open ones, as read, go on to
 the closing of ended episodes and the overdue report.

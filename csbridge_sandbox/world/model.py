@@ -104,6 +104,7 @@ class ZendeskOrg:
     account_key: str | None
     created_at: datetime
     updated_at: datetime
+    fields: tuple[tuple[str, str | int | float | bool | None], ...] = ()  # organization_fields
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,7 +138,7 @@ def organization_json(base: str, org: ZendeskOrg) -> dict[str, Any]:
         "notes": "",
         "group_id": None,
         "tags": [],
-        "organization_fields": {},
+        "organization_fields": dict(org.fields),
     }
 
 

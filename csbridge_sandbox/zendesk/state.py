@@ -61,6 +61,25 @@ class ZendeskState:
             bisect.insort(self.order, (now, ticket_id))
             return ticket
 
+    def update_org_fields(
+        self, org_id: int, values: dict[str, str | int | float | bool | None]
+    ) -> ZendeskOrg:
+        """Set organization fields as an admin would: every organization then carries each
+        field (null where unset), and this one's `updated_at` becomes now."""
+        with self.lock:
+            keys = list(dict.fromkeys([*(k for k, _ in self.orgs[0].fields), *values]))
+            now = datetime.fromtimestamp(self.now(), UTC)
+            orgs = []
+            for org in self.orgs:
+                have = {**dict(org.fields), **(values if org.id == org_id else {})}
+                fields = tuple((k, have.get(k)) for k in keys)
+                stamp = now if org.id == org_id else org.updated_at
+                orgs.append(replace(org, fields=fields, updated_at=stamp))
+            self.orgs = orgs
+            self.orgs_by_id = {o.id: o for o in orgs}
+            self.timelines.clear()  # the exports rebuild their order on next use
+            return self.orgs_by_id[org_id]
+
     def changed_after(
         self, key: tuple[int, int], visible_until: int, limit: int, exclude_deleted: bool
     ) -> tuple[list[tuple[int, Ticket]], bool]:

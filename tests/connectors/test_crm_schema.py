@@ -249,6 +249,24 @@ def test_new_owned_tag_patches_the_field_with_all_values(rsps: responses.Request
     assert sent["type"] == "MultiselectPicklist" and sent["label"] == "CS Tags"
 
 
+@pytest.mark.parametrize("answer", [{"Id": "00NSb0000000001AAA"}, {"Metadata": None}])
+def test_field_answer_without_metadata_is_one_line_naming_the_field(
+    rsps: responses.RequestsMock, answer: dict[str, object]
+) -> None:
+    have = next(f for f in sf_wanted() if f.name == "CS_Tags__c")
+    rsps.get(f"{API}/tooling/query", json={"records": [{"Id": "00NSb0000000001AAA"}]})
+    rsps.get(f"{API}/tooling/sobjects/CustomField/00NSb0000000001AAA", json=answer)
+    step = Step("update", "Account", "CS_Tags__c", "add Champion", have, ("Champion",))
+    with pytest.raises(CsbridgeError) as caught:
+        SalesforceSchema(sf_client(), "62.0").apply(step)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("salesforce Account.CS_Tags__c: ")
+    assert "without its Metadata" in message
+    assert "add Champion to its values in Setup" in message
+    assert not [c for c in rsps.calls if c.request.method == "PATCH"]
+
+
 def test_key_field_without_external_id_when_the_org_refuses_it(
     rsps: responses.RequestsMock,
 ) -> None:
@@ -260,6 +278,22 @@ def test_key_field_without_external_id_when_the_org_refuses_it(
     body = json.loads(created.calls[0].request.body or b"")
     assert body["FullName"] == "Activity.Csbridge_Key__c"
     assert body["Metadata"]["externalId"] is False
+
+
+def test_a_multi_line_refusal_is_one_line_and_shortened(rsps: responses.RequestsMock) -> None:
+    want = next(f for f in sf_wanted() if f.name == "Health_Score__c")
+    text = "Field name invalid.\nSee the documentation:\r\n\thttps://help.test\n" + "x" * 400
+    refusal = [{"errorCode": "INVALID_FIELD", "message": text}]
+    rsps.post(f"{API}/tooling/sobjects/CustomField/", status=400, json=refusal)
+    with pytest.raises(CsbridgeError) as caught:
+        SalesforceSchema(sf_client(), "62.0").apply(Step("create", "Account", want.name, "", want))
+    message = str(caught.value)
+    assert "\n" not in message and "\r" not in message and "\t" not in message
+    assert "INVALID_FIELD: Field name invalid. See the documentation: https://help.test x" in (
+        message
+    )
+    assert message.endswith("…") and len(message) < 360
+    assert "token" not in message
 
 
 def test_refused_tooling_prints_setup_steps_and_exits_2(

@@ -13,8 +13,16 @@ from csbridge.connectors.protocol import TaskState, TaskUpdate, WriteResult
 from csbridge.errors import CsbridgeError
 from csbridge.scoring import Engine, load_model
 from csbridge.scoring.results import ScoreResult
+from csbridge.scoring.rules import evaluate
 from csbridge.scoring.rules_config import parse_rules
-from csbridge.scoring.rules_context import Action, Evaluation, KeyParts, RuleContext, split_key
+from csbridge.scoring.rules_context import (
+    Action,
+    Evaluation,
+    KeyParts,
+    RuleContext,
+    split_key,
+    task_key,
+)
 from csbridge.scoring.signal_types import CustomerFacts, CustomerSignals
 from csbridge.store.store import open_store
 from csbridge.store.tables import task_outcomes
@@ -134,6 +142,73 @@ def test_leaving_the_champion_band_closes_the_advocacy_tasks_and_overdue_names_s
         ("detractor", "escalate", None),
         ("handoff", "sales_brief", "handoff_documented"),
     }
+
+
+LONG = "a" * 236 + ".com"  # an account key so long that its task keys end in a hash
+
+
+def long_scored(
+    key: str,
+    score: float,
+    asked: Sequence[tuple[str, str]] = (),
+    before: dict[str, date] | None = None,
+    last_activity: datetime | None = None,
+) -> Evaluated:
+    """An account whose task keys are hashed: its asked tasks as (rule, period), the
+    episodes running before this run as rule -> start."""
+    actions = tuple(Action("task", r, task_key(key, r, p), key, period=p) for r, p in asked)
+    ctx = RuleContext(key, score=score, last_activity=last_activity, episodes=before or {})
+    return Evaluated.of(
+        Scored(
+            CustomerFacts(key),
+            CustomerSignals(key, {}),
+            ScoreResult({"id": key, "score": score}, [], []),
+            ctx,
+            Evaluation(actions, {}),
+            None,
+            ENGINE,
+        )
+    )
+
+
+def test_hashed_keys_of_an_ended_episode_are_closed_and_a_running_one_kept() -> None:
+    own, call = task_key(LONG, "churn_risk", START), task_key(LONG, "churn_risk", f"{START}:call")
+    renewal = task_key(LONG, "renewal", "2027-03-01:90")
+    assert all(len(k) == 255 and "churn_risk" not in k for k in (own, call))
+    open_tasks = {own: state("1"), call: state("2"), renewal: state("3")}
+    before = {"churn_risk": date.fromisoformat(START)}
+    ended = closings([long_scored(LONG, 72, before=before)], open_tasks, RULES, "Completed", TODAY)
+    assert sorted(c.update.key for c in ended) == sorted([own, call])
+    assert {c.account_id for c in ended} == {LONG}
+    assert ended[0].update.description == (
+        "Closed by csbridge on 2026-12-03: account back above 60 (health 72)"
+    )
+    running = long_scored(LONG, 50, [("churn_risk", START)], before)
+    assert closings([running], open_tasks, RULES, "Completed", TODAY) == []
+
+
+def test_the_rules_give_each_task_its_period_so_a_hashed_key_can_be_recomputed() -> None:
+    evaluation = evaluate(RuleContext(LONG, score=40.0), RULES, NOW)
+    [own] = [a for a in evaluation.actions if a.kind == "task" and a.rule == "churn_risk"]
+    assert own.period == TODAY.isoformat()
+    assert own.key == task_key(LONG, "churn_risk", own.period) and own.key.startswith("aaa")
+
+
+def test_a_hashed_key_showing_its_account_and_rule_is_closed_when_the_episode_ends() -> None:
+    account = "s" * 221 + ".com"
+    key = task_key(account, "silent", "2026-11-01:escalate_manager")
+    assert len(key) == 255 and split_key(key) is None and f"{account}:silent:" in key
+    again = datetime(2026, 12, 2, tzinfo=UTC)
+    [only] = closings(
+        [long_scored(account, 80, last_activity=again)],
+        {key: state("9")},
+        RULES,
+        "Completed",
+        TODAY,
+    )
+    assert only.update.key == key and "activity again on 2026-12-02" in only.update.description
+    silent = long_scored(account, 80, [("silent", "2026-11-01")])
+    assert closings([silent], {key: state("9")}, RULES, "Completed", TODAY) == []
 
 
 def test_end_statuses_and_their_errors() -> None:

@@ -12,7 +12,7 @@ from csbridge.connectors.hubspot.client import hubspot_client
 from csbridge.connectors.hubspot.records import HubspotMapping
 from csbridge.connectors.hubspot.streams import HubspotConnector
 from csbridge.connectors.protocol import Read, SourceContext
-from csbridge.connectors.signal_fields import report_missing, wanted_fields
+from csbridge.connectors.signal_fields import seen_fields, wanted_fields
 from csbridge.http.errors import AuthError, FatalHttpError
 from csbridge.http.paginate import Page
 
@@ -57,7 +57,7 @@ class HubspotSource:
             line = f"signals: HubSpot company properties not checked ({exc})"
             self.context.report.setdefault("missing_fields", []).append(line)
             return
-        report_missing(self.context, "HubSpot company", available, fold_case=False)
+        seen_fields(self.context, "HubSpot company", available, fold_case=False)
 
     def _archived(self, object_type: str, cursor: str | None) -> Iterator[Page[object]]:
         return self.connector.archived(object_type)

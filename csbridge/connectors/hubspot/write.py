@@ -36,7 +36,7 @@ from csbridge.connectors.protocol import (
     WriteResult,
     chunks,
 )
-from csbridge.errors import CsbridgeError
+from csbridge.errors import VENDOR_TEXT_MAX, CsbridgeError, one_line
 from csbridge.http.client import ApiClient, CallAccounting
 from csbridge.http.errors import FatalHttpError, json_body
 from csbridge.http.policy import BUCKET_HEADER, ENDPOINT_HEADER, IDEMPOTENT_HEADER
@@ -341,7 +341,8 @@ def _message(response: requests.Response) -> str:
         return f"HTTP {response.status_code}"
     if isinstance(data, dict) and data.get("message"):
         category = data.get("category")
-        return f"{category}: {data['message']}" if category else str(data["message"])
+        text = f"{category}: {data['message']}" if category else str(data["message"])
+        return one_line(text, VENDOR_TEXT_MAX)
     return f"HTTP {response.status_code}"
 
 
@@ -357,6 +358,7 @@ def _outcomes(
     unnamed: list[str] = []
     for error in body.get("errors") or []:
         text = f"{error.get('category') or 'ERROR'}: {error.get('message') or 'no message'}"
+        text = one_line(text, VENDOR_TEXT_MAX)
         check_missing_field(SYSTEM, "batch write", text)  # a schema problem, not a record's
         context = error.get("context") or {}
         named = [*(context.get("ids") or []), *(context.get("objectWriteTraceId") or [])]

@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 
 from csbridge.connectors.protocol import BatchRejectedError, NoteCreate, WriteResult, chunks
 from csbridge.connectors.salesforce.soql import soql_string
+from csbridge.errors import VENDOR_TEXT_MAX, one_line
 from csbridge.http.policy import ENDPOINT_HEADER, IDEMPOTENT_HEADER
 
 if TYPE_CHECKING:
@@ -143,5 +144,6 @@ def _ends(title: str) -> tuple[str, str]:
 def _error(row: Mapping[str, Any]) -> str:
     body = row.get("body")
     if isinstance(body, list) and body and isinstance(body[0], dict):
-        return "; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in body)
+        text = "; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in body)
+        return one_line(text, VENDOR_TEXT_MAX)
     return f"HTTP {row.get('httpStatusCode')}"

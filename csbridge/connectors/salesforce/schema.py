@@ -168,7 +168,16 @@ class SalesforceSchema:
                 "lists; add the values in Setup by hand"
             )
         path = f"/tooling/sobjects/CustomField/{records[0]['Id']}"
-        meta = dict(json_object("salesforce", path, self._send("GET", path))["Metadata"])
+        meta = json_object("salesforce", path, self._send("GET", path)).get("Metadata")
+        if not isinstance(meta, dict):
+            # an org or proxy that strips Metadata: writing back a partial field would
+            # wipe its settings, so stop and say how to add the values by hand
+            raise CsbridgeError(
+                f"salesforce {want.object}.{want.name}: the Tooling API answered the field "
+                f"without its Metadata; add {', '.join(step.add)} to its values in Setup "
+                "by hand and rerun"
+            )
+        meta = dict(meta)
         definition = meta.setdefault("valueSet", {}).setdefault("valueSetDefinition", {})
         definition["value"] = [*definition.get("value", []), *map(picklist_value, step.add)]
         self._send("PATCH", path, json={"Metadata": meta})

@@ -12,7 +12,7 @@ from csbridge.connectors.protocol import Read, SourceContext
 from csbridge.connectors.salesforce.client import salesforce_client
 from csbridge.connectors.salesforce.soql import SalesforceCursor, SalesforceMapping
 from csbridge.connectors.salesforce.streams import SalesforceConnector
-from csbridge.connectors.signal_fields import report_missing, wanted_fields
+from csbridge.connectors.signal_fields import seen_fields, wanted_fields
 from csbridge.http.paginate import Page
 
 STREAMS = (
@@ -60,7 +60,7 @@ class SalesforceSource:
         yield from getattr(self.connector(), name)(cursor)
         if name == "accounts":  # describe has run: say which named fields the org lacks
             available = self.connector().fields_of("Account") or []
-            report_missing(self.context, "Salesforce Account", available, fold_case=True)
+            seen_fields(self.context, "Salesforce Account", available, fold_case=True)
 
     def watermark(self, stream: str, token: str) -> datetime | None:
         """A cursor is the last record's `SystemModstamp` and Id."""

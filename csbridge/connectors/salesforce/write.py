@@ -33,9 +33,11 @@ from csbridge.connectors.protocol import (
     chunks,
 )
 from csbridge.connectors.salesforce.client import salesforce_client
-from csbridge.connectors.salesforce.soql import parse_date, parse_datetime, soql_string
+from csbridge.connectors.salesforce.soql import soql_string
 from csbridge.connectors.salesforce.streams import open_salesforce
-from csbridge.errors import CsbridgeError
+from csbridge.connectors.salesforce.task_states import IDS_PER_QUERY
+from csbridge.connectors.salesforce.task_states import task_states as read_task_states
+from csbridge.errors import VENDOR_TEXT_MAX, CsbridgeError, one_line
 from csbridge.http.client import ApiClient, CallAccounting
 from csbridge.http.errors import FatalHttpError, SimpleResponse
 from csbridge.http.policy import ENDPOINT_HEADER, IDEMPOTENT_HEADER
@@ -44,7 +46,6 @@ from csbridge.models import FieldValue
 
 SYSTEM = "salesforce"
 MAX_BATCH = 200  # sObject Collections: at most 200 records a request
-IDS_PER_QUERY = 300  # ~30 URL-encoded bytes an id: the query URL stays near 9 kB (< 16 kB)
 SUBJECT_MAX = 255
 RETRYABLE = frozenset({"UNABLE_TO_LOCK_ROW"})
 T = TypeVar("T")
@@ -187,31 +188,21 @@ class SalesforceWriter:
         return {key: state.id for key, state in self.task_states(keys).items()}
 
     def task_states(self, keys: Sequence[str]) -> dict[str, TaskState]:
-        """SOQL on the task object by key field (300 keys a query): key → the oldest
-        task's state (Status 'Completed' is completed)."""
+        """key → the oldest task's state (Status 'Completed' is completed); see
+        `task_states` for how many queries that takes."""
         task, key_field = self.mapping.task.object, self.mapping.task.key_field
-        found: dict[str, TaskState] = {}
-        for batch in chunks(sorted(set(keys)), IDS_PER_QUERY):
-            listed = ", ".join(soql_string(k) for k in batch)
-            soql = (
-                f"SELECT Id, {key_field}, Status, OwnerId, LastModifiedDate, ActivityDate, "
-                f"Description FROM {task} "
-                f"WHERE {key_field} IN ({listed}) ORDER BY CreatedDate, Id"
+
+        def query(soql: str) -> Mapping[str, Any]:
+            answer: Mapping[str, Any] = self._call(
+                f"query {task}", partial(self.sf.query_all, soql)
             )
-            body = self._call(f"query {task}", partial(self.sf.query_all, soql))
-            for row in body.get("records") or []:
-                if row.get(key_field):
-                    state = TaskState(
-                        str(row["Id"]),
-                        row.get("Status") == "Completed",
-                        row.get("OwnerId"),
-                        parse_datetime(row.get("LastModifiedDate")),
-                        row.get("Status"),
-                        parse_date(row.get("ActivityDate")),
-                        row.get("Description"),
-                    )
-                    found.setdefault(str(row[key_field]), state)
-        return found
+            return answer
+
+        def count(soql: str) -> int:  # query_all would count the records it returns
+            answer = self._call(f"query {task}", partial(self.sf.query, soql))
+            return int(answer.get("totalSize") or 0)
+
+        return read_task_states(query, count, task, key_field, keys)
 
     def update_tasks(self, updates: Sequence[TaskUpdate]) -> list[WriteResult]:
         """One `PATCH composite/sobjects` of tasks: Status and Description (shown as
@@ -294,10 +285,11 @@ def _size(answer: Any) -> str:
 
 
 def _reason(content: Any) -> str:
-    """`errorCode: message` of Salesforce's error list, or the text."""
+    """`errorCode: message` of Salesforce's error list, or the text (one line, shortened)."""
     if isinstance(content, list) and content and isinstance(content[0], dict):
-        return "; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in content)
-    return str(content)[:500]
+        text = "; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in content)
+        return one_line(text, VENDOR_TEXT_MAX)
+    return one_line(str(content), VENDOR_TEXT_MAX)
 
 
 def _text(value: Any) -> str | None:
@@ -319,7 +311,8 @@ def _result(ref: str, row: Mapping[str, Any]) -> WriteResult:
         for e in errors
     )
     retryable = any(e.get("statusCode") in RETRYABLE for e in errors)
-    return WriteResult(ref, False, error=text or "UNKNOWN: no error given", retryable=retryable)
+    error = one_line(text, VENDOR_TEXT_MAX) or "UNKNOWN: no error given"
+    return WriteResult(ref, False, error=error, retryable=retryable)
 
 
 def salesforce_writer(

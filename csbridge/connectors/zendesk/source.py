@@ -6,9 +6,11 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from csbridge.connectors.protocol import Read, SourceContext
+from csbridge.connectors.signal_fields import seen_fields, wanted_fields
 from csbridge.connectors.zendesk.client import zendesk_client
 from csbridge.connectors.zendesk.streams import ZendeskConnector
-from csbridge.models import Ticket
+from csbridge.http.paginate import Page
+from csbridge.models import Account, Ticket
 
 EPOCH_CURSORS = ("satisfaction_ratings", "organizations")
 
@@ -22,17 +24,27 @@ class ZendeskSource:
         assert settings is not None  # the factory checked
         client = zendesk_client(settings, context.settings.http, context.accounting)
         self.connector = ZendeskConnector(client)
+        self.context = context
         self.stored = context.stored
         self._known: dict[str, str | None] = {}
 
     def streams(self) -> Iterator[tuple[str, Read]]:
         zd = self.connector
-        yield "organizations", lambda cursor: zd.organizations(cursor)
+        yield "organizations", self._organizations
         yield "tickets", lambda cursor: zd.tickets(cursor)
         yield (
             "satisfaction_ratings",
             lambda cursor: zd.satisfaction_ratings(cursor, ticket_orgs=self.ticket_orgs),
         )
+
+    def _organizations(self, cursor: str | None) -> Iterator[Page[Account]]:
+        yield from self.connector.organizations(cursor)
+        if not wanted_fields(self.context):
+            return
+        # every organization carries every organization field (null when unset): the
+        # ones stored, this page's included, say which fields `signals:` can read here
+        names = {name for account in self.stored(Account) for name in account.custom}
+        seen_fields(self.context, "Zendesk organization", names, fold_case=False)
 
     def ticket_orgs(self, ids: Iterable[str]) -> dict[str, str | None]:
         if not self._known:

@@ -145,6 +145,24 @@ def test_a_400_rejects_the_batch_with_hubspots_message(rsps: responses.RequestsM
     )
 
 
+def test_a_multi_line_vendor_message_is_one_line_and_shortened(
+    rsps: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message = "Property values were not valid:\r\n  cs_health_score\n\n" + "detail " * 100
+    rsps.post(
+        f"{BASE}/companies/batch/update",
+        status=400,
+        json={"message": message, "category": "VALIDATION_ERROR"},
+    )
+    with pytest.raises(BatchRejectedError) as caught:
+        writer().update_records([RecordUpdate("1", {"cs_health_score": 1})])
+    text = str(caught.value)
+    assert "\n" not in text and "\r" not in text
+    assert "VALIDATION_ERROR: Property values were not valid: cs_health_score detail" in text
+    assert text.endswith("…") and len(caught.value.reason) < 360
+    assert "hs-token" not in text
+
+
 def test_a_400_to_a_search_is_a_fatal_error_not_a_rejected_batch(
     rsps: responses.RequestsMock,
 ) -> None:

@@ -24,6 +24,7 @@ from csbridge.connectors.protocol import (
     TaskState,
     TaskUpdate,
     WriteResult,
+    chunks,
 )
 from csbridge.connectors.salesforce.client import salesforce_client
 from csbridge.connectors.salesforce.streams import open_salesforce
@@ -555,3 +556,36 @@ def test_sandbox_rejected_record_fails_alone_in_collections_and_bulk(sandbox: Sa
         assert results[1].error.startswith("FIELD_CUSTOM_VALIDATION_EXCEPTION: ")
     back = read_back(w, ids, ["Health_Score__c"])
     assert [back[i]["Health_Score__c"] for i in ids] == [44, None, 44]
+
+
+def test_sandbox_reads_many_open_tasks_back_by_condition_in_fewer_queries(
+    sandbox: Sandbox,
+) -> None:
+    accounts, owner = sandbox.world.accounts, sandbox.world.owners[0].salesforce_id
+    w = live(sandbox)
+    tasks = [
+        TaskCreate(
+            f"many{i}:churn_risk:2026-11", accounts[i % 250].salesforce_id, "T", "", None, owner
+        )
+        for i in range(2500)
+    ]
+    made = [r for batch in chunks(tasks, 200) for r in w.create_tasks(batch)]
+    assert all(r.ok for r in made)
+    done = [TaskUpdate(r.ref, r.id or "", "Completed", "") for r in made[:100]]
+    assert all(r.ok for r in w.update_tasks(done))
+    keys = [t.key for t in tasks]
+    by_key = {k: s for part in chunks(keys, 300) for k, s in w.task_states(part).items()}
+
+    def queries(asked: list[str]) -> tuple[dict[str, TaskState], int]:
+        accounting = CallAccounting()
+        states = live(sandbox, accounting).task_states(asked)
+        return states, sum(r.count for r in accounting.rows() if "/query/" in r.endpoint)
+
+    # 2,400 open: a COUNT(), 2 pages of 2,000 rows, the 100 completed by key (not 9 queries)
+    states, calls = queries(keys)
+    assert states == by_key and len(states) == 2500
+    assert sum(s.completed for s in states.values()) == 100
+    assert calls == 4
+    # more open tasks in the org than keys asked: by key as before (after the COUNT())
+    part, calls = queries(keys[:400])
+    assert part == {k: by_key[k] for k in keys[:400]} and calls == 1 + 2
