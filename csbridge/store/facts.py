@@ -39,6 +39,7 @@ from csbridge.models import (
     Ticket,
     UsageDay,
 )
+from csbridge.store.id_list import among
 from csbridge.store.tables import FACT_TABLES
 from csbridge.text_fit import fit_key, fit_prose, storable
 
@@ -235,7 +236,7 @@ def fact_select(
     if source is not None:
         query = query.where(table.c.source == source)
     if account_ids is not None:
-        query = query.where(table.c.account_id.in_(list(account_ids)))
+        query = query.where(among(table.c.account_id, account_ids))
     if not include_deleted:
         query = query.where(table.c.deleted.is_(False))
     if since is not None:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Select, Text, and_, cast, func, or_, select
 
 from csbridge.models import IndicatorValue
 from csbridge.store.facts import as_utc
+from csbridge.store.id_list import among
 from csbridge.store.tables import indicator_values
 
 
@@ -49,7 +50,7 @@ def latest_values_select(
     if source is not None:
         ranked = ranked.where(table.c.source == source)
     if account_ids is not None:
-        ranked = ranked.where(table.c.account_id.in_(list(account_ids)))
+        ranked = ranked.where(among(table.c.account_id, account_ids))
     chosen = ranked.subquery()
     return (
         select(cast(table.c.payload, Text))

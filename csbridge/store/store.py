@@ -138,7 +138,7 @@ class Store:
 
     def analyze(self) -> None:
         """Refresh PostgreSQL's statistics of the fact tables after a pull stored rows, so
-        the batched reads (`account_id IN (...)`) are planned on the index, not from the
+        the batched reads (`account_id = ANY(...)`) are planned on the index, not from the
         estimates of an empty table (autovacuum catches up only later); no-op on SQLite."""
         if self.engine.dialect.name != "postgresql":
             return

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
@@ -29,6 +30,7 @@ from csbridge.sync.platform_scores import PlatformScore, fresh_platform_scores
 
 TREND_DAYS = 30
 LOOKBACK_DAYS = 45  # history older than this is not read (the trend needs 30 days)
+CHUNK = 500  # accounts saved per statement (and per `IN` list)
 
 
 @dataclass(frozen=True)
@@ -120,61 +122,70 @@ def save_history(
     model_hash: str,
     run_id: str | None = None,
 ) -> int:
-    """Append this run's scores and replace each account's episodes, in one transaction."""
-    items = list(entries)
-    if not items:
-        return 0
+    """Append this run's scores and replace each account's episodes, in one transaction.
+
+    The entries (one per account) are taken `CHUNK` at a time, so a run's can stream
+    in from its spool (`csbridge.sync.spool`) without all being held at once."""
+    saved = 0
     with store.engine.begin() as conn:
-        conn.execute(
-            insert(score_history),
-            [
-                {
-                    "account_key": e.account_key,
-                    "scored_at": now,
-                    "model_hash": e.model_hash or model_hash,
-                    "score": e.score,
-                    "band": e.status,
-                    "coverage": e.coverage,
-                    "run_id": run_id,
-                    "payload": e.payload,
-                    "signals": None if e.signals is None else dict(e.signals),
-                }
-                for e in items
-            ],
-        )
-        keys = [e.account_key for e in items]
-        _log_episodes(conn, items, now.date())
-        for start in range(0, len(keys), 500):
-            conn.execute(
-                delete(rule_episodes).where(
-                    rule_episodes.c.account_key.in_(keys[start : start + 500])
-                )
-            )
-        episodes = [
-            {"account_key": e.account_key, "rule": rule, "started_on": started, "updated_at": now}
+        entries = iter(entries)
+        while items := list(islice(entries, CHUNK)):
+            _save_chunk(conn, items, now, model_hash, run_id)
+            saved += len(items)
+    return saved
+
+
+def _save_chunk(
+    conn: Connection,
+    items: Sequence[HistoryEntry],
+    now: datetime,
+    model_hash: str,
+    run_id: str | None,
+) -> None:
+    """`save_history` for a few accounts, in the caller's transaction."""
+    conn.execute(
+        insert(score_history),
+        [
+            {
+                "account_key": e.account_key,
+                "scored_at": now,
+                "model_hash": e.model_hash or model_hash,
+                "score": e.score,
+                "band": e.status,
+                "coverage": e.coverage,
+                "run_id": run_id,
+                "payload": e.payload,
+                "signals": None if e.signals is None else dict(e.signals),
+            }
             for e in items
-            for rule, started in e.episodes.items()
-        ]
-        if episodes:
-            conn.execute(insert(rule_episodes), episodes)
-    return len(items)
+        ],
+    )
+    _log_episodes(conn, items, now.date())
+    conn.execute(
+        delete(rule_episodes).where(rule_episodes.c.account_key.in_([e.account_key for e in items]))
+    )
+    episodes = [
+        {"account_key": e.account_key, "rule": rule, "started_on": started, "updated_at": now}
+        for e in items
+        for rule, started in e.episodes.items()
+    ]
+    if episodes:
+        conn.execute(insert(rule_episodes), episodes)
 
 
 def _log_episodes(conn: Connection, items: Sequence[HistoryEntry], today: date) -> None:
     """Begin the log of each new episode of `items`; end those no longer active."""
     log = episode_log.c
     now_active = {(e.account_key, rule, start) for e in items for rule, start in e.episodes.items()}
-    keys = [e.account_key for e in items]
     logged: set[tuple[str, str, date]] = set()
     running: set[tuple[str, str, date]] = set()
-    for at in range(0, len(keys), 500):
-        query = select(log.account_key, log.rule, log.started_on, log.ended_on).where(
-            log.account_key.in_(keys[at : at + 500])
-        )
-        for key, rule, started, ended in conn.execute(query):
-            logged.add((key, rule, started))
-            if ended is None:
-                running.add((key, rule, started))
+    query = select(log.account_key, log.rule, log.started_on, log.ended_on).where(
+        log.account_key.in_([e.account_key for e in items])
+    )
+    for key, rule, started, ended in conn.execute(query):
+        logged.add((key, rule, started))
+        if ended is None:
+            running.add((key, rule, started))
     for key, rule, started in sorted(running - now_active):
         conn.execute(
             update(episode_log)

@@ -6,7 +6,9 @@ the run needs (the band counts, the accounts per model, each account's line in i
 owner's book, its touchpoint cadence, its desired state in each CRM, what closing its
 ended episodes reads, its history entry, its events and what its report notes need),
 so the batch's facts, signals and rule contexts are dropped before the next batch is
-read.
+read. The history entries, the largest of these (about 3 KB an account) and read only
+once the writes are done, wait on disk in the `history` spool (`csbridge.sync.spool`); a
+dry run, which stores no history, keeps none.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from csbridge.sync.cycle import Cycle, Scored, history_entries
 from csbridge.sync.events import account_events
 from csbridge.sync.history import History, HistoryEntry
 from csbridge.sync.notes import NoteAccount, note_accounts
+from csbridge.sync.spool import Spool
 from csbridge.sync.task_close import Evaluated
 
 
@@ -39,9 +42,14 @@ class Outcome:
     cadence: list[CadenceStatus | None] = field(default_factory=list)
     desired: dict[Crm, dict[str, DesiredState]] = field(default_factory=dict)
     evaluated: list[Evaluated] = field(default_factory=list)
-    history: list[HistoryEntry] = field(default_factory=list)
+    history: Spool[HistoryEntry] | None = None  # None: keep no history (a dry run)
     events: list[Notification] = field(default_factory=list)
     notes: dict[Crm, list[NoteAccount]] = field(default_factory=dict)
+
+    def close(self) -> None:
+        """Drop the spooled history entries."""
+        if self.history is not None:
+            self.history.close()
 
     def add(
         self,
@@ -63,7 +71,8 @@ class Outcome:
         for target in targets:
             self.desired.setdefault(target, {}).update(cycle.desired(scored, target, now))
         self.evaluated += [Evaluated.of(s) for s in scored]
-        self.history += history_entries(scored)
+        if self.history is not None:
+            self.history.add(history_entries(scored))
         self.events += account_events(scored, history, now)
         for target in note_targets:
             self.notes.setdefault(target, []).extend(note_accounts(scored, target))

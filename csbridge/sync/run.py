@@ -56,6 +56,7 @@ from csbridge.sync.notes import note_targets, run_notes
 from csbridge.sync.outcome import Outcome
 from csbridge.sync.pull import pull
 from csbridge.sync.shard import Shard
+from csbridge.sync.spool import Spool
 from csbridge.sync.task_close import Evaluated, follow_up
 from csbridge.sync.task_readback import read_back
 
@@ -218,75 +219,78 @@ def _score_and_write(
     if report.shard is not None:
         keys = [key for key in keys if report.shard.owns(key)]
     progress.current().start("score", total=len(keys))
-    outcome = Outcome()
-    noted = note_targets(settings)
-    for customers in batches.customers(keys):
-        history = cycle.history(store, now, [c.key for c in customers])
-        scored = cycle.score(customers, now, history, options)
-        outcome.add(scored, history, cycle, targets, now, noted)
-        del scored  # the batch's facts go before the next batch is read
-    report.unmatched = batches.report_unmatched().total
-    report.lap("score")
-    report.accounts_scored = outcome.scored
-    progress.current().done("score", accounts=report.accounts_scored)
-    report.bands = dict(sorted(outcome.bands.items()))
-    report.cadence = share_on_cadence(outcome.cadence)
-    report.models = dict(sorted(outcome.models.items()))
-    report.csm_load = load_json(csm_load(outcome.book))
-    for target in targets:
-        writer = None if report.dry_run else writer_factory(target, settings, report.accounting)
-        try:
-            changes, applied = write_target(
-                target,
-                settings,
-                store,
-                outcome.desired.get(target, {}),
-                outcome.evaluated,
-                cycle,
-                now,
-                writer,
-                report.run_id,
-                notifier,
-                verify_lock,
-            )
-        finally:
-            if writer is not None:
-                writer.close()
-        report.lap(f"write {target}")
-        report.crm[target] = {"planned": changes.summary()}
-        if applied is not None:
-            report.crm[target].update(applied.as_dict())
-            report.ok = report.ok and applied.ok
+    outcome = Outcome(history=None if report.dry_run else Spool())
+    try:
+        noted = note_targets(settings)
+        for customers in batches.customers(keys):
+            history = cycle.history(store, now, [c.key for c in customers])
+            scored = cycle.score(customers, now, history, options)
+            outcome.add(scored, history, cycle, targets, now, noted)
+            del scored  # the batch's facts go before the next batch is read
+        report.unmatched = batches.report_unmatched().total
+        report.lap("score")
+        report.accounts_scored = outcome.scored
+        progress.current().done("score", accounts=report.accounts_scored)
+        report.bands = dict(sorted(outcome.bands.items()))
+        report.cadence = share_on_cadence(outcome.cadence)
+        report.models = dict(sorted(outcome.models.items()))
+        report.csm_load = load_json(csm_load(outcome.book))
+        for target in targets:
+            writer = None if report.dry_run else writer_factory(target, settings, report.accounting)
+            try:
+                changes, applied = write_target(
+                    target,
+                    settings,
+                    store,
+                    outcome.desired.get(target, {}),
+                    outcome.evaluated,
+                    cycle,
+                    now,
+                    writer,
+                    report.run_id,
+                    notifier,
+                    verify_lock,
+                )
+            finally:
+                if writer is not None:
+                    writer.close()
+            report.lap(f"write {target}")
+            report.crm[target] = {"planned": changes.summary()}
+            if applied is not None:
+                report.crm[target].update(applied.as_dict())
+                report.ok = report.ok and applied.ok
+            if not report.dry_run:
+                verify_lock()  # an apply stopped by a lost lock: no next target, no history
         if not report.dry_run:
-            verify_lock()  # an apply stopped by a lost lock: no next target, no history
-    if not report.dry_run:
-        save_history(
-            store,
-            outcome.history,
-            now,
-            model_hash=cycle.models.default.model_hash,
-            run_id=report.run_id,
-        )
-        report.lap("history")
-        report.events = send_events(
-            outcome.events, notifier, store, settings.notifications.events, now
-        )
-        if noted:
-            notes = run_notes(
-                settings,
+            save_history(
                 store,
+                outcome.history or (),
                 now,
-                outcome.notes,
-                lambda crm: writer_factory(crm, settings, report.accounting),
-                verify_lock,
+                model_hash=cycle.models.default.model_hash,
+                run_id=report.run_id,
             )
-            for name, done in notes.items():
-                crm = report.crm[name]
-                crm.update(notes_created=done.created, notes_found_existing=done.found)
-                crm["failed_records"] = crm["failed_records"] + [vars(f) for f in done.failed]
-                crm["stopped"] = crm["stopped"] or done.stopped
-                report.ok = report.ok and done.ok
-            report.lap("notes")
+            report.lap("history")
+            report.events = send_events(
+                outcome.events, notifier, store, settings.notifications.events, now
+            )
+            if noted:
+                notes = run_notes(
+                    settings,
+                    store,
+                    now,
+                    outcome.notes,
+                    lambda crm: writer_factory(crm, settings, report.accounting),
+                    verify_lock,
+                )
+                for name, done in notes.items():
+                    crm = report.crm[name]
+                    crm.update(notes_created=done.created, notes_found_existing=done.found)
+                    crm["failed_records"] = crm["failed_records"] + [vars(f) for f in done.failed]
+                    crm["stopped"] = crm["stopped"] or done.stopped
+                    report.ok = report.ok and done.ok
+                report.lap("notes")
+    finally:
+        outcome.close()  # its spooled history entries
 
 
 def write_target(

@@ -144,6 +144,21 @@ def test_load_filters_by_account_source_and_window(store: Store) -> None:
     assert store.load(SurveyResponse, source="salesforce") == []
 
 
+def test_facts_are_read_by_a_long_list_of_odd_account_ids(store: Store) -> None:
+    # the batched reads bind the ids as one array (PostgreSQL) or JSON array (SQLite):
+    # quotes, backslashes, commas, braces, spaces, "NULL" and non-ASCII must match as
+    # themselves, and a list longer than a batch must read exactly its facts
+    odd = ['a"b', "c\\d", 'e\\"f', "g,h", "{i}", " j ", "NULL", "é", "k'l", "m\nn"]
+    plain = [f"org-{n}" for n in range(2_500)]
+    store.upsert([ticket(f"t{n}", T0, org) for n, org in enumerate([*odd, *plain, "not-asked"])])
+    asked = [*odd, *plain[::2], "absent"]
+    got = store.load(Ticket, account_ids=asked)
+    assert got == [t for t in store.load(Ticket) if t.account_id in set(asked)]
+    assert {t.account_id for t in got} == {*odd, *plain[::2]}
+    assert [t.id for t in store.load(Ticket, account_ids=["NULL", "none"])] == ["t6"]
+    assert store.load(Ticket, account_ids=[]) == []
+
+
 def test_activities_are_stored_and_windowed_by_when_they_happened(store: Store) -> None:
     def activity(id_: str, days_ago: int, key: str | None = None) -> Activity:
         return Activity(

@@ -75,3 +75,49 @@ def test_the_episode_log_keeps_each_episode_with_its_end(store: Store) -> None:
         ("churn_risk", second, None),
         ("silent", first, None),
     ]
+
+
+def test_a_run_of_many_accounts_is_saved_from_its_spool_chunk_by_chunk(store: Store) -> None:
+    from sqlalchemy import func, select
+
+    from csbridge.store.tables import episode_log, rule_episodes, score_history
+    from csbridge.sync.history import CHUNK
+    from csbridge.sync.spool import Spool
+
+    keys = [f"acct-{n:04d}" for n in range(CHUNK * 2 + 201)]  # three chunks
+    started, later = date(2026, 11, 1), date(2026, 11, 22)
+    earlier = [entry(k, 40.0, "critical", silent=started) for k in keys]
+    assert save_history(store, earlier, NOW - timedelta(days=1), model_hash="m") == len(keys)
+    # the next run: even accounts keep their episode, odd ones end it and begin another
+    spool: Spool[HistoryEntry] = Spool()
+    try:
+        for at in range(0, len(keys), 7):  # as `csbridge run` adds its batches
+            spool.add(
+                [
+                    entry(k, 45.0, "critical", silent=started)
+                    if n % 2 == 0
+                    else entry(k, 45.0, "critical", churn_risk=later)
+                    for n, k in enumerate(keys[at : at + 7], start=at)
+                ]
+            )
+        assert [e.account_key for e in spool] == keys  # in order, and readable twice
+        assert save_history(store, spool, NOW, model_hash="m") == len(keys)
+    finally:
+        spool.close()
+    log = episode_log.c
+    with store.engine.connect() as conn:
+        scores = conn.execute(select(func.count()).select_from(score_history)).scalar_one()
+        active = conn.execute(select(rule_episodes.c.account_key, rule_episodes.c.rule)).all()
+        rows = conn.execute(select(log.account_key, log.rule, log.ended_on)).all()
+    assert scores == 2 * len(keys)
+    assert sorted(active) == [
+        (k, "silent" if n % 2 == 0 else "churn_risk") for n, k in enumerate(keys)
+    ]
+    ended = NOW.date()
+    assert sorted(rows) == sorted(
+        [(k, "silent", None if n % 2 == 0 else ended) for n, k in enumerate(keys)]
+        + [(k, "churn_risk", None) for n, k in enumerate(keys) if n % 2]
+    )
+    history = load_history(store, NOW + timedelta(hours=1))
+    assert history[keys[-1]].episodes == {"silent": started}
+    assert history[keys[-2]].episodes == {"churn_risk": later}
