@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -305,18 +305,20 @@ def write_target(
     run_id: str,
     notifier: Notifier | None,
     verify_lock: Callable[[], None] = lambda: None,
+    read_only: Collection[str] | None = None,
 ) -> tuple[ChangeSet, ApplyReport | None]:
     """Plan the `desired` states (`Cycle.desired`) against `target`'s ledger and apply
     them through `writer` (None: plan only), then follow the tasks up (`follow_up`: of
     `episodes`, the evaluated accounts, those in `target` have their ended episodes'
-    tasks closed). Shared by the scheduled run and the webhook reactions."""
+    tasks closed). Shared by the scheduled run and the webhook reactions; `read_only`
+    limits the read-back of open tasks to those accounts' (a reaction's account)."""
     target_settings = getattr(settings.crm, target)
     mapping = cycle.mappings[target]
     ledger = cycle.ledger(store, target)
     changes = cycle.plan(desired, ledger)
     if writer is None:
         return changes, None
-    seen = read_back(store, writer, now)
+    seen = read_back(store, writer, now, read_only)
     evaluated = set(desired)  # the customers with an account in `target`
     changes, allotted = budget_changes(
         store, target, changes, cycle.rules.tasks, now, ledger[1], evaluated

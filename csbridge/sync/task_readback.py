@@ -13,6 +13,7 @@ the closing of ended episodes and the overdue report.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -45,9 +46,14 @@ def open_task_keys(store: Store, target: str) -> list[str]:
         return sorted(conn.execute(query).scalars())
 
 
-def read_back(store: Store, writer: CrmWriter, now: datetime) -> ReadBack:
-    """Look the open tasks up in the CRM; store the completed ones."""
+def read_back(
+    store: Store, writer: CrmWriter, now: datetime, accounts: Collection[str] | None = None
+) -> ReadBack:
+    """Look the open tasks up in the CRM (only `accounts`' when given: a webhook reaction
+    reads back its account's tasks, not the whole portfolio's); store the completed ones."""
     keys = open_task_keys(store, writer.name)
+    if accounts is not None:
+        keys = [key for key in keys if _account_in(key, accounts)]
     if not keys:
         return ReadBack()
     try:
@@ -75,3 +81,15 @@ def read_back(store: Store, writer: CrmWriter, now: datetime) -> ReadBack:
     log.info("tasks.read_back", target=writer.name, open=len(keys), completed=len(completed))
     still = {k: s for k, s in states.items() if not s.completed}
     return ReadBack(len(completed), still)
+
+
+def _account_in(key: str, accounts: Collection[str]) -> bool:
+    """Whether the task key starts with one of `accounts` and a colon (an account key may
+    hold colons itself). A key shortened with a hash past its account is not matched: the
+    scheduled run reads it back."""
+    head = key
+    while ":" in head:
+        head = head.rsplit(":", 1)[0]
+        if head in accounts:
+            return True
+    return False

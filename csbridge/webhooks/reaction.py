@@ -148,6 +148,7 @@ def sync_reaction(
                         run_id,
                         notifier,
                         verify,
+                        read_only={key},
                     )
                 finally:
                     writer.close()
