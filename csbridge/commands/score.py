@@ -8,14 +8,14 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
 from csbridge.account_files import read_accounts
-from csbridge.commands.score_pool import write_chunks
+from csbridge.commands.score_pool import unwritable, write_chunks
 from csbridge.errors import CsbridgeError
 from csbridge.scoring import Engine, ScoreResult, ScoringInputError, load_model
 from csbridge.tables import format_table
@@ -46,8 +46,17 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "json":
             write_json(engine, args.input, out)
         else:
-            out.write(table_text(engine, score_file(engine, args.input)).encode())
+            table = table_text(engine, score_file(engine, args.input)).encode()
+            _write(lambda: out.write(table))
     return 0
+
+
+def _write(step: Callable[[], object]) -> None:
+    """Run one step of writing the output; a full disk or a closed pipe is one line."""
+    try:
+        step()
+    except OSError as exc:
+        raise unwritable(exc.strerror) from None
 
 
 def score_file(engine: Engine, path: str) -> Iterator[ScoreResult]:
@@ -67,12 +76,9 @@ def write_json(engine: Engine, path: str, out: IO[bytes]) -> None:
     on a machine with several cores (`score_pool.py`)."""
     model = json.dumps({"name": engine.model.name, "hash": engine.model_hash})
     head = f'{{"model": {model}, "accounts": ['.encode()
-    out.write(head)
-    out.flush()
-    end = write_chunks(engine, path, BATCH_SIZE, out.fileno(), out.tell())
-    out.seek(end)
-    out.write(b"\n]}\n")
-    out.truncate()
+    _write(lambda: (out.write(head), out.flush()))
+    end = write_chunks(engine, path, BATCH_SIZE, out.fileno(), len(head))
+    _write(lambda: (out.seek(end), out.write(b"\n]}\n"), out.truncate()))
 
 
 def table_text(engine: Engine, results: Iterable[ScoreResult]) -> str:
@@ -108,9 +114,8 @@ def _output(path: str | None) -> Iterator[IO[bytes]]:
         with tempfile.TemporaryFile() as buffer:
             yield buffer
             buffer.seek(0)
-            sys.stdout.flush()
-            shutil.copyfileobj(buffer, sys.stdout.buffer)
-            sys.stdout.buffer.flush()
+            _write(lambda: (sys.stdout.flush(), shutil.copyfileobj(buffer, sys.stdout.buffer)))
+            _write(sys.stdout.buffer.flush)
         return
     target = Path(path)
     tmp = target.with_name(f".{target.name}.partial")
@@ -121,6 +126,6 @@ def _output(path: str | None) -> Iterator[IO[bytes]]:
     try:
         with stream:
             yield stream
-        os.replace(tmp, target)
+        _write(lambda: os.replace(tmp, target))
     finally:
         tmp.unlink(missing_ok=True)

@@ -90,14 +90,18 @@ class _Placed:
     def put(self, rows: bytes) -> None:
         at, sep = self.claim(len(rows))
         if rows:
-            os.pwritev(self.fd, [sep, rows], at)
+            try:
+                os.pwritev(self.fd, [sep, rows], at)
+            except OSError as exc:
+                raise unwritable(exc.strerror) from None
 
 
 class _Workers:
     """Forked processes that score chunks and write them where the parent says.
 
     Messages: to a worker ("score", k, chunk), ("write", k, offset, separator), None to
-    stop; from it ("scored", k, size, error), ("written", k), ("failed", traceback).
+    stop; from it ("scored", k, size, error), ("written", k), ("unwritten", reason) when
+    the output cannot be written (a full disk), ("failed", traceback).
     """
 
     def __init__(self, engine: Engine, fd: int, count: int) -> None:
@@ -166,6 +170,8 @@ class _Workers:
                     f"a scoring worker stopped unexpectedly (exit code {code}): "
                     "is the machine out of memory?"
                 ) from None
+            if message[0] == "unwritten":
+                raise unwritable(message[1])
             if message[0] == "failed":
                 raise RuntimeError(f"a scoring worker failed:\n{message[1]}")
             if message[0] == "written":
@@ -200,12 +206,21 @@ def _work(engine: Engine, fd: int, conn: Connection) -> None:
                 _, k, at, sep = message
                 rows = held.pop(k)
                 if rows:
-                    os.pwritev(fd, [sep, rows], at)
+                    try:
+                        os.pwritev(fd, [sep, rows], at)
+                    except OSError as exc:
+                        conn.send(("unwritten", exc.strerror))
+                        return
                 conn.send(("written", k))
     except EOFError:
         return  # the parent has gone
     except BaseException:
         conn.send(("failed", traceback.format_exc()))
+
+
+def unwritable(reason: str | None) -> CsbridgeError:
+    """The error for output that cannot be written (a full disk, a closed pipe)."""
+    return CsbridgeError(f"cannot write the output ({reason or 'an OS error'})")
 
 
 def _unwrap(outcome: Outcome) -> bytes:

@@ -134,3 +134,21 @@ def test_score_does_not_import_the_logging_stack(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stderr.split() == ["0", "False"]
     assert json.loads(run.stdout)["accounts"][0]["id"] == "acme"
+
+
+@pytest.mark.parametrize("where", ["stdout", "a directory"])
+def test_output_that_cannot_be_written_is_one_line(tmp_path, where):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(ACCOUNT) + "\n")
+    args = [sys.executable, "-m", "csbridge.cli", "score", "--input", str(src)]
+    if where == "stdout":
+        with open("/dev/full", "wb") as full:
+            run = subprocess.run(args, stdout=full, stderr=subprocess.PIPE, text=True, check=False)
+        reason = "No space left on device"
+    else:
+        run = subprocess.run(
+            [*args, "--output", str(tmp_path)], capture_output=True, text=True, check=False
+        )
+        reason = "Is a directory"
+    assert run.returncode == 2
+    assert run.stderr == f"csbridge: error: cannot write the output ({reason})\n"

@@ -4,6 +4,7 @@ workers write into the output file themselves."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -121,6 +122,21 @@ def test_the_first_bad_line_in_the_file_is_the_error(
     src = write_lines(tmp_path / "in.jsonl", lines)
     with pytest.raises(CsbridgeError, match=message):
         scored(src)
+
+
+def test_a_full_disk_in_a_worker_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, two_cores: list[int]
+) -> None:
+    """A worker's write that fails (a full disk) stops the command with one line."""
+
+    def full(fd: int, buffers: list[bytes], offset: int) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "pwritev", full)  # in the forked workers too
+    src = write_lines(tmp_path / "in.jsonl", [json.dumps(account(k)) for k in range(400)])
+    with pytest.raises(CsbridgeError, match=r"cannot write the output \(No space left on device\)"):
+        scored(src)
+    assert two_cores == [2]
 
 
 def test_a_reading_error_comes_after_the_errors_before_it(tmp_path: Path) -> None:
