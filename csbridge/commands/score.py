@@ -114,7 +114,8 @@ def _output(path: str | None) -> Iterator[IO[bytes]]:
         with tempfile.TemporaryFile() as buffer:
             yield buffer
             buffer.seek(0)
-            _write(lambda: (sys.stdout.flush(), shutil.copyfileobj(buffer, sys.stdout.buffer)))
+            _write(sys.stdout.flush)
+            _write(lambda: shutil.copyfileobj(buffer, sys.stdout.buffer))
             _write(sys.stdout.buffer.flush)
         return
     target = Path(path)
