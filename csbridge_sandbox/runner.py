@@ -110,8 +110,9 @@ class Sandbox:
             "identity": {"key": "domain"},
         }
 
-    def write_config(self, path: str | Path) -> Path:
-        """Write `config()` as YAML to `path` and return the path.
+    def write_config(self, path: str | Path, **settings: Any) -> Path:
+        """Write `config()` as YAML to `path` and return the path; `settings` replace or
+        add top-level sections (`rules=...`, `model=...`).
 
         The database is `csbridge.db` beside the config, by absolute path.
 
@@ -125,6 +126,7 @@ class Sandbox:
         # absolute, so the config works from any directory: the database sits beside it
         database = (target.parent / "csbridge.db").resolve()
         config = self.config(database_url=f"sqlite:///{database}", ca_bundle=ca_copy.resolve())
+        config.update(settings)
         target.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         return target
 

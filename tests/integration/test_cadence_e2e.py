@@ -42,11 +42,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox
                 }
             )
         )
-        config = sandbox.write_config(tmp / "csbridge.yaml")
-        data = yaml.safe_load(config.read_text())
-        data["database_url"] = f"sqlite:///{tmp / 'state.db'}"
-        data["rules"] = str(rules)
-        config.write_text(yaml.safe_dump(data))
+        config = sandbox.write_config(tmp / "csbridge.yaml", rules=str(rules))
         assert main(["init-crm", "--config", str(config)]) == 0
         assert main(["pull", "--config", str(config)]) == 0
         yield sandbox, config

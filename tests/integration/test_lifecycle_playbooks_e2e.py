@@ -17,7 +17,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 from crm_readback import task_owners
 
 from csbridge.cli import main
@@ -39,9 +38,6 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox
     world = dataclasses.replace(world, opportunities=deals)
     with run_sandbox(port_base=0, rate_limits="off", world=world) as sandbox:
         config = sandbox.write_config(tmp / "csbridge.yaml")
-        data = yaml.safe_load(config.read_text())
-        data["database_url"] = f"sqlite:///{tmp / 'state.db'}"
-        config.write_text(yaml.safe_dump(data))
         assert main(["init-crm", "--config", str(config)]) == 0
         yield sandbox, config, yesterday.isoformat()
 

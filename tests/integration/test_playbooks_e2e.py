@@ -50,11 +50,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox
                 }
             )
         )
-        config = sandbox.write_config(tmp / "csbridge.yaml")
-        data = yaml.safe_load(config.read_text())
-        data["database_url"] = f"sqlite:///{tmp / 'state.db'}"
-        data["rules"] = str(rules)
-        config.write_text(yaml.safe_dump(data))
+        config = sandbox.write_config(tmp / "csbridge.yaml", rules=str(rules))
         assert main(["init-crm", "--config", str(config)]) == 0
         yield sandbox, config
 
@@ -103,11 +99,7 @@ def budgeted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox
     with run_sandbox(port_base=0, accounts=ACCOUNTS, seed=5, rate_limits="off") as sandbox:
         rules = tmp / "rules.yaml"
         rules.write_text(yaml.safe_dump({"tasks": {"per_owner_per_day": BUDGET}}))
-        config = sandbox.write_config(tmp / "csbridge.yaml")
-        data = yaml.safe_load(config.read_text())
-        data["database_url"] = f"sqlite:///{tmp / 'state.db'}"
-        data["rules"] = str(rules)
-        config.write_text(yaml.safe_dump(data))
+        config = sandbox.write_config(tmp / "csbridge.yaml", rules=str(rules))
         assert main(["init-crm", "--config", str(config)]) == 0
         yield sandbox, config
 

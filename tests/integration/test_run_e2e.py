@@ -30,9 +30,6 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox
     tmp = tmp_path_factory.mktemp("run")
     with run_sandbox(port_base=0, accounts=ACCOUNTS, seed=5, rate_limits="off") as sandbox:
         config = sandbox.write_config(tmp / "csbridge.yaml")
-        data = yaml.safe_load(config.read_text())
-        data["database_url"] = f"sqlite:///{tmp / 'state.db'}"
-        config.write_text(yaml.safe_dump(data))
         assert main(["init-crm", "--config", str(config)]) == 0
         yield sandbox, config, sandbox.world.now.isoformat()
 

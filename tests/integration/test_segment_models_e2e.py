@@ -25,12 +25,9 @@ ACCOUNTS = 25
 def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Path]]:
     tmp = tmp_path_factory.mktemp("segment-models")
     with run_sandbox(port_base=0, accounts=ACCOUNTS, seed=11, rate_limits="off") as sandbox:
-        config = sandbox.write_config(tmp / "csbridge.yaml")
-        data = yaml.safe_load(config.read_text())
-        data["database_url"] = f"sqlite:///{tmp / 'state.db'}"
-        data["model"] = "seed-5d"
-        data["model_per_segment"] = {"high_touch": "seed-6d"}
-        config.write_text(yaml.safe_dump(data))
+        config = sandbox.write_config(
+            tmp / "csbridge.yaml", model="seed-5d", model_per_segment={"high_touch": "seed-6d"}
+        )
         assert main(["init-crm", "--config", str(config)]) == 0
         yield sandbox, config
 

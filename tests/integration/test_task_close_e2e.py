@@ -40,11 +40,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox
     with run_sandbox(port_base=0, accounts=30, seed=5, rate_limits="off") as sandbox:
         rules = tmp / "rules.yaml"
         rules.write_text("")
-        config = sandbox.write_config(tmp / "csbridge.yaml")
-        data = yaml.safe_load(config.read_text())
-        data["database_url"] = f"sqlite:///{tmp / 'state.db'}"
-        data["rules"] = str(rules)
-        config.write_text(yaml.safe_dump(data))
+        config = sandbox.write_config(tmp / "csbridge.yaml", rules=str(rules))
         assert main(["init-crm", "--config", str(config)]) == 0
         yield sandbox, config, rules
 

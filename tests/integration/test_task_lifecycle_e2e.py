@@ -34,9 +34,6 @@ def sandbox_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[S
     tmp = tmp_path_factory.mktemp("lifecycle")
     with run_sandbox(port_base=0, accounts=20, seed=5, rate_limits="off") as sandbox:
         config = sandbox.write_config(tmp / "csbridge.yaml")
-        data = yaml.safe_load(config.read_text())
-        data["database_url"] = f"sqlite:///{tmp / 'state.db'}"
-        config.write_text(yaml.safe_dump(data))
         assert main(["init-crm", "--config", str(config)]) == 0
         yield sandbox, config
 
