@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
@@ -40,6 +40,7 @@ class LineChunk:
     path: str
     first: int  # the line number of the chunk's first line
     text: str
+    count: int = 0  # how many lines (blank ones too), when known
 
 
 @dataclass(frozen=True)
@@ -51,26 +52,34 @@ class LineRange:
     first: int  # the line number of the range's first line
     start: int
     end: int
+    count: int  # how many lines (blank ones too)
+
+    def raw(self) -> bytes:
+        """The range's bytes."""
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            return os.pread(fd, self.end - self.start, self.start)
+        finally:
+            os.close(fd)
 
     def read(self) -> LineChunk:
         """The range's text; invalid UTF-8 is an error once the lines before it pass."""
-        fd = os.open(self.path, os.O_RDONLY)
+        raw = self.raw()
         try:
-            raw = os.pread(fd, self.end - self.start, self.start)
-        finally:
-            os.close(fd)
-        try:
-            return LineChunk(self.path, self.first, raw.decode("utf-8"))
+            return LineChunk(self.path, self.first, raw.decode("utf-8"), self.count)
         except UnicodeDecodeError as exc:
             before = raw[: raw.rfind(b"\n", 0, exc.start) + 1].decode("utf-8")
-            parse_chunk(LineChunk(self.path, self.first, before))  # an earlier error first
+            _parse_lines(LineChunk(self.path, self.first, before))  # an earlier error first
             raise CsbridgeError(f"{self.path}: not UTF-8 text: save the file as UTF-8") from None
 
 
 def read_accounts(path: str) -> Iterator[AccountInput]:
     """Yield accounts one at a time; JSON Lines is streamed and never held in memory."""
     for chunk in read_chunks(path):
-        yield from chunk if isinstance(chunk, list) else parse_chunk(chunk)
+        if isinstance(chunk, list):
+            yield from chunk
+        else:
+            yield from _parse_lines(chunk.read() if isinstance(chunk, LineRange) else chunk)
 
 
 def read_chunks(
@@ -103,55 +112,47 @@ def read_chunks(
             yield batch
 
 
-def parse_chunk(chunk: LineChunk | LineRange) -> list[AccountInput]:
-    """The chunk's accounts (a range is read first); CsbridgeError names the file and
-    line of the first bad one.
+@dataclass(frozen=True)
+class Accounts:
+    """A chunk's accounts as columns (sections are dicts, empty where an account has
+    none) and where each came from ("FILE line N" or "FILE accounts[N]")."""
 
-    The hot path of `score`: a line that orjson reads as a plain account is taken as it
-    is; anything else goes through `parse_account`'s checks, which say what is wrong.
-    """
+    ids: list[str]
+    signals: list[dict[str, Any]]
+    indicator_scores: list[dict[str, Any]]
+    attributes: list[dict[str, Any]]
+    wheres: list[str]
+
+    @classmethod
+    def of(cls, accounts: Sequence[AccountInput]) -> Accounts:
+        return cls(
+            [a.id for a in accounts],
+            [a.signals for a in accounts],
+            [a.indicator_scores for a in accounts],
+            [a.attributes for a in accounts],
+            [a.where for a in accounts],
+        )
+
+
+def parse_chunk(chunk: LineChunk | LineRange) -> Accounts:
+    """The chunk's accounts, each line checked by `parse_account`; CsbridgeError names
+    the file and line of the first bad one. (`csbridge score` decodes most chunks
+    straight into a model's columns, `scoring/account_rows.py`, and reads a chunk this
+    way when that cannot take it as it is.)"""
     if isinstance(chunk, LineRange):
         chunk = chunk.read()
-    accounts = []
-    path, first = chunk.path, chunk.first
-    for offset, line in enumerate(chunk.text.split("\n")):
-        if not line or line.isspace():
-            continue
-        try:
-            data = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            data = None
-        account = _plain(data, path, first + offset)
-        if account is None:
-            account = next(_lines([line], path, first + offset))
-        accounts.append(account)
-    return accounts
+    return Accounts.of(_parse_lines(chunk))
 
 
-def _plain(data: Any, path: str, lineno: int) -> AccountInput | None:
-    """The account when `data` is one as `parse_account` would accept it, else None."""
-    if type(data) is not dict or not data.keys() <= ACCOUNT_KEYS:
-        return None
-    account_id = data.get("id")
-    signals = data.get("signals") or {}
-    scores = data.get("indicator_scores") or {}
-    attributes = data.get("attributes") or {}
-    if (
-        type(account_id) is not str
-        or not account_id
-        or type(signals) is not dict
-        or type(scores) is not dict
-        or type(attributes) is not dict
-    ):
-        return None
-    return AccountInput(account_id, signals, scores, attributes, f"{path} line {lineno}")
+def _parse_lines(chunk: LineChunk) -> list[AccountInput]:
+    return list(_lines(chunk.text.split("\n"), chunk.path, chunk.first))
 
 
 def _chunks(stream: IO[str], path: str, first: str, start: int, size: int) -> Iterator[LineChunk]:
     """The lines `size` at a time (blank ones count); `first` is line number `start`."""
     lines = [first, *islice(stream, size - 1)]
     while lines:
-        yield LineChunk(path, start, "".join(lines))
+        yield LineChunk(path, start, "".join(lines), len(lines))
         start += len(lines)
         lines = list(islice(stream, size))
 
@@ -170,18 +171,20 @@ def _ranges(path: str, size: int) -> Iterator[LineRange] | None:
 def _range_scan(path: str, size: int) -> Iterator[LineRange]:
     """Read in blocks (not mapped: the pages would count in this process's memory)."""
     start, first, lines, offset = 0, 1, 0, 0  # offset: the file position of `block`
+    last = b"\n"  # the file's last byte so far
     with Path(path).open("rb") as f:
         while block := f.read(BLOCK):
+            last = block[-1:]
             at = block.find(b"\n")
             while at != -1:
                 lines += 1
                 if lines == size:  # a range ends after its size-th newline
-                    yield LineRange(path, first, start, offset + at + 1)
+                    yield LineRange(path, first, start, offset + at + 1, size)
                     start, first, lines = offset + at + 1, first + size, 0
                 at = block.find(b"\n", at + 1)
             offset += len(block)
     if start < offset:
-        yield LineRange(path, first, start, offset)
+        yield LineRange(path, first, start, offset, lines + (last != b"\n"))
 
 
 @contextmanager

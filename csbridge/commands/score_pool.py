@@ -1,5 +1,6 @@
-"""`csbridge score`'s JSON on every core: chunks of JSON Lines parsed, scored and written
-into the output file by worker processes, in input order.
+"""`csbridge score`'s JSON on every core: chunks of JSON Lines decoded into the model's
+columns (`scoring/account_rows.py`), scored and written into the output file by worker
+processes, in input order.
 
 The parent only finds where each chunk's lines end (`LineRange`), hands chunks out and
 tells each worker where in the file its scored chunk goes: a worker reports its chunk's
@@ -20,14 +21,23 @@ import multiprocessing
 import os
 import signal
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import chain, islice
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
-from csbridge.account_files import AccountInput, LineChunk, LineRange, parse_chunk, read_chunks
+from csbridge.account_files import (
+    AccountInput,
+    Accounts,
+    LineChunk,
+    LineRange,
+    parse_chunk,
+    read_chunks,
+)
 from csbridge.errors import CsbridgeError
 from csbridge.scoring import Engine, ScoringInputError
+from csbridge.scoring.account_rows import RowDecoder
+from csbridge.scoring.engine import Batch
 
 IN_FLIGHT_PER_WORKER = 3
 MAX_WORKERS = 8  # a container may see more cores than its CPU quota lets it use
@@ -41,6 +51,7 @@ def write_chunks(engine: Engine, path: str, size: int, fd: int, offset: int) -> 
     """Write the input's accounts as `score` prints them into the file `fd` from
     `offset` on ("\\n" before the first, ",\\n" between them); the end offset."""
     workers = _cores() if "fork" in multiprocessing.get_all_start_methods() else 1
+    decoder = RowDecoder(engine)
     chunks = read_chunks(path, size, ranges=True)
     placed = _Placed(fd, offset)
     ahead: list[Chunk] = []  # one chunk needs no workers
@@ -49,27 +60,45 @@ def write_chunks(engine: Engine, path: str, size: int, fd: int, offset: int) -> 
             ahead.append(chunk)
     except CsbridgeError:  # a reading error: the chunk read before it comes first
         for chunk in ahead:
-            placed.put(_unwrap(score_chunk(engine, chunk)))
+            placed.put(_unwrap(score_chunk(decoder, chunk)))
         raise
     if len(ahead) > 1 and workers > 1:
-        with _Workers(engine, fd, workers) as pool:
+        with _Workers(decoder, fd, workers) as pool:
             pool.run(chain(ahead, chunks), placed)
     else:
         for chunk in chain(ahead, chunks):
-            placed.put(_unwrap(score_chunk(engine, chunk)))
+            placed.put(_unwrap(score_chunk(decoder, chunk)))
     return placed.offset
 
 
-def score_chunk(engine: Engine, chunk: Chunk) -> Outcome:
+def score_chunk(decoder: RowDecoder, chunk: Chunk) -> Outcome:
     """Parse (JSON Lines) and score one chunk; a bad account is returned as its message."""
     try:
-        batch = chunk if isinstance(chunk, list) else parse_chunk(chunk)
-        text = engine.score_json([account[:4] for account in batch])
+        batch, where = _batch(decoder, chunk)
+        text = decoder.engine.score_json(batch)
     except ScoringInputError as exc:
-        return b"", f"{batch[exc.row].where}: {exc}"
+        return b"", f"{where(exc.row)}: {exc}"
     except CsbridgeError as exc:
         return b"", str(exc)
     return text, None
+
+
+def _batch(decoder: RowDecoder, chunk: Chunk) -> tuple[Batch, Callable[[int], str]]:
+    """The chunk as the engine takes it, and where each of its accounts came from: lines
+    decoded straight into the model's columns, else read and checked line by line."""
+    if isinstance(chunk, list):
+        accounts = Accounts.of(chunk)
+    else:
+        data = chunk.raw() if isinstance(chunk, LineRange) else chunk.text.encode()
+        batch = decoder.decode(data, chunk.count)
+        if batch is not None:
+            path, first = chunk.path, chunk.first  # no blank line: a row is a line
+            return batch, lambda row: f"{path} line {first + row}"
+        accounts = parse_chunk(chunk)
+    batch = decoder.engine.batch(
+        accounts.ids, accounts.signals, accounts.indicator_scores, accounts.attributes
+    )
+    return batch, accounts.wheres.__getitem__
 
 
 class _Placed:
@@ -104,13 +133,13 @@ class _Workers:
     the output cannot be written (a full disk), ("failed", traceback).
     """
 
-    def __init__(self, engine: Engine, fd: int, count: int) -> None:
+    def __init__(self, decoder: RowDecoder, fd: int, count: int) -> None:
         context = multiprocessing.get_context("fork")
         self.procs: list[BaseProcess] = []
         self.conns: list[Connection] = []
         for _ in range(count):
             ours, theirs = context.Pipe()
-            proc = context.Process(target=_work, args=(engine, fd, theirs), daemon=True)
+            proc = context.Process(target=_work, args=(decoder, fd, theirs), daemon=True)
             proc.start()
             theirs.close()
             self.procs.append(proc)
@@ -191,7 +220,7 @@ class _Workers:
             self.placing += 1
 
 
-def _work(engine: Engine, fd: int, conn: Connection) -> None:
+def _work(decoder: RowDecoder, fd: int, conn: Connection) -> None:
     """A worker's loop: score what it is given, keep it until told where to write it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the workers
     held: dict[int, bytes] = {}
@@ -199,7 +228,7 @@ def _work(engine: Engine, fd: int, conn: Connection) -> None:
         while (message := conn.recv()) is not None:
             if message[0] == "score":
                 _, k, chunk = message
-                rows, error = score_chunk(engine, chunk)
+                rows, error = score_chunk(decoder, chunk)
                 held[k] = rows
                 conn.send(("scored", k, len(rows), error))
             else:

@@ -9,7 +9,9 @@ so the per-account Python work is only reading the input and shaping the output
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from itertools import chain, repeat
+from operator import le
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +24,7 @@ from csbridge.scoring.json_rows import JsonRows
 from csbridge.scoring.model import ScoringModel
 from csbridge.scoring.results import ScoreResult
 from csbridge.scoring.segments import Placement
-from csbridge.scoring.transforms import check_number, column_scorer
+from csbridge.scoring.transforms import Errors, check_number, column_scorer
 
 NEUTRAL_SCORE = 50.0
 DRIVERS_EACH_WAY = 3
@@ -30,6 +32,26 @@ DRIVERS_EACH_WAY = 3
 Floats = npt.NDArray[np.float64]
 AccountIn = tuple[str, Mapping[str, Any] | None, Mapping[str, Any] | None, Mapping[str, Any] | None]
 """(id, signals, indicator_scores, attributes)."""
+EMPTY: dict[str, Any] = {}  # never changed
+_get = dict.get
+
+
+Ints = npt.NDArray[np.intp]
+Column = tuple[Ints, list[Any]]
+"""An indicator's raw values (None where a row has none) and the rows they belong to."""
+SignalColumn = tuple[Ints, list[Any] | npt.NDArray[np.float64]]
+"""A column, or (for a linear transform) numbers already checked, NaN where a row has none."""
+
+
+class Batch(NamedTuple):
+    """Accounts to score as columns: per indicator (in `Engine.keys` order), its signals
+    and its given indicator scores; `errors` found while reading, as (row, message)."""
+
+    ids: Sequence[str]
+    signals: Sequence[SignalColumn]
+    indicator_scores: Sequence[Column]
+    attributes: Sequence[Mapping[str, Any]]
+    errors: tuple[tuple[int, str], ...] = ()
 
 
 class ScoringInputError(CsbridgeError):
@@ -54,7 +76,7 @@ class Engine:
         self.dimension_names = list(model.dimensions)
         self.keys = [f"{d}.{i}" for d, dim in model.dimensions.items() for i in dim.indicators]
         self.index = {key: i for i, key in enumerate(self.keys)}
-        self.dropped = frozenset(model.dropped_indicators)
+        self.accepted = frozenset(self.keys) | frozenset(model.dropped_indicators)
         transforms = [
             ind.transform for dim in model.dimensions.values() for ind in dim.indicators.values()
         ]
@@ -83,52 +105,88 @@ class Engine:
     def score_many(self, accounts: Sequence[AccountIn]) -> list[ScoreResult]:
         """Score a batch; raises ScoringInputError for the first bad account in order."""
         ids = [a[0] for a in accounts]
-        values = self._indicator_values(accounts, ids)
-        return self._combine(accounts, ids, values)
+        signals = [_dict(a[1]) for a in accounts]
+        given = [_dict(a[2]) for a in accounts]
+        attributes = [_dict(a[3]) for a in accounts]
+        batch = self.batch(ids, signals, given, attributes)
+        values = self._indicator_values(batch)
+        return self._combine(ids, values, self._placements(ids, attributes))
 
-    def score_json(self, accounts: Sequence[AccountIn]) -> bytes:
-        """`orjson.dumps(r.as_dict())` of each of `score_many(accounts)`, ",\n"-joined,
-        without the dicts. For callers that only print the results (`csbridge score`):
-        several times faster."""
-        ids = [a[0] for a in accounts]
-        columns = self._columns(self._indicator_values(accounts, ids))
-        return self.json_rows.text(ids, columns, self._placements(accounts))
+    def score_json(self, batch: Batch) -> bytes:
+        """`orjson.dumps(r.as_dict())` of each account's result, ",\n"-joined, without
+        the dicts. For callers that only print the results (`csbridge score`): several
+        times faster."""
+        columns = self._columns(self._indicator_values(batch))
+        return self.json_rows.text(
+            batch.ids, columns, self._placements(batch.ids, batch.attributes)
+        )
 
-    def _indicator_values(self, accounts: Sequence[AccountIn], ids: list[str]) -> Floats:
-        """The B x n matrix of indicator scores (NaN where an indicator has no data)."""
+    def batch(
+        self,
+        ids: Sequence[str],
+        signals: Sequence[dict[str, Any]],
+        given: Sequence[dict[str, Any]],
+        attributes: Sequence[Mapping[str, Any]],
+    ) -> Batch:
+        """Accounts given as dicts, as a `Batch`."""
+        signal_columns, errors = self.section(signals, "signals")
+        given_columns, more = self.section(given, "indicator_scores")
+        return Batch(ids, signal_columns, given_columns, attributes, tuple(errors + more))
+
+    def section(self, dicts: Sequence[dict[str, Any]], name: str) -> tuple[list[Column], Errors]:
+        """One section of many accounts (their signals, or their indicator scores) as a
+        column per indicator, and (row, message) for keys the model does not know.
+
+        Every value is read in one C-level pass over the dicts (keys, values and rows side
+        by side), then grouped by indicator with a stable sort (rows stay in order).
+        """
         n = len(self.keys)
-        errors: list[tuple[int, str]] = []
-        columns: list[tuple[list[int], list[Any]]] = [([], []) for _ in range(2 * n)]
-        index = self.index
-        dropped = self.dropped
-        for r, (_, signals, given, _attrs) in enumerate(accounts):
-            for offset, section, items in ((0, "signals", signals), (n, "indicator_scores", given)):
-                if not items:
-                    continue
-                for key, raw in items.items():
-                    i = index.get(key)
-                    if i is None:
-                        if key in dropped:
-                            continue
-                        errors.append((r, f"{section}.{key}: {self._unknown_hint(key)}"))
-                        break
-                    rows, raws = columns[offset + i]
-                    rows.append(r)
-                    raws.append(raw)
-        values: Floats = np.full((len(accounts), n), np.nan)
-        for i in range(n):
-            rows, raws = columns[i]
-            if rows:
-                values[rows, i] = self.scorers[i](raws, rows, f"signals.{self.keys[i]}", errors)
-            rows, raws = columns[n + i]
-            if rows:
-                values[rows, i] = check_number(
-                    raws, rows, f"indicator_scores.{self.keys[i]}", errors, bounds=(0.0, 100.0)
+        errors = self._unknown(dicts, name)
+        # any other key (a dropped indicator, an unknown one) goes in column n
+        column = np.fromiter(map(self.index.get, chain.from_iterable(dicts), repeat(n)), np.int16)
+        raws = np.fromiter(
+            chain.from_iterable(map(dict.values, dicts)), dtype=object, count=len(column)
+        )
+        rows = np.repeat(np.arange(len(dicts)), np.fromiter(map(len, dicts), np.intp))
+        order = np.argsort(column, kind="stable")  # a radix sort
+        ends = np.cumsum(np.bincount(column, minlength=n + 1)).tolist()
+        raws, rows = raws[order], rows[order]
+        columns: list[Column] = [
+            (rows[start:end], raws[start:end].tolist())
+            for start, end in zip([0, *ends[: n - 1]], ends[:n], strict=True)
+        ]
+        return columns, errors
+
+    def _indicator_values(self, batch: Batch) -> Floats:
+        """The B x n matrix of indicator scores (NaN where an indicator has no data)."""
+        errors = list(batch.errors)
+        values: Floats = np.full((len(batch.ids), len(self.keys)), np.nan)
+        for i, key in enumerate(self.keys):
+            rows, raws = batch.signals[i]
+            if len(raws):
+                values[rows, i] = self.scorers[i](raws, rows, f"signals.{key}", errors)
+            rows, raws = batch.indicator_scores[i]
+            if raws:
+                checked = check_number(
+                    raws, rows, f"indicator_scores.{key}", errors, bounds=(0.0, 100.0)
                 )
+                values[rows, i] = np.where(np.isnan(checked), values[rows, i], checked)
         if errors:
             r, message = min(errors)
-            raise ScoringInputError(f"account {ids[r]!r}: {message}", row=r)
+            raise ScoringInputError(f"account {batch.ids[r]!r}: {message}", row=r)
         return values
+
+    def _unknown(self, sections: Sequence[dict[str, Any]], name: str) -> Errors:
+        """(row, message) for each account naming an indicator the model does not have."""
+        accepted = self.accepted
+        if all(map(le, map(dict.keys, sections), repeat(accepted))):
+            return []
+        errors = []
+        for r, items in enumerate(sections):
+            key = next((k for k in items if k not in accepted), None)
+            if key is not None:
+                errors.append((r, f"{name}.{key}: {self._unknown_hint(key)}"))
+        return errors
 
     def _unknown_hint(self, key: str) -> str:
         dim = key.split(".", 1)[0]
@@ -174,27 +232,28 @@ class Engine:
             else np.round(churn_probability(calibration, shown), 4),
         )
 
-    def _placements(self, accounts: Sequence[AccountIn]) -> list[Placement | None]:
+    def _placements(
+        self, ids: Sequence[str], attributes: Sequence[Mapping[str, Any]]
+    ) -> list[Placement | None]:
         """Each account's segment placement; raises ScoringInputError for a bad attribute."""
         segments = self.model.segments
         if segments is None:
-            return [None] * len(accounts)
-        fast = segments.place_fast([account[3] or {} for account in accounts])
+            return [None] * len(ids)
+        fast = segments.place_fast(attributes)
         if fast is not None:
             return fast
         placements = []
-        for r, (account_id, _, _, attributes) in enumerate(accounts):
+        for r, (account_id, attrs) in enumerate(zip(ids, attributes, strict=True)):
             try:
-                placements.append(segments.place(attributes) if attributes else None)
+                placements.append(segments.place(attrs) if attrs else None)
             except ValueError as exc:
                 raise ScoringInputError(f"account {account_id!r}: {exc}", row=r) from None
         return placements
 
     def _combine(
-        self, accounts: Sequence[AccountIn], ids: list[str], values: Floats
+        self, ids: list[str], values: Floats, placements: list[Placement | None]
     ) -> list[ScoreResult]:
         columns = self._columns(values)
-        placements = self._placements(accounts)
         drivers = self._drivers(columns.drivers)
         dims = self._dimension_rows(columns.dimension_numbers())
         results = []
@@ -257,3 +316,10 @@ class Engine:
             flat[j]["imputed"] = True
         ends = drivers.ends
         return [flat[s:e] for s, e in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+def _dict(items: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A section as the plain dict the column reads need (EMPTY for none)."""
+    if type(items) is dict:
+        return items
+    return dict(items) if items else EMPTY

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import orjson
 
 from csbridge.scoring.columns import Columns, Drivers
-from csbridge.scoring.json_numbers import number_texts
+from csbridge.scoring.json_numbers import FOUR, TWO, number_texts
 from csbridge.scoring.segments import Placement
 
 Ints = npt.NDArray[np.intp]
@@ -33,19 +33,22 @@ class JsonRows:
         )
         self.dimensions = b',"dimensions":{' + dims + b'},"drivers":['
         self.width = 2 + 4 * len(dimension_names)  # numbers per account
+        self.grids = [TWO, FOUR] + [TWO, FOUR, TWO, FOUR] * len(dimension_names)
         # per (indicator, direction, imputed, not first): index 8 i + 4 down + 2 imputed + 1
-        self.driver_templates = [
-            comma
-            + b'{"indicator":'
-            + _literal(key)
-            + b',"score":%s,"impact":%s,"direction":"'
-            + direction
-            + (b'","imputed":true}' if imputed else b'"}')
-            for key in keys
-            for direction in (b"up", b"down")
-            for imputed in (False, True)
-            for comma in (b"", b",")
-        ]
+        self.driver_templates = _objects(
+            [
+                comma
+                + b'{"indicator":'
+                + _literal(key)
+                + b',"score":%s,"impact":%s,"direction":"'
+                + direction
+                + (b'","imputed":true}' if imputed else b'"}')
+                for key in keys
+                for direction in (b"up", b"down")
+                for imputed in (False, True)
+                for comma in (b"", b",")
+            ]
+        )
 
     def text(
         self, ids: Sequence[str], columns: Columns, placements: Sequence[Placement | None]
@@ -73,16 +76,14 @@ class JsonRows:
         arg_at = np.cumsum(args_per) - args_per
         args = np.empty(int(args_per.sum()), dtype=object)
         args[arg_at] = _objects(_ids(ids))
-        numbers = number_texts(
-            np.column_stack([columns.shown, columns.coverage, columns.dimension_numbers()])
-        )
-        args[(arg_at[:, None] + 1 + np.arange(width)).ravel()] = numbers
+        numbers = np.column_stack([columns.shown, columns.coverage, columns.dimension_numbers()])
+        args[arg_at[:, None] + 1 + np.arange(width)] = number_texts(numbers, self.grids)
         if len(within):
             first = np.repeat(arg_at + 1 + width, per) + 2 * within
-            pairs = np.column_stack([first, first + 1]).ravel()
-            args[pairs] = number_texts(np.column_stack([drivers.score, drivers.impact]))
+            pairs = np.column_stack([first, first + 1])
+            args[pairs] = number_texts(np.column_stack([drivers.score, drivers.impact]), TWO)
         if columns.churn is not None:
-            args[arg_at + args_per - 1] = number_texts(columns.churn)
+            args[arg_at + args_per - 1] = number_texts(columns.churn, FOUR)
         text: bytes = b"".join(pieces.tolist()) % tuple(args.tolist())
         return text
 
@@ -92,24 +93,22 @@ class JsonRows:
         """Each account's head (up to its first driver) and tail (after its last), made
         once per (status, segment placement) and shared."""
         churn = b"" if columns.churn is None else b',"churn_probability":%s'
-        made: dict[tuple[str, int], tuple[bytes, bytes]] = {}
-        heads, tails = [], []
-        for r, (status, placed) in enumerate(zip(columns.status, placements, strict=True)):
-            key = (status, id(placed))  # the caller's list keeps every placement alive
-            pair = made.get(key)
-            if pair is None:
-                segment, extra = _segment(placed)
-                head = (
-                    b'{"id":"%s","score":%s,"status":'
-                    + _literal(status)
-                    + b',"coverage":%s,"segment":'
-                    + segment
-                    + self.dimensions
-                )
-                pair = made[key] = (head, b"]" + churn + extra + b"}")
-            heads.append(pair[0] if r == 0 else b",\n" + pair[0])
-            tails.append(pair[1])
-        return _objects(heads), _objects(tails)
+        # the caller's list keeps every placement alive, so their ids stay theirs
+        keys = list(zip(columns.status, map(id, placements), strict=True))
+        made_heads, made_tails = {}, {}
+        for key, placed in dict(zip(keys, placements, strict=True)).items():
+            segment, extra = _segment(placed)
+            made_heads[key] = (
+                b',\n{"id":"%s","score":%s,"status":'
+                + _literal(key[0])
+                + b',"coverage":%s,"segment":'
+                + segment
+                + self.dimensions
+            )
+            made_tails[key] = b"]" + churn + extra + b"}"
+        heads = _objects(list(map(made_heads.__getitem__, keys)))
+        heads[0] = heads[0][2:]  # the first account has no ",\n" before it
+        return heads, _objects(list(map(made_tails.__getitem__, keys)))
 
     def _driver_formats(self, drivers: Drivers, within: Ints) -> npt.NDArray[np.object_]:
         """Each driver's template, with a leading comma unless it is its account's first."""
@@ -121,8 +120,8 @@ class JsonRows:
             + drivers.imputed * 2
             + (within > 0)
         )
-        templates = self.driver_templates
-        return _objects([templates[w] for w in which.tolist()])
+        formats: npt.NDArray[np.object_] = self.driver_templates[which]
+        return formats
 
 
 def _literal(value: str) -> bytes:

@@ -16,9 +16,12 @@ import numpy.typing as npt
 from csbridge.scoring.model import LinearTransform, TableTransform
 
 Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.intp]
 Errors = list[tuple[int, str]]
-ColumnScorer = Callable[[list[Any], list[int], str, Errors], Floats]
-NUMBER_TYPES = {float, int}  # exactly: not bool
+ColumnScorer = Callable[[Any, Ints, str, Errors], Floats]
+"""Scores a column: raw values in a list (None: no data), or numbers already checked
+(NaN: no data) for a linear transform."""
+NUMBER_TYPES = {float, int, type(None)}  # exactly: not bool; None is no data
 
 
 def column_scorer(t: LinearTransform | TableTransform) -> ColumnScorer:
@@ -27,21 +30,23 @@ def column_scorer(t: LinearTransform | TableTransform) -> ColumnScorer:
 
 def check_number(
     raws: list[Any],
-    rows: list[int],
+    rows: Ints,
     field: str,
     errors: Errors,
     bounds: tuple[float, float] | None = None,
 ) -> Floats:
-    """The column as floats; non-numbers, NaN, infinities (and values out of bounds) are errors."""
+    """The column as floats, NaN where a value is None (no data); non-numbers, NaN,
+    infinities (and values out of bounds) are errors. `rows` are the values' rows."""
     if set(map(type, raws)) <= NUMBER_TYPES:
-        x = np.array(raws, dtype=np.float64)
-        ok = np.isfinite(x)
-        if bounds is not None:
-            ok &= (x >= bounds[0]) & (x <= bounds[1])
-        if ok.all():
+        x = np.array(raws, dtype=np.float64)  # None is NaN
+        finite = np.isfinite(x)
+        ok = bounds is None or bool(((x[finite] >= bounds[0]) & (x[finite] <= bounds[1])).all())
+        if ok and x.size - np.count_nonzero(finite) == raws.count(None):
             return x
     out = np.full(len(raws), np.nan)
     for j, raw in enumerate(raws):
+        if raw is None:
+            continue
         problem = _number_problem(raw)
         if problem is None and bounds is not None and not bounds[0] <= raw <= bounds[1]:
             problem = f"is {raw!r}: indicator scores are on {bounds[0]:g}-{bounds[1]:g}"
@@ -64,8 +69,8 @@ def _linear(t: LinearTransform) -> ColumnScorer:
     """Linear from `zero_at` (score `floor`) to `full_at` (score 100), clamped."""
     zero_at, span, floor = t.zero_at, t.full_at - t.zero_at, t.floor
 
-    def score(raws: list[Any], rows: list[int], field: str, errors: Errors) -> Floats:
-        x = check_number(raws, rows, field, errors)
+    def score(raws: list[Any] | Floats, rows: Ints, field: str, errors: Errors) -> Floats:
+        x = raws if isinstance(raws, np.ndarray) else check_number(raws, rows, field, errors)
         frac = np.clip((x - zero_at) / span, 0.0, 1.0)
         result: Floats = floor + (100.0 - floor) * frac
         return result
@@ -76,6 +81,7 @@ def _linear(t: LinearTransform) -> ColumnScorer:
 def _table(t: TableTransform) -> ColumnScorer:
     """A score per category; with `bins`, a number takes the category of its lower bound."""
     values = dict(t.values)
+    lookup: dict[Any, float] = {**values, None: math.nan}  # None is no data
     bins = sorted(((bound, cat) for cat, bound in (t.bins or {}).items()), reverse=True)
     accepted = ", ".join(values) + (" or a number" if bins else "")
 
@@ -93,18 +99,19 @@ def _table(t: TableTransform) -> ColumnScorer:
             raise ValueError(f"is {raw!r}, below the lowest category ({bins[-1][0]:g})")
         raise ValueError(f"is {raw!r}: use one of {accepted}")
 
-    def score(raws: list[Any], rows: list[int], field: str, errors: Errors) -> Floats:
-        get = values.get
-        fast = [get(x) if type(x) is str else None for x in raws]
-        out = np.array(fast, dtype=np.float64)  # None is NaN
-        if None not in fast:
-            return out
-        for j, v in enumerate(fast):
-            if v is None:
-                try:
-                    out[j] = one(raws[j])
-                except ValueError as exc:
-                    errors.append((rows[j], f"{field} {exc}"))
+    def score(raws: list[Any], rows: Ints, field: str, errors: Errors) -> Floats:
+        if set(map(type, raws)) <= {str, type(None)}:  # hashable: looked up at C speed
+            fast = list(map(lookup.get, raws))  # a value not in the table is None
+            if None not in fast:
+                return np.array(fast, dtype=np.float64)
+        out = np.full(len(raws), np.nan)
+        for j, raw in enumerate(raws):
+            if raw is None:
+                continue
+            try:
+                out[j] = one(raw)
+            except ValueError as exc:
+                errors.append((rows[j], f"{field} {exc}"))
         return out
 
     return score

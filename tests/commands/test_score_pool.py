@@ -15,10 +15,11 @@ import orjson
 import pytest
 
 import csbridge.commands.score_pool as score_pool
-from csbridge.account_files import LineChunk, LineRange, parse_chunk, read_chunks
+from csbridge.account_files import Accounts, LineChunk, LineRange, parse_chunk, read_chunks
 from csbridge.cli import main
 from csbridge.errors import CsbridgeError
 from csbridge.scoring import Engine, load_model
+from csbridge.scoring.account_rows import RowDecoder
 
 ENGINE = Engine(load_model("seed-5d"))
 
@@ -93,10 +94,10 @@ def test_a_worker_that_dies_is_a_clear_error(
     """A worker killed mid-run (out of memory, say) stops the command with one line."""
     score = score_pool.score_chunk
 
-    def dies_on_the_fourth(engine: Engine, chunk: score_pool.Chunk) -> score_pool.Outcome:
+    def dies_on_the_fourth(decoder: RowDecoder, chunk: score_pool.Chunk) -> score_pool.Outcome:
         if isinstance(chunk, LineRange) and chunk.first == 151:
             os._exit(9)
-        return score(engine, chunk)
+        return score(decoder, chunk)
 
     monkeypatch.setattr(score_pool, "score_chunk", dies_on_the_fourth)
     src = write_lines(tmp_path / "in.jsonl", [json.dumps(account(k)) for k in range(400)])
@@ -188,10 +189,20 @@ def test_byte_ranges_hold_the_lines_text_chunks_hold(tmp_path: Path) -> None:
     ranges = list(read_chunks(str(src), 50, ranges=True))
     assert all(isinstance(chunk, LineRange) for chunk in ranges)
     texts = list(read_chunks(str(src), 50))
-    from_ranges = [a for r in ranges for a in parse_chunk(r)]  # type: ignore[arg-type]
-    assert from_ranges == [a for t in texts for a in parse_chunk(t)]  # type: ignore[arg-type]
-    assert parse_chunk(ranges[0])[0].where == f"{src} line 2"  # type: ignore[arg-type]
-    assert parse_chunk(ranges[-1])[-1].where == f"{src} line 133"  # type: ignore[arg-type]
+    from_ranges = [parse_chunk(r) for r in ranges]  # type: ignore[arg-type]
+    from_texts = [parse_chunk(t) for t in texts]  # type: ignore[arg-type]
+    assert flat(from_ranges) == flat(from_texts)
+    assert from_ranges[0].wheres[0] == f"{src} line 2"
+    assert from_ranges[-1].wheres[-1] == f"{src} line 133"
+
+
+def flat(chunks: list[Accounts]) -> list[tuple[object, ...]]:
+    """Every account of the chunks as (id, signals, indicator scores, attributes, where)."""
+    return [
+        row
+        for a in chunks
+        for row in zip(a.ids, a.signals, a.indicator_scores, a.attributes, a.wheres, strict=True)
+    ]
 
 
 def test_a_file_with_carriage_returns_is_read_as_text(tmp_path: Path) -> None:
@@ -202,7 +213,7 @@ def test_a_file_with_carriage_returns_is_read_as_text(tmp_path: Path) -> None:
     src.write_bytes(("\r\n".join(lines[:60]) + "\r" + "\n".join(lines[60:])).encode())
     chunks = list(read_chunks(str(src), 50, ranges=True))
     assert all(isinstance(chunk, LineChunk) for chunk in chunks)
-    assert parse_chunk(chunks[-1])[-1].where == f"{src} line 120"  # type: ignore[arg-type]
+    assert parse_chunk(chunks[-1]).wheres[-1] == f"{src} line 120"  # type: ignore[arg-type]
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     writer = threading.Thread(target=lambda: fifo.write_text("\n".join(lines)))
@@ -210,4 +221,4 @@ def test_a_file_with_carriage_returns_is_read_as_text(tmp_path: Path) -> None:
     chunks = list(read_chunks(str(fifo), 50, ranges=True))
     writer.join()
     assert all(isinstance(chunk, LineChunk) for chunk in chunks)
-    assert parse_chunk(chunks[-1])[-1].where == f"{fifo} line 120"  # type: ignore[arg-type]
+    assert parse_chunk(chunks[-1]).wheres[-1] == f"{fifo} line 120"  # type: ignore[arg-type]

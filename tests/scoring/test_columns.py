@@ -30,6 +30,12 @@ bands:
 CALIBRATED = "calibration: {method: logistic, horizon_days: 90, intercept: 2, slope: -0.07}\n"
 
 
+def as_columns(accounts: list[tuple]) -> tuple[list, ...]:
+    """The accounts as `score_json` takes them: one list per field, dicts throughout."""
+    ids, signals, given, attributes = zip(*accounts, strict=True) if accounts else [()] * 4
+    return list(ids), *([d or {} for d in column] for column in (signals, given, attributes))
+
+
 def small(policy: str = "renormalise", extra: str = "") -> Engine:
     return Engine(parse_model(SMALL.format(policy=policy) + extra, source="small.yaml"))
 
@@ -84,7 +90,7 @@ def portfolio(engine: Engine, n: int, seed: int) -> list[tuple[str, dict, dict, 
 def test_score_json_is_the_results_as_orjson_writes_them(engine):
     accounts = portfolio(engine, 400, seed=len(engine.keys))
     expected = [orjson.dumps(r.as_dict()) for r in engine.score_many(accounts)]
-    assert engine.score_json(accounts) == b",\n".join(expected)
+    assert engine.score_json(engine.batch(*as_columns(accounts))) == b",\n".join(expected)
     assert any(b'"imputed":true' in row for row in expected) == (engine.fill is not None)
     calibrated = engine.model.calibration is not None
     assert all((b'"churn_probability":' in row) == calibrated for row in expected)
@@ -94,7 +100,7 @@ def test_score_json_raises_like_score_many():
     engine = Engine(load_model("seed-5d"))
     accounts = [("a", {}, {}, {"arr": 10}), ("b", {}, {}, {"arr": "lots", "fit": "high"})]
     with pytest.raises(ScoringInputError, match=r"account .b.: attributes\.arr") as raised:
-        engine.score_json(accounts)
+        engine.score_json(engine.batch(*as_columns(accounts)))
     assert raised.value.row == 1
 
 
@@ -103,9 +109,14 @@ def test_ids_are_written_exactly_with_or_without_characters_json_escapes(ids):
     engine = Engine(load_model("seed-6d"))
     accounts = [(i, {}, {}, {"arr": 30_000, "potential": "low"}) for i in ids]
     expected = [orjson.dumps(r.as_dict()) for r in engine.score_many(accounts)]
-    assert engine.score_json(accounts) == b",\n".join(expected)
+    assert engine.score_json(engine.batch(*as_columns(accounts))) == b",\n".join(expected)
     assert [orjson.loads(row)["id"] for row in expected] == ids
 
 
 def test_an_empty_batch_is_no_text():
-    assert Engine(load_model("seed-5d")).score_json([]) == b""
+    assert (
+        Engine(load_model("seed-5d")).score_json(
+            Engine(load_model("seed-5d")).batch([], [], [], [])
+        )
+        == b""
+    )
