@@ -42,12 +42,15 @@ from typing import Any
 import psycopg
 import structlog
 import yaml
+from crm_stub import accepting_writer
 from psycopg import sql
 
 from csbridge.cli import main as csbridge
 from csbridge.config import load_config
 from csbridge.models import Account
+from csbridge.store.lock import run_lock
 from csbridge.store.store import open_store
+from csbridge.sync.run import run_sync
 
 PG_ADMIN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -62,7 +65,9 @@ SIGNALS_SQL = (
 )
 INDICATORS = ("satisfaction.nps", "growth.referrals")  # of the default model, seed-5d
 SNAPSHOTS = 3  # monthly as_of dates per account and indicator
-STAGES = ("pull", "health", "plan")
+STAGES = ("pull", "health", "plan", "run", "write")
+SHARDS = 4
+SHARD = f"1/{SHARDS}"  # the `shard` stage, at the largest size only
 
 
 def schema_url(schema: str) -> str:
@@ -162,18 +167,41 @@ def write_config(path: Path, store_url: str, warehouse_url: str) -> None:
 
 def stage(name: str, config: Path) -> dict[str, float]:
     """Run one CLI stage in this (child) process: its seconds and peak MiB."""
+    at = ["--now", NOW.isoformat()]
     args = {
         "pull": ["pull", "--source", "warehouse"],
-        "health": ["health", "--format", "json", "--now", NOW.isoformat()],
-        "plan": ["plan", "--format", "json", "--now", NOW.isoformat()],
-    }[name]
+        "health": ["health", "--format", "json", *at],
+        "plan": ["plan", "--format", "json", *at],
+        "run": ["run", "--dry-run", "--no-pull", *at],
+        "shard": ["run", "--dry-run", "--no-pull", "--shard", SHARD, *at],
+    }.get(name)
     began, cpu = time.perf_counter(), cpu_seconds()
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-        code = csbridge([*args, "--config", str(config)])
+        code = write_run(config) if args is None else csbridge([*args, "--config", str(config)])
     seconds = time.perf_counter() - began
     assert code == 0, f"{name} exited {code}"
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"seconds": seconds, "cpu": cpu_seconds() - cpu, "peak_mib": peak}
+
+
+def write_run(config: Path) -> int:
+    """`csbridge run --no-pull` as the CLI runs it, under the run lock, with every CRM
+    write accepted by `crm_stub` (no vendor API); 0 when every write landed."""
+    settings = load_config(config)
+    store = open_store(settings.database_url)
+    try:
+        with run_lock(store) as lock:
+            report = run_sync(
+                settings,
+                store,
+                NOW,
+                pull_first=False,
+                writer_factory=accepting_writer,
+                verify_lock=lock.verify,
+            )
+    finally:
+        store.close()
+    return 0 if report.ok else 1
 
 
 def cpu_seconds() -> float:
@@ -182,7 +210,7 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(accounts: int, days: int, tmp: Path) -> dict[str, dict[str, float]]:
+def measure(accounts: int, days: int, tmp: Path, stages: list[str]) -> dict[str, dict[str, float]]:
     wh, st = f"csb_scale_wh_{os.getpid()}", f"csb_scale_store_{os.getpid()}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as db:
         fresh_schema(db, wh)
@@ -194,13 +222,14 @@ def measure(accounts: int, days: int, tmp: Path) -> dict[str, dict[str, float]]:
         config = tmp / f"scale-{accounts}.yaml"
         write_config(config, schema_url(st), schema_url(wh))
         out = {}
-        for name in STAGES:
+        for name in stages:
             child = subprocess.run(
                 [sys.executable, __file__, "--stage", name, "--config", str(config)],
-                check=True,
                 capture_output=True,
                 text=True,
             )
+            if child.returncode:
+                sys.exit(f"stage {name} at {accounts:,} failed:\n{child.stderr[-2000:]}")
             out[name] = json.loads(child.stdout.strip().splitlines()[-1])
         with psycopg.connect(PG_ADMIN, autocommit=True) as db:
             table = f"{st}.indicator_values"
@@ -271,7 +300,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,25000,50000,100000")
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--compare", type=int, default=300, help="sandbox accounts (0: skip)")
-    parser.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--stages",
+        default=",".join(STAGES),
+        help=f"of {', '.join(STAGES)} (pull always runs: the others read what it stored)",
+    )
+    parser.add_argument("--no-shard", action="store_true", help="skip the sharded run")
+    parser.add_argument("--stage", choices=(*STAGES, "shard"), help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -279,6 +314,8 @@ def main() -> None:
         print(json.dumps(stage(args.stage, args.config)))
         return
     sizes = [int(s) for s in args.sizes.split(",")]
+    chosen = {"pull", *args.stages.split(",")}
+    stages = [name for name in STAGES if name in chosen]
     results: dict[int, dict[str, dict[str, float]]] = {}
     print(
         f"{'accounts':>9} {'stage':<7} {'seconds':>8} {'cpu s':>7} {'acc/s':>8} {'peak MiB':>9}"
@@ -286,10 +323,16 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
-            results[n] = measure(n, args.days, Path(tmp))
-            for name in STAGES:
-                got, base = results[n][name], results[sizes[0]][name]
-                rate, base_rate = n / got["seconds"], sizes[0] / base["seconds"]
+            order = list(stages)
+            if n == sizes[-1] and "run" in stages and not args.no_shard:
+                order.insert(order.index("run") + 1, "shard")  # before `write` stores
+            results[n] = measure(n, args.days, Path(tmp), order)
+            for name in order:
+                got = results[n][name]
+                # the shard's ratios are to the whole run of the same size (about 1/N)
+                base = results[n]["run"] if name == "shard" else results[sizes[0]][name]
+                rate = n / got["seconds"] / (SHARDS if name == "shard" else 1)
+                base_rate = (n if name == "shard" else sizes[0]) / base["seconds"]
                 print(
                     f"{n:>9,} {name:<7} {got['seconds']:>8.1f} {got['cpu']:>7.1f} {rate:>8,.0f} "
                     f"{got['peak_mib']:>9.0f}   {'':>14}{got['seconds'] / base['seconds']:>5.1f}"
