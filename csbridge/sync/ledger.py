@@ -103,7 +103,7 @@ def record_fields(
     with store.engine.begin() as conn:
         # executemany: SQLAlchemy batches the rows into statements within the driver's
         # bound-variable limits (SQLite, PostgreSQL), however many values a Bulk job wrote
-        statement = _insert(conn, write_ledger)
+        statement = dialect_insert(conn, write_ledger)
         conn.execute(
             statement.on_conflict_do_update(
                 index_elements=["target", "object_type", "record_id", "field"],
@@ -154,7 +154,7 @@ def set_keys(
         for key, (status, task_id, error) in states.items()
     ]
     with store.engine.begin() as conn:
-        statement = _insert(conn, task_keys).values(rows)
+        statement = dialect_insert(conn, task_keys).values(rows)
         conn.execute(
             statement.on_conflict_do_update(
                 index_elements=["target", "key"],
@@ -168,5 +168,6 @@ def set_keys(
         )
 
 
-def _insert(conn: Connection, table: Any) -> Any:
+def dialect_insert(conn: Connection, table: Any) -> Any:
+    """The database's own INSERT of `table` (with its ON CONFLICT clauses)."""
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)

@@ -14,8 +14,9 @@ The customers are read and scored a batch at a time (`csbridge.sync.batches`); o
 batch only compact per-account results are kept for the writes and the steps after
 them (`csbridge.sync.outcome`).
 
-With a `shard`, only that shard's customers are scored, planned, written and stored
-(`csbridge.sync.shard`); the pull is left to a `csbridge pull` run before the shards.
+With a `shard`, only that shard's customers are scored, planned, written and stored,
+and only their open tasks read back (`csbridge.sync.shard`, `sync.task_readback`); the
+pull is left to a `csbridge pull` run before the shards.
 
 The report (`RunReport.as_dict()`) is the run's JSON: accounts scored, counts per band,
 per CRM what landed and what failed with the reason, API calls per system, duration
@@ -250,6 +251,7 @@ def _score_and_write(
                     report.run_id,
                     notifier,
                     verify_lock,
+                    shard=report.shard,
                 )
             finally:
                 if writer is not None:
@@ -306,19 +308,21 @@ def write_target(
     notifier: Notifier | None,
     verify_lock: Callable[[], None] = lambda: None,
     read_only: Collection[str] | None = None,
+    shard: Shard | None = None,
 ) -> tuple[ChangeSet, ApplyReport | None]:
     """Plan the `desired` states (`Cycle.desired`) against `target`'s ledger and apply
     them through `writer` (None: plan only), then follow the tasks up (`follow_up`: of
     `episodes`, the evaluated accounts, those in `target` have their ended episodes'
     tasks closed). Shared by the scheduled run and the webhook reactions; `read_only`
-    limits the read-back of open tasks to those accounts' (a reaction's account)."""
+    limits the read-back of open tasks to those accounts' (a reaction's account), `shard`
+    to its customers' (`read_back`)."""
     target_settings = getattr(settings.crm, target)
     mapping = cycle.mappings[target]
     ledger = cycle.ledger(store, target)
     changes = cycle.plan(desired, ledger)
     if writer is None:
         return changes, None
-    seen = read_back(store, writer, now, read_only)
+    seen = read_back(store, writer, now, read_only, shard)
     evaluated = set(desired)  # the customers with an account in `target`
     changes, allotted = budget_changes(
         store, target, changes, cycle.rules.tasks, now, ledger[1], evaluated
