@@ -8,7 +8,9 @@ ended episodes reads, its history entry, its events and what its report notes ne
 so the batch's facts, signals and rule contexts are dropped before the next batch is
 read. The history entries, the largest of these (about 3 KB an account) and read only
 once the writes are done, wait on disk in the `history` spool (`csbridge.sync.spool`); a
-dry run, which stores no history, keeps none.
+dry run, which stores no history, keeps none. What closing ended episodes reads is kept
+only for the accounts `open_tasks` says may have an open task, and a dry run, which
+writes nothing, keeps none of it, nor the events and report notes.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from csbridge.sync.events import account_events
 from csbridge.sync.history import History, HistoryEntry
 from csbridge.sync.notes import NoteAccount, note_accounts
 from csbridge.sync.spool import Spool
-from csbridge.sync.task_close import Evaluated
+from csbridge.sync.task_close import Evaluated, OpenTasks
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Outcome:
     desired: dict[Crm, dict[str, DesiredState]] = field(default_factory=dict)
     evaluated: list[Evaluated] = field(default_factory=list)
     history: Spool[HistoryEntry] | None = None  # None: keep no history (a dry run)
+    open_tasks: OpenTasks | None = None  # None: a dry run (no closing, events nor notes)
     events: list[Notification] = field(default_factory=list)
     notes: dict[Crm, list[NoteAccount]] = field(default_factory=dict)
 
@@ -70,9 +73,12 @@ class Outcome:
         self.cadence += [s.evaluation.cadence for s in scored]
         for target in targets:
             self.desired.setdefault(target, {}).update(cycle.desired(scored, target, now))
-        self.evaluated += [Evaluated.of(s) for s in scored]
         if self.history is not None:
             self.history.add(history_entries(scored))
+        if self.open_tasks is None:
+            return
+        evaluated = (Evaluated.of(s) for s in scored)
+        self.evaluated += [e for e in evaluated if self.open_tasks.may_close(e)]
         self.events += account_events(scored, history, now)
         for target in note_targets:
             self.notes.setdefault(target, []).extend(note_accounts(scored, target))

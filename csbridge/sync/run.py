@@ -58,7 +58,7 @@ from csbridge.sync.outcome import Outcome
 from csbridge.sync.pull import pull
 from csbridge.sync.shard import Shard
 from csbridge.sync.spool import Spool
-from csbridge.sync.task_close import Evaluated, follow_up
+from csbridge.sync.task_close import Evaluated, OpenTasks, follow_up
 from csbridge.sync.task_readback import read_back
 
 log = structlog.get_logger("csbridge.run")
@@ -212,23 +212,14 @@ def _score_and_write(
     options: SignalOptions | None,
     verify_lock: Callable[[], None],
 ) -> None:
-    batches = Batches(store, settings.identity.key, now)
     targets = list(settings.crm.targets)
-    keys = batches.in_targets(targets)
-    # the benchmarks are medians over every customer in the CRMs, whichever shard runs
-    options = batches.benchmarks(options or SignalOptions(), keys)
-    if report.shard is not None:
-        keys = [key for key in keys if report.shard.owns(key)]
-    progress.current().start("score", total=len(keys))
-    outcome = Outcome(history=None if report.dry_run else Spool())
+    if report.dry_run:
+        outcome = Outcome()
+    else:
+        outcome = Outcome(history=Spool(), open_tasks=OpenTasks.read(store, targets))
     try:
         noted = note_targets(settings)
-        for customers in batches.customers(keys):
-            history = cycle.history(store, now, [c.key for c in customers])
-            scored = cycle.score(customers, now, history, options)
-            outcome.add(scored, history, cycle, targets, now, noted)
-            del scored  # the batch's facts go before the next batch is read
-        report.unmatched = batches.report_unmatched().total
+        _score(settings, store, now, report, cycle, options, outcome, noted)
         report.lap("score")
         report.accounts_scored = outcome.scored
         progress.current().done("score", accounts=report.accounts_scored)
@@ -295,6 +286,34 @@ def _score_and_write(
         outcome.close()  # its spooled history entries
 
 
+def _score(
+    settings: Settings,
+    store: Store,
+    now: datetime,
+    report: RunReport,
+    cycle: Cycle,
+    options: SignalOptions | None,
+    outcome: Outcome,
+    noted: Sequence[Crm],
+) -> None:
+    """Score the customers (of `report.shard`) a batch at a time into `outcome`; the
+    identity index and the last batch's facts go when it returns, before the writes."""
+    batches = Batches(store, settings.identity.key, now)
+    targets = list(settings.crm.targets)
+    keys = batches.in_targets(targets)
+    # the benchmarks are medians over every customer in the CRMs, whichever shard runs
+    options = batches.benchmarks(options or SignalOptions(), keys)
+    if report.shard is not None:
+        keys = [key for key in keys if report.shard.owns(key)]
+    progress.current().start("score", total=len(keys))
+    for customers in batches.customers(keys):
+        history = cycle.history(store, now, [c.key for c in customers])
+        scored = cycle.score(customers, now, history, options)
+        outcome.add(scored, history, cycle, targets, now, noted)
+        del scored  # the batch's facts go before the next batch is read
+    report.unmatched = batches.report_unmatched().total
+
+
 def write_target(
     target: Crm,
     settings: Settings,
@@ -318,7 +337,7 @@ def write_target(
     to its customers' (`read_back`)."""
     target_settings = getattr(settings.crm, target)
     mapping = cycle.mappings[target]
-    ledger = cycle.ledger(store, target)
+    ledger = cycle.ledger(store, target, desired)
     changes = cycle.plan(desired, ledger)
     if writer is None:
         return changes, None
