@@ -3,10 +3,10 @@
 `csbridge run` scores the portfolio a batch of customers at a time
 (`csbridge.sync.batches`); after each batch, `Outcome.add` keeps only what the rest of
 the run needs (the band counts, the accounts per model, each account's line in its
-owner's book, its touchpoint cadence, its desired state in each CRM, what closing its
-ended episodes reads, its history entry, its events and what its report notes need),
-so the batch's facts, signals and rule contexts are dropped before the next batch is
-read. The history entries, the largest of these (about 3 KB an account) and read only
+owner's book, its touchpoint cadence (counted: few differ), its desired state in each
+CRM, what closing its ended episodes reads, its history entry, its events and what its
+report notes need), so the batch's facts, signals and rule contexts are dropped before
+the next batch is read. The history entries, the largest of these (about 3 KB an account) and read only
 once the writes are done, wait on disk in the `history` spool (`csbridge.sync.spool`); a
 dry run, which stores no history, keeps none. What closing ended episodes reads is kept
 only for the accounts `open_tasks` says may have an open task, and a dry run, which
@@ -41,7 +41,7 @@ class Outcome:
     bands: Counter[str] = field(default_factory=Counter)
     models: Counter[str] = field(default_factory=Counter)  # accounts per model that scored
     book: list[BookEntry] = field(default_factory=list)
-    cadence: list[CadenceStatus | None] = field(default_factory=list)
+    cadence: Counter[CadenceStatus | None] = field(default_factory=Counter)  # few distinct
     desired: dict[Crm, dict[str, DesiredState]] = field(default_factory=dict)
     evaluated: list[Evaluated] = field(default_factory=list)
     history: Spool[HistoryEntry] | None = None  # None: keep no history (a dry run)
@@ -70,7 +70,7 @@ class Outcome:
         for s in scored:
             owner = s.facts.accounts[0].owner_id if s.facts.accounts else None
             self.book.append(book_entry(owner, s.signals.attributes.get("arr"), s.result))
-        self.cadence += [s.evaluation.cadence for s in scored]
+        self.cadence.update(s.evaluation.cadence for s in scored)
         for target in targets:
             self.desired.setdefault(target, {}).update(cycle.desired(scored, target, now))
         if self.history is not None:

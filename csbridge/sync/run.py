@@ -224,7 +224,7 @@ def _score_and_write(
         report.accounts_scored = outcome.scored
         progress.current().done("score", accounts=report.accounts_scored)
         report.bands = dict(sorted(outcome.bands.items()))
-        report.cadence = share_on_cadence(outcome.cadence)
+        report.cadence = share_on_cadence(list(outcome.cadence.elements()))
         report.models = dict(sorted(outcome.models.items()))
         report.csm_load = load_json(csm_load(outcome.book))
         for target in targets:
