@@ -6,11 +6,12 @@ the run needs (the band counts, the accounts per model, each account's line in i
 owner's book, its touchpoint cadence (counted: few differ), its desired state in each
 CRM, what closing its ended episodes reads, its history entry, its events and what its
 report notes need), so the batch's facts, signals and rule contexts are dropped before
-the next batch is read. The history entries, the largest of these (about 3 KB an account) and read only
-once the writes are done, wait on disk in the `history` spool (`csbridge.sync.spool`); a
-dry run, which stores no history, keeps none. What closing ended episodes reads is kept
-only for the accounts `open_tasks` says may have an open task, and a dry run, which
-writes nothing, keeps none of it, nor the events and report notes.
+the next batch is read. The history entries, the largest of these (about 3 KB an
+account) and read only once the writes are done, wait on disk in the `history` spool
+(`csbridge.sync.spool`); a dry run, which stores no history, keeps none. What closing
+ended episodes reads is kept only for the accounts `open_tasks` says may have an open
+task, and a dry run, which writes nothing, keeps none of it, nor the events and report
+notes.
 """
 
 from __future__ import annotations
