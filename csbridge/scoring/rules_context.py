@@ -145,6 +145,17 @@ def hashed_key_rule(key: str) -> tuple[str, str] | None:
     return prefix[: found[0]], found[1]
 
 
+def key_account(key: str) -> str | None:
+    """The account a task key names (`split_key`, or the readable start of a hashed key:
+    `hashed_key_rule`); None when it cannot be read (a hashed key whose start shows no
+    `{account}:{rule}:`, or a key that is not a rule's task)."""
+    parts = split_key(key)
+    if parts is not None:
+        return parts.account_id
+    hashed = hashed_key_rule(key)
+    return None if hashed is None else hashed[0]
+
+
 def _rule_in(text: str) -> tuple[int, str] | None:
     """Where the first `:{rule}:` stands in `text`, and the rule (the longer name first)."""
     found = [(text.find(f":{rule}:"), rule) for rule in RULE_NAMES if f":{rule}:" in text]

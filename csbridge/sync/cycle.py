@@ -106,11 +106,15 @@ class Cycle:
         """`score_customers` with this cycle's models and rules."""
         return score_customers(customers, self.models, self.rules, now, history, options)
 
-    def ledger(self, store: Store, target: Crm) -> Ledger:
-        """What csbridge last wrote into `target`: fields and tags per record, the task
-        keys created, the notification keys handled."""
+    def ledger(
+        self, store: Store, target: Crm, desired: Mapping[str, DesiredState] | None = None
+    ) -> Ledger:
+        """What csbridge last wrote into `target`: fields and tags per record (only the
+        records of `desired` when given: what `plan` reads), the task keys created, the
+        notification keys handled."""
         mapping = self.mappings[target]
-        return read_ledger(store, target, mapping.object, mapping.tag_field)
+        records = None if desired is None else [d.record_id for d in desired.values()]
+        return read_ledger(store, target, mapping.object, mapping.tag_field, records)
 
     def desired(
         self, scored: Sequence[Scored], target: Crm, now: datetime

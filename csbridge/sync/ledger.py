@@ -16,7 +16,7 @@ batch is re-planned (fields) or looked up (tasks) on the next run.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from csbridge.models import FieldValue
+from csbridge.store.id_list import among
 from csbridge.store.store import Store
 from csbridge.store.tables import task_keys, write_ledger
 from csbridge.sync.changes import LedgerState
@@ -33,6 +34,7 @@ TAG_SEPARATOR = ";"
 NOTIFY_TARGET = "notify"
 DONE_TASK = "created"
 DONE_NOTES = ("sent", "skipped")
+RECORDS = 5000  # record ids a ledger query binds
 
 
 def split_tags(value: object) -> list[str]:
@@ -41,19 +43,29 @@ def split_tags(value: object) -> list[str]:
 
 
 def read_ledger(
-    store: Store, target: str, object_type: str, tag_field: str | None
+    store: Store,
+    target: str,
+    object_type: str,
+    tag_field: str | None,
+    records: Sequence[str] | None = None,
 ) -> tuple[dict[str, LedgerState], frozenset[str], frozenset[str]]:
-    """Fields and tags per CRM record id, the task keys created in `target`, and the
-    notification keys already handled (global: each key names its account)."""
+    """Fields and tags per CRM record id (only `records`' when given: the ones planned,
+    read `RECORDS` ids a query), the task keys created in `target`, and the notification
+    keys already handled (global: each key names its account)."""
     fields: dict[str, dict[str, Any]] = defaultdict(dict)
+    c = write_ledger.c
+    query = select(c.record_id, c.field, c.value).where(
+        c.target == target, c.object_type == object_type
+    )
+    queries = [query]
+    if records is not None:
+        ids = sorted(set(records))
+        parts = [ids[start : start + RECORDS] for start in range(0, len(ids), RECORDS)]
+        queries = [query.where(among(c.record_id, part)) for part in parts]
     with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(write_ledger.c.record_id, write_ledger.c.field, write_ledger.c.value).where(
-                write_ledger.c.target == target, write_ledger.c.object_type == object_type
-            )
-        )
-        for record_id, field, value in rows:
-            fields[record_id][field] = value
+        for part_query in queries:
+            for record_id, field, value in conn.execute(part_query):
+                fields[record_id][field] = value
         done = _keys(conn, target, (DONE_TASK,))
         notified = _keys(conn, NOTIFY_TARGET, DONE_NOTES)
     ledger = {}
@@ -103,7 +115,7 @@ def record_fields(
     with store.engine.begin() as conn:
         # executemany: SQLAlchemy batches the rows into statements within the driver's
         # bound-variable limits (SQLite, PostgreSQL), however many values a Bulk job wrote
-        statement = _insert(conn, write_ledger)
+        statement = dialect_insert(conn, write_ledger)
         conn.execute(
             statement.on_conflict_do_update(
                 index_elements=["target", "object_type", "record_id", "field"],
@@ -154,7 +166,7 @@ def set_keys(
         for key, (status, task_id, error) in states.items()
     ]
     with store.engine.begin() as conn:
-        statement = _insert(conn, task_keys).values(rows)
+        statement = dialect_insert(conn, task_keys).values(rows)
         conn.execute(
             statement.on_conflict_do_update(
                 index_elements=["target", "key"],
@@ -168,5 +180,6 @@ def set_keys(
         )
 
 
-def _insert(conn: Connection, table: Any) -> Any:
+def dialect_insert(conn: Connection, table: Any) -> Any:
+    """The database's own INSERT of `table` (with its ON CONFLICT clauses)."""
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)

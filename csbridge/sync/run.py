@@ -14,8 +14,9 @@ The customers are read and scored a batch at a time (`csbridge.sync.batches`); o
 batch only compact per-account results are kept for the writes and the steps after
 them (`csbridge.sync.outcome`).
 
-With a `shard`, only that shard's customers are scored, planned, written and stored
-(`csbridge.sync.shard`); the pull is left to a `csbridge pull` run before the shards.
+With a `shard`, only that shard's customers are scored, planned, written and stored,
+and only their open tasks read back (`csbridge.sync.shard`, `sync.task_readback`); the
+pull is left to a `csbridge pull` run before the shards.
 
 The report (`RunReport.as_dict()`) is the run's JSON: accounts scored, counts per band,
 per CRM what landed and what failed with the reason, API calls per system, duration
@@ -57,7 +58,7 @@ from csbridge.sync.outcome import Outcome
 from csbridge.sync.pull import pull
 from csbridge.sync.shard import Shard
 from csbridge.sync.spool import Spool
-from csbridge.sync.task_close import Evaluated, follow_up
+from csbridge.sync.task_close import Evaluated, OpenTasks, follow_up
 from csbridge.sync.task_readback import read_back
 
 log = structlog.get_logger("csbridge.run")
@@ -211,28 +212,19 @@ def _score_and_write(
     options: SignalOptions | None,
     verify_lock: Callable[[], None],
 ) -> None:
-    batches = Batches(store, settings.identity.key, now)
     targets = list(settings.crm.targets)
-    keys = batches.in_targets(targets)
-    # the benchmarks are medians over every customer in the CRMs, whichever shard runs
-    options = batches.benchmarks(options or SignalOptions(), keys)
-    if report.shard is not None:
-        keys = [key for key in keys if report.shard.owns(key)]
-    progress.current().start("score", total=len(keys))
-    outcome = Outcome(history=None if report.dry_run else Spool())
+    if report.dry_run:
+        outcome = Outcome()
+    else:
+        outcome = Outcome(history=Spool(), open_tasks=OpenTasks.read(store, targets))
     try:
         noted = note_targets(settings)
-        for customers in batches.customers(keys):
-            history = cycle.history(store, now, [c.key for c in customers])
-            scored = cycle.score(customers, now, history, options)
-            outcome.add(scored, history, cycle, targets, now, noted)
-            del scored  # the batch's facts go before the next batch is read
-        report.unmatched = batches.report_unmatched().total
+        _score(settings, store, now, report, cycle, options, outcome, noted)
         report.lap("score")
         report.accounts_scored = outcome.scored
         progress.current().done("score", accounts=report.accounts_scored)
         report.bands = dict(sorted(outcome.bands.items()))
-        report.cadence = share_on_cadence(outcome.cadence)
+        report.cadence = share_on_cadence(list(outcome.cadence.elements()))
         report.models = dict(sorted(outcome.models.items()))
         report.csm_load = load_json(csm_load(outcome.book))
         for target in targets:
@@ -250,6 +242,7 @@ def _score_and_write(
                     report.run_id,
                     notifier,
                     verify_lock,
+                    shard=report.shard,
                 )
             finally:
                 if writer is not None:
@@ -293,6 +286,34 @@ def _score_and_write(
         outcome.close()  # its spooled history entries
 
 
+def _score(
+    settings: Settings,
+    store: Store,
+    now: datetime,
+    report: RunReport,
+    cycle: Cycle,
+    options: SignalOptions | None,
+    outcome: Outcome,
+    noted: Sequence[Crm],
+) -> None:
+    """Score the customers (of `report.shard`) a batch at a time into `outcome`; the
+    identity index and the last batch's facts go when it returns, before the writes."""
+    batches = Batches(store, settings.identity.key, now)
+    targets = list(settings.crm.targets)
+    keys = batches.in_targets(targets)
+    # the benchmarks are medians over every customer in the CRMs, whichever shard runs
+    options = batches.benchmarks(options or SignalOptions(), keys)
+    if report.shard is not None:
+        keys = [key for key in keys if report.shard.owns(key)]
+    progress.current().start("score", total=len(keys))
+    for customers in batches.customers(keys):
+        history = cycle.history(store, now, [c.key for c in customers])
+        scored = cycle.score(customers, now, history, options)
+        outcome.add(scored, history, cycle, targets, now, noted)
+        del scored  # the batch's facts go before the next batch is read
+    report.unmatched = batches.report_unmatched().total
+
+
 def write_target(
     target: Crm,
     settings: Settings,
@@ -306,19 +327,21 @@ def write_target(
     notifier: Notifier | None,
     verify_lock: Callable[[], None] = lambda: None,
     read_only: Collection[str] | None = None,
+    shard: Shard | None = None,
 ) -> tuple[ChangeSet, ApplyReport | None]:
     """Plan the `desired` states (`Cycle.desired`) against `target`'s ledger and apply
     them through `writer` (None: plan only), then follow the tasks up (`follow_up`: of
     `episodes`, the evaluated accounts, those in `target` have their ended episodes'
     tasks closed). Shared by the scheduled run and the webhook reactions; `read_only`
-    limits the read-back of open tasks to those accounts' (a reaction's account)."""
+    limits the read-back of open tasks to those accounts' (a reaction's account), `shard`
+    to its customers' (`read_back`)."""
     target_settings = getattr(settings.crm, target)
     mapping = cycle.mappings[target]
-    ledger = cycle.ledger(store, target)
+    ledger = cycle.ledger(store, target, desired)
     changes = cycle.plan(desired, ledger)
     if writer is None:
         return changes, None
-    seen = read_back(store, writer, now, read_only)
+    seen = read_back(store, writer, now, read_only, shard)
     evaluated = set(desired)  # the customers with an account in `target`
     changes, allotted = budget_changes(
         store, target, changes, cycle.rules.tasks, now, ledger[1], evaluated

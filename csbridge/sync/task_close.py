@@ -36,14 +36,14 @@ from sqlalchemy import insert
 from csbridge.connectors.protocol import CrmWriter, TaskState, TaskUpdate, WriteResult, chunks
 from csbridge.http.errors import HttpError, QuotaExhaustedError, SetupError
 from csbridge.scoring.rules_config import RulesConfig
-from csbridge.scoring.rules_context import hashed_key_rule, split_key, task_key
+from csbridge.scoring.rules_context import hashed_key_rule, key_account, split_key, task_key
 from csbridge.store.lock import LockLostError
 from csbridge.store.store import Store
 from csbridge.store.tables import task_outcomes
 from csbridge.sync.apply_types import ApplyReport, Failure, split_on_rejection
 from csbridge.sync.cycle import Scored
 from csbridge.sync.task_overdue import overdue_report, overdue_steps
-from csbridge.sync.task_readback import ReadBack
+from csbridge.sync.task_readback import ReadBack, open_task_keys
 from csbridge.text_fit import fitted_prefix
 
 log = structlog.get_logger("csbridge.tasks")
@@ -87,6 +87,28 @@ class Evaluated:
         )
         ctx = item.ctx
         return cls(item.facts.key, asked, ctx.score, ctx.last_activity, periods, before)
+
+
+@dataclass(frozen=True)
+class OpenTasks:
+    """Which evaluated accounts closing may read: those with csbridge tasks open in a CRM
+    (as the ledger holds them when the run begins: the read-back finds no others), so a
+    run keeps `Evaluated` only for them, not for every account of the portfolio."""
+
+    accounts: frozenset[str]  # named by an open key (`key_account`)
+    hashed: bool  # some open key is shortened with a hash (matched by its episode's start)
+
+    @classmethod
+    def read(cls, store: Store, targets: Sequence[str]) -> OpenTasks:
+        keys = [key for target in targets for key in open_task_keys(store, target)]
+        return cls(
+            frozenset(a for a in map(key_account, keys) if a is not None),
+            any(fitted_prefix(key) is not None for key in keys),
+        )
+
+    def may_close(self, item: Evaluated) -> bool:
+        """Whether closing could find an open task of `item`'s (`_episode_tasks`)."""
+        return item.account in self.accounts or (self.hashed and bool(item.before))
 
 
 def _reason(rule: str, item: Evaluated, config: RulesConfig) -> str:

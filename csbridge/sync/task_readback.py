@@ -9,6 +9,11 @@ owner) and when (its last change). A completed task, or one
 csbridge closed itself (`csbridge.sync.task_close`), is not read again, so the cost
 follows the open tasks, not every task ever created. The open ones, as read, go on to
 the closing of ended episodes and the overdue report.
+
+A shard of a sharded run (`csbridge.sync.shard`) reads back only the tasks of its own
+customers, by the account its key names (`key_account`); a key whose account cannot be
+read (shortened with a hash before its rule shows) is read by every shard, and a
+completed task two shards record at once is stored once.
 """
 
 from __future__ import annotations
@@ -18,12 +23,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from csbridge.connectors.protocol import CrmWriter, TaskState
 from csbridge.http.errors import HttpError, QuotaExhaustedError, SetupError
+from csbridge.scoring.rules_context import key_account
 from csbridge.store.store import Store
 from csbridge.store.tables import task_keys, task_outcomes
+from csbridge.sync.ledger import dialect_insert
+from csbridge.sync.shard import Shard
 
 log = structlog.get_logger("csbridge.tasks")
 
@@ -47,13 +55,20 @@ def open_task_keys(store: Store, target: str) -> list[str]:
 
 
 def read_back(
-    store: Store, writer: CrmWriter, now: datetime, accounts: Collection[str] | None = None
+    store: Store,
+    writer: CrmWriter,
+    now: datetime,
+    accounts: Collection[str] | None = None,
+    shard: Shard | None = None,
 ) -> ReadBack:
     """Look the open tasks up in the CRM (only `accounts`' when given: a webhook reaction
-    reads back its account's tasks, not the whole portfolio's); store the completed ones."""
+    reads back its account's tasks, not the whole portfolio's; only `shard`'s customers'
+    in a sharded run: see the module doc); store the completed ones."""
     keys = open_task_keys(store, writer.name)
     if accounts is not None:
         keys = [key for key in keys if _account_in(key, accounts)]
+    if shard is not None:
+        keys = [key for key in keys if _in_shard(key, shard)]
     if not keys:
         return ReadBack()
     try:
@@ -76,8 +91,8 @@ def read_back(
             }
             for key, state in sorted(completed.items())
         ]
-        with store.engine.begin() as conn:
-            conn.execute(insert(task_outcomes), rows)
+        with store.engine.begin() as conn:  # another shard may have recorded one already
+            conn.execute(dialect_insert(conn, task_outcomes).on_conflict_do_nothing(), rows)
     log.info("tasks.read_back", target=writer.name, open=len(keys), completed=len(completed))
     still = {k: s for k, s in states.items() if not s.completed}
     return ReadBack(len(completed), still)
@@ -93,3 +108,9 @@ def _account_in(key: str, accounts: Collection[str]) -> bool:
         if head in accounts:
             return True
     return False
+
+
+def _in_shard(key: str, shard: Shard) -> bool:
+    """Whether `shard` reads the task back: its account's, or any whose account is unread."""
+    account = key_account(key)
+    return account is None or shard.owns(account)
