@@ -6,13 +6,14 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from csbridge.account_files import read_accounts
 from csbridge.commands.score_pool import unwritable, write_chunks
@@ -52,11 +53,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write(step: Callable[[], object]) -> None:
-    """Run one step of writing the output; a full disk or a closed pipe is one line."""
+    """Run one step of writing the output; a full disk or a closed file is one line."""
     try:
         step()
+    except BrokenPipeError:
+        raise  # the reader of stdout stopped: see `_reader_gone`
     except OSError as exc:
         raise unwritable(exc.strerror) from None
+
+
+def _reader_gone() -> NoReturn:
+    """The program reading stdout stopped early (`csbridge score ... | head`): stop
+    quietly, with the status of a process a broken pipe ends (128 + SIGPIPE), as other
+    command-line tools do; stdout goes to /dev/null so that nothing tries it again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise SystemExit(128 + signal.SIGPIPE)
 
 
 def score_file(engine: Engine, path: str) -> Iterator[ScoreResult]:
@@ -114,9 +125,12 @@ def _output(path: str | None) -> Iterator[IO[bytes]]:
         with tempfile.TemporaryFile() as buffer:
             yield buffer
             buffer.seek(0)
-            _write(sys.stdout.flush)
-            _write(lambda: shutil.copyfileobj(buffer, sys.stdout.buffer))
-            _write(sys.stdout.buffer.flush)
+            try:
+                _write(sys.stdout.flush)
+                _write(lambda: shutil.copyfileobj(buffer, sys.stdout.buffer))
+                _write(sys.stdout.buffer.flush)
+            except BrokenPipeError:
+                _reader_gone()
         return
     target = Path(path)
     tmp = target.with_name(f".{target.name}.partial")

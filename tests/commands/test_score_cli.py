@@ -152,3 +152,17 @@ def test_output_that_cannot_be_written_is_one_line(tmp_path, where):
         reason = "Is a directory"
     assert run.returncode == 2
     assert run.stderr == f"csbridge: error: cannot write the output ({reason})\n"
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
+    """`csbridge score ... | head`: the pipe's reader goes away; no error message, the
+    status of a process a broken pipe ends (141), as other command-line tools give."""
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({**ACCOUNT, "id": f"a{k}"}) + "\n" for k in range(3000)))
+    args = [sys.executable, "-m", "csbridge.cli", "score", "--input", str(src)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(10) == b'{"model": '
+    proc.stdout.close()
+    assert proc.stderr.read() == b""
+    assert proc.wait() == 141

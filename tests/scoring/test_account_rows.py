@@ -82,10 +82,7 @@ def test_decoded_lines_score_as_the_accounts_do(engine: Engine) -> None:
     batch = RowDecoder(engine).decode(as_lines(items), len(items))
     assert batch is not None
     expected = engine.score_many(
-        [
-            (a["id"], a.get("signals"), a.get("indicator_scores"), a.get("attributes"))
-            for a in items
-        ]
+        [(a["id"], a.get("signals"), a.get("indicator_scores"), a.get("attributes")) for a in items]
     )
     assert engine.score_json(batch) == b",\n".join(orjson.dumps(r.as_dict()) for r in expected)
 
