@@ -169,30 +169,42 @@ def build_index(
     index = IdentityIndex(key)
     ids: dict[str, dict[str, str]] = {}
     names: dict[str, str] = {}
-    others: list[Account] = []
     rank = {source: n for n, source in enumerate(anchors)}  # name from the first anchor CRM
-    for account in sorted(accounts, key=lambda a: (rank.get(a.source, len(rank)), a.source, a.id)):
-        if account.deleted:
+    # each account as the few strings identity reads (sorted whole, a record each would
+    # hold every account's fields at once: the peak of a large portfolio)
+    rows = sorted(
+        (
+            rank.get(account.source, len(rank)),
+            account.source,
+            account.id,
+            account.name if account.source in rank else "",
+            _anchor_key(account, key) if account.source in rank else None,
+            () if account.source in rank else tuple(_candidate_keys(account, key)),
+        )
+        for account in accounts
+        if not account.deleted
+    )
+    others = []
+    for row in rows:
+        _, source, account_id, name, customer, _ = row
+        if source not in rank:
+            others.append(row)
             continue
-        if account.source not in anchors:
-            others.append(account)
-            continue
-        customer = _anchor_key(account, key)
         if customer is None:
-            index.report.add(account.source, "accounts", f"no {key}", account.id)
+            index.report.add(source, "accounts", f"no {key}", account_id)
             continue
-        if account.source in ids.get(customer, {}):
-            index.report.add(account.source, "accounts", f"duplicate {key} {customer}", account.id)
+        if source in ids.get(customer, {}):
+            index.report.add(source, "accounts", f"duplicate {key} {customer}", account_id)
             continue
-        ids.setdefault(customer, {})[account.source] = account.id
-        names.setdefault(customer, account.name)
-        index.by_source_id[(account.source, account.id)] = customer
-    for account in others:
-        match = next((c for c in _candidate_keys(account, key) if c in ids), None)
+        ids.setdefault(customer, {})[source] = account_id
+        names.setdefault(customer, name)
+        index.by_source_id[(source, account_id)] = customer
+    for _, source, account_id, _, _, candidates in others:
+        match = next((c for c in candidates if c in ids), None)
         if match is None:
-            index.report.add(account.source, "accounts", "no CRM account with that key", account.id)
+            index.report.add(source, "accounts", "no CRM account with that key", account_id)
             continue
-        ids[match].setdefault(account.source, account.id)
-        index.by_source_id[(account.source, account.id)] = match
+        ids[match].setdefault(source, account_id)
+        index.by_source_id[(source, account_id)] = match
     index.customers = {k: Customer(k, names[k], dict(v)) for k, v in ids.items()}
     return index
