@@ -107,6 +107,7 @@ class HubspotSettings(_Section):
     access_token: Secret
     tier: Literal["free", "starter", "professional", "enterprise"] = "starter"
     requests_per_10s: int | None = Field(default=None, gt=0, description="overrides the tier")
+    search_requests_per_second: float = Field(default=4.0, gt=0)
 
 
 class WarehouseQuery(_Section):

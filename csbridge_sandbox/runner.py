@@ -216,7 +216,9 @@ def run_sandbox(
                 yield sandbox
             finally:
                 for server in servers:
-                    server.should_exit = True
+                    # at once: a client's idle pooled TLS connection would otherwise hold the
+                    # stop for the whole graceful timeout (its close waits for the peer)
+                    server.should_exit = server.force_exit = True
                 thread.join(timeout=10)
         finally:
             for sock in sockets:

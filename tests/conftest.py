@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import responses
 import structlog
 from pg_schemas import postgres_schema
 from responses.registries import OrderedRegistry
+
+from csbridge_sandbox.runner import Sandbox
+
+# What a config for a sandbox served with rate_limits="off" adds unless a test sets it: those
+# emulators enforce no limits and have no search lag, so the client's proactive limits and
+# lookup delay would only make the tests wait (a sleeping test leaves a core idle). The
+# limiter is tested on its own (tests/connectors/test_vendor_clients.py) and against
+# emulators with realistic limits (tests/sandbox).
+UNTHROTTLED = {
+    "zendesk": {"requests_per_minute": 100_000, "incremental_exports_per_minute": 100_000},
+    "mixpanel": {"queries_per_second": 1000, "queries_per_hour": 100_000},
+    "salesforce": {"requests_per_second": 1000},
+    "hubspot": {"requests_per_10s": 100_000, "search_requests_per_second": 1000},
+}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -31,6 +46,28 @@ def postgres_url() -> Iterator[str]:
     """A store URL on a fresh schema of the local PostgreSQL (for PostgreSQL-only tests)."""
     with postgres_schema() as url:
         yield url
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _unthrottled_sandbox_configs() -> Iterator[None]:
+    """`Sandbox.config()` (and so `write_config`) of an emulator set without rate limits
+    lifts the client's limits and HubSpot's task lookup delay (see UNTHROTTLED)."""
+    plain = Sandbox.config
+
+    def config(self: Sandbox, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        data = plain(self, *args, **kwargs)
+        if getattr(self, "rate_limits", None) != "off":  # a bare Sandbox.__new__ has none
+            return data
+        for vendor, limits in UNTHROTTLED.items():
+            if vendor in data["sources"]:
+                data["sources"][vendor] = {**limits, **data["sources"][vendor]}
+        if "hubspot" in data["crm"]["targets"]:
+            data["crm"].setdefault("hubspot", {"task_lookup_delay": 0})
+        return data
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Sandbox, "config", config)
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -13,8 +13,8 @@ import responses
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceRefusedRequest
 
-from csbridge.config import HttpSettings, SalesforceSettings, ZendeskSettings
-from csbridge.connectors.hubspot.client import classify_hubspot, hubspot_sdk_retry
+from csbridge.config import HttpSettings, HubspotSettings, SalesforceSettings, ZendeskSettings
+from csbridge.connectors.hubspot.client import classify_hubspot, hubspot_client, hubspot_sdk_retry
 from csbridge.connectors.mixpanel.client import classify_mixpanel
 from csbridge.connectors.salesforce.client import classify_salesforce, salesforce_client
 from csbridge.connectors.zendesk.client import zendesk_client
@@ -81,6 +81,21 @@ def test_zendesk_incremental_exports_paced_at_10_per_minute(
     assert sleeps[0] == pytest.approx(60.0, abs=0.5)
     auth = rsps.calls[0].request.headers["Authorization"]
     assert auth.startswith("Basic ")
+
+
+@pytest.mark.parametrize(("per_second", "waits"), [(None, 1), (5, 0)])
+def test_hubspot_search_paced_at_its_own_limit(
+    rsps: responses.RequestsMock, sleeps: list[float], per_second: int | None, waits: int
+) -> None:
+    settings = {"search_requests_per_second": per_second} if per_second else {}
+    api = hubspot_client(HubspotSettings(access_token="t", **settings), HttpSettings())
+    search = "https://api.hubapi.com/crm/v3/objects/tasks/search"
+    for _ in range(5):
+        rsps.post(search, json={})
+    for _ in range(5):
+        api.post(search, json={}, bucket="search")
+    assert len(sleeps) == waits  # 4 per second by default: the 5th waits; 5 per second: none
+    assert all(s == pytest.approx(1.0, abs=0.5) for s in sleeps)
 
 
 def test_classify_salesforce_quota_is_not_auth() -> None:

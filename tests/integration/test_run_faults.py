@@ -11,7 +11,6 @@ record and no task left to write.
 
 from __future__ import annotations
 
-import gc
 import json
 import signal
 import subprocess
@@ -92,7 +91,6 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
         ready.config.write_text(yaml.safe_dump(data))
         assert main(["init-crm", "--config", str(ready.config)]) == 0
         yield ready
-        gc.collect()  # close the runs' pooled connections, or the servers wait 2 s for them
 
 
 def pulled_plans(setup: Setup, capsys: Capsys) -> dict[str, Any]:

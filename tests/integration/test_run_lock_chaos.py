@@ -12,7 +12,6 @@ exactly once.
 
 from __future__ import annotations
 
-import gc
 import json
 import subprocess
 import sys
@@ -64,7 +63,6 @@ def setup(tmp_path: Path, postgres_url: str) -> Iterator[Setup]:
         ready.config.write_text(yaml.safe_dump(data))
         assert main(["init-crm", "--config", str(ready.config)]) == 0
         yield ready
-        gc.collect()
 
 
 def test_a_run_that_loses_its_lock_stops_and_no_task_is_created_twice(

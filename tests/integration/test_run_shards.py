@@ -11,7 +11,6 @@ second shard checks, once it holds its own locks, that the child still holds its
 
 from __future__ import annotations
 
-import gc
 import json
 import subprocess
 import sys
@@ -51,7 +50,6 @@ def setup(tmp_path: Path, postgres_url: str) -> Iterator[Setup]:
         ready.config.write_text(yaml.safe_dump(data))
         assert main(["init-crm", "--config", str(ready.config)]) == 0
         yield ready
-        gc.collect()
 
 
 def shard_argv(setup: Setup, shard: str, report: Path) -> list[str]:

@@ -24,11 +24,15 @@ HUBSPOT_PER_10S = {"free": 100, "starter": 100, "professional": 190, "enterprise
 HUBSPOT_SEARCH_PER_SECOND = 4
 
 
-def hubspot_limits(tier: str = "starter", per_10s: int | None = None) -> dict[str, list[RateLimit]]:
+def hubspot_limits(
+    tier: str = "starter",
+    per_10s: int | None = None,
+    search_per_second: float = HUBSPOT_SEARCH_PER_SECOND,
+) -> dict[str, list[RateLimit]]:
     """Private apps: 100 (free/starter) or 190 (professional/enterprise) per 10 s; search 4/s."""
     return {
         DEFAULT_BUCKET: [RateLimit(per_10s or HUBSPOT_PER_10S[tier], 10)],
-        "search": [RateLimit(HUBSPOT_SEARCH_PER_SECOND, 1)],
+        "search": [RateLimit(search_per_second, 1)],
     }
 
 
@@ -58,7 +62,9 @@ def hubspot_client(
         headers={"Authorization": f"Bearer {source.access_token.get_secret_value()}"},
         timeouts=timeouts_from(http),
         policy=policy_from(http),
-        limits=hubspot_limits(source.tier, source.requests_per_10s),
+        limits=hubspot_limits(
+            source.tier, source.requests_per_10s, source.search_requests_per_second
+        ),
         classify=classify_hubspot,
         accounting=accounting,
     )
