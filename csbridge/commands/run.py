@@ -59,6 +59,12 @@ def register(subparsers: Any) -> None:
         "--no-pull", action="store_true", help="skip the pull: score what the store holds"
     )
     parser.add_argument(
+        "--full",
+        action="store_true",
+        help="pull everything from the start (not from the stored cursors), as `csbridge "
+        "pull --full` does, e.g. after naming a field under signals:",
+    )
+    parser.add_argument(
         "--shard",
         metavar="I/N",
         help="only the customers of shard I of N (1-based, by a hash of the customer key); "
@@ -70,6 +76,10 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """One run under the store's lock; exit 0 only when every write landed (or a dry run)."""
     shard = None if args.shard is None else parse_shard(args.shard)
+    if args.full and args.no_pull:
+        raise CsbridgeError(
+            "--full re-reads the sources and --no-pull skips reading them: give one of them"
+        )
     if shard is not None and not args.no_pull:
         raise CsbridgeError(
             f"--shard {shard} needs --no-pull: the shards share one pull; run "
@@ -101,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
                     now,
                     dry_run=args.dry_run,
                     pull_first=not args.no_pull,
+                    full_pull=args.full,
                     notifier=notifier,
                     options=options,
                     verify_lock=verify,

@@ -131,6 +131,7 @@ def run_sync(
     *,
     dry_run: bool = False,
     pull_first: bool = True,
+    full_pull: bool = False,
     writer_factory: WriterFactory = default_writer,
     notifier: Notifier | None = None,
     options: SignalOptions | None = None,
@@ -140,7 +141,8 @@ def run_sync(
 ) -> RunReport:
     """One whole run against `store` (or one `shard` of its customers); the caller holds
     the run lock and passes its `verify` (raising `LockLostError`), called before each
-    write batch. `cycle`: the process's (default: built from `settings`)."""
+    write batch. `cycle`: the process's (default: built from `settings`). `full_pull`:
+    the pull re-reads from the start (`pull --full`)."""
     began = time.monotonic()
     cycle = cycle or Cycle.build(settings)
     for target in settings.crm.targets:
@@ -149,7 +151,7 @@ def run_sync(
     report = RunReport(run_id, dry_run, shard=shard)
     try:
         if pull_first:
-            pulled = pull(settings, store, verify_lock=verify_lock)
+            pulled = pull(settings, store, verify_lock=verify_lock, full=full_pull)
             report.lap("pull")
             report.accounting = pulled.accounting  # one count for the whole run
             report.pull = {

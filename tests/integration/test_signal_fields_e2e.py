@@ -168,9 +168,11 @@ def test_a_zendesk_organization_field_is_not_said_missing_from_the_crm(
     assert health[org.domain]["signals"]["engagement.community_activity"] == "active"
 
 
-def test_pull_full_fills_a_newly_mapped_field_of_a_record_unchanged_since_the_last_pull(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("command", ["pull", "run"])
+def test_full_fills_a_newly_mapped_field_of_a_record_unchanged_since_the_last_pull(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
 ) -> None:
+    """`pull --full`, or `run --full` (whose pull it is), re-reads every record."""
     key = "engagement.community_activity"
     with run_sandbox(
         port_base=0, accounts=20, seed=7, rate_limits="off", vendors=("salesforce",)
@@ -206,7 +208,11 @@ def test_pull_full_fills_a_newly_mapped_field_of_a_record_unchanged_since_the_la
         assert incremental[account.domain]["signals"].get(key) != level  # not changed since
 
         marks = stored_cursors(config)
-        _, full = pull_then_health(config, now, capsys, "--full")
+        if command == "run":
+            assert main(["run", "--config", str(config), "--dry-run", "--full"]) == 0
+            _, full = pull_then_health(config, now, capsys)
+        else:
+            _, full = pull_then_health(config, now, capsys, "--full")
         assert full[account.domain]["signals"][key] == level
         after = stored_cursors(config)
         assert after.keys() == marks.keys() and all(after[s] >= marks[s] for s in marks)
