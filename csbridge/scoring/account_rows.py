@@ -27,11 +27,7 @@ class RowDecoder:
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        transforms = [
-            ind.transform
-            for dim in engine.model.dimensions.values()
-            for ind in dim.indicators.values()
-        ]
+        transforms = engine.transforms
         fields = [f"f{i}" for i in range(len(engine.keys))]
         dropped = {f"d{i}": key for i, key in enumerate(engine.model.dropped_indicators)}
         signals = msgspec.defstruct(
@@ -48,7 +44,8 @@ class RowDecoder:
             [
                 ("id", str),
                 ("signals", signals, signals()),
-                ("indicator_scores", dict[str, float], msgspec.field(default_factory=dict)),
+                # as read (not converted): its checks and their messages are the engine's
+                ("indicator_scores", dict[str, Any], msgspec.field(default_factory=dict)),
                 ("attributes", dict[str, Any], msgspec.field(default_factory=dict)),
             ],
             forbid_unknown_fields=True,
@@ -87,7 +84,8 @@ class RowDecoder:
 
 def _typed(transform: LinearTransform | TableTransform) -> tuple[Any, Any]:
     """The type and default of a transform's field: a number (NaN when absent: JSON
-    has no NaN); a category, or with bins either (None when absent)."""
+    has no NaN); a category, or with bins either, an integer kept one so that a message
+    about it shows it as written (None when absent)."""
     if isinstance(transform, LinearTransform):
         return float, math.nan
-    return (str | float if transform.bins else str), None
+    return (str | int | float if transform.bins else str), None

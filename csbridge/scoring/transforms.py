@@ -53,7 +53,7 @@ def check_number(
         if problem is None:
             out[j] = float(raw)
         else:
-            errors.append((rows[j], f"{field} {problem}"))
+            errors.append((int(rows[j]), f"{field} {problem}"))
     return out
 
 
@@ -111,7 +111,7 @@ def _table(t: TableTransform) -> ColumnScorer:
             try:
                 out[j] = one(raw)
             except ValueError as exc:
-                errors.append((rows[j], f"{field} {exc}"))
+                errors.append((int(rows[j]), f"{field} {exc}"))
         return out
 
     return score

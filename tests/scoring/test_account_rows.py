@@ -9,7 +9,7 @@ import random
 import orjson
 import pytest
 
-from csbridge.scoring import Engine, load_model, parse_model
+from csbridge.scoring import Engine, ScoringInputError, load_model, parse_model
 from csbridge.scoring.account_rows import RowDecoder
 from csbridge.scoring.model import LinearTransform
 
@@ -114,10 +114,33 @@ def test_what_the_decoder_cannot_take_as_it_is_goes_to_the_line_reader(lines: li
     assert RowDecoder(Engine(load_model("seed-5d"))).decode(data.encode(), len(lines)) is None
 
 
-def test_given_scores_out_of_range_are_the_same_error_either_way() -> None:
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"indicator_scores": {"usage.dau_mau": 140}}, "indicator_scores.usage.dau_mau is 140:"),
+        ({"indicator_scores": {"usage.dau_mau": True}}, "usage.dau_mau is True, not a number"),
+        ({"signals": {"satisfaction.nps": -1}}, "satisfaction.nps is -1, below the lowest"),
+    ],
+)
+def test_a_bad_value_the_decoder_takes_is_the_same_error_either_way(
+    bad: dict, message: str
+) -> None:
+    """Values decoded as read: the engine's messages show them as written in the file."""
     engine = Engine(load_model("seed-5d"))
-    items = [GOOD, {"id": "b", "indicator_scores": {"usage.dau_mau": 140}}]
-    batch = RowDecoder(engine).decode(as_lines(items), 2)
-    assert batch is not None
-    with pytest.raises(Exception, match=r"account 'b': indicator_scores.usage.dau_mau is 140"):
-        engine.score_json(batch)
+    items = [GOOD, {"id": "b", **bad}]
+    decoded = RowDecoder(engine).decode(as_lines(items), 2)
+    assert decoded is not None
+    as_dicts = engine.batch(
+        [a["id"] for a in items],
+        [a.get("signals", {}) for a in items],
+        [a.get("indicator_scores", {}) for a in items],
+        [{}, {}],
+    )
+    raised = []
+    for batch in (decoded, as_dicts):
+        with pytest.raises(ScoringInputError) as error:
+            engine.score_json(batch)
+        raised.append((error.value.row, str(error.value)))
+    assert raised[0] == raised[1]
+    assert raised[0][0] == 1
+    assert raised[0][1].startswith("account 'b': ") and message in raised[0][1]
