@@ -40,7 +40,7 @@ class LineChunk:
     path: str
     first: int  # the line number of the chunk's first line
     text: str
-    count: int = 0  # how many lines (blank ones too), when known
+    count: int  # how many lines (blank ones too)
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ class LineRange:
             return LineChunk(self.path, self.first, raw.decode("utf-8"), self.count)
         except UnicodeDecodeError as exc:
             before = raw[: raw.rfind(b"\n", 0, exc.start) + 1].decode("utf-8")
-            _parse_lines(LineChunk(self.path, self.first, before))  # an earlier error first
+            earlier = LineChunk(self.path, self.first, before, before.count("\n"))
+            _parse_lines(earlier)  # an error on a line before it comes first
             raise CsbridgeError(f"{self.path}: not UTF-8 text: save the file as UTF-8") from None
 
 

@@ -33,7 +33,6 @@ Floats = npt.NDArray[np.float64]
 AccountIn = tuple[str, Mapping[str, Any] | None, Mapping[str, Any] | None, Mapping[str, Any] | None]
 """(id, signals, indicator_scores, attributes)."""
 EMPTY: dict[str, Any] = {}  # never changed
-_get = dict.get
 
 
 Ints = npt.NDArray[np.intp]
@@ -77,10 +76,10 @@ class Engine:
         self.keys = [f"{d}.{i}" for d, dim in model.dimensions.items() for i in dim.indicators]
         self.index = {key: i for i, key in enumerate(self.keys)}
         self.accepted = frozenset(self.keys) | frozenset(model.dropped_indicators)
-        transforms = [
+        self.transforms = [
             ind.transform for dim in model.dimensions.values() for ind in dim.indicators.values()
         ]
-        self.scorers = [column_scorer(t) for t in transforms]
+        self.scorers = [column_scorer(t) for t in self.transforms]
         dim_of = [d for d, dim in enumerate(model.dimensions.values()) for _ in dim.indicators]
         self.dim_of = np.array(dim_of)
         self.dim_w: Floats = np.array([d.weight / 100.0 for d in model.dimensions.values()])

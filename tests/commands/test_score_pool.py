@@ -188,6 +188,8 @@ def test_byte_ranges_hold_the_lines_text_chunks_hold(tmp_path: Path) -> None:
     src.write_text("\n".join(lines), encoding="utf-8")
     ranges = list(read_chunks(str(src), 50, ranges=True))
     assert all(isinstance(chunk, LineRange) for chunk in ranges)
+    # every line counts, the blank ones and the last one without a newline too
+    assert [chunk.count for chunk in ranges] == [50, 50, 33]  # type: ignore[union-attr]
     texts = list(read_chunks(str(src), 50))
     from_ranges = [parse_chunk(r) for r in ranges]  # type: ignore[arg-type]
     from_texts = [parse_chunk(t) for t in texts]  # type: ignore[arg-type]
